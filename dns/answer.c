@@ -1,0 +1,1 @@
+/* answer.c: not written yet */

@@ -1,0 +1,94 @@
+/* config.h - skydns configuration: one table of keys (JSON name, flag, env
+ * var, type, default, help) drives defaults, env, flags, etcd JSON and -h.
+ *
+ * Precedence (SkyDNS's): compiled defaults < env < flags < JSON at
+ * /<prefix>/config in etcd. The mirror re-applies the etcd JSON on every
+ * change of that key (live config); keys that cannot change live (dns_addr,
+ * systemd, etcd connection) are reported by config_diff_restart().
+ *
+ * A struct config is a plain value: copy it with config_copy(), no hidden
+ * pointers except the nameserver list which is inline.
+ */
+#ifndef SKYDNS_CONFIG_H
+#define SKYDNS_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define CONFIG_MAX_NS 16
+#define CONFIG_MAX_MACHINES 16
+#define CONFIG_STR 256
+#define CONFIG_PATH 1024
+
+struct config {
+	/* DNS */
+	char dns_addr[CONFIG_STR];      /* "127.0.0.1:53" or "[::1]:53" */
+	char domain[CONFIG_STR];        /* lower-case, absolute: "skydns.local." */
+	char hostmaster[CONFIG_STR];    /* rname form, absolute: "hostmaster.skydns.local." */
+	char local[CONFIG_STR];         /* absolute name or "" */
+	char dnssec[CONFIG_PATH];       /* key basename or "" */
+	bool round_robin;
+	bool ns_rotate;
+	bool no_rec;
+	bool stubzones;
+	bool systemd;
+	bool verbose;
+	uint32_t ttl;                   /* 3600 */
+	uint32_t min_ttl;               /* 60 */
+	uint32_t priority;              /* 10 */
+	int ndots;                      /* 2 */
+	int read_timeout_ms;            /* 2000 */
+	int rcache;                     /* 0 = off */
+	uint32_t rcache_ttl;            /* 60 */
+	int scache;                     /* 10000 */
+	int nnameservers;
+	char nameservers[CONFIG_MAX_NS][64]; /* "IP:port" / "[v6]:port" */
+
+	/* etcd connection */
+	bool etcd3;
+	char path_prefix[CONFIG_STR];   /* "skydns" */
+	int nmachines;
+	char machines[CONFIG_MAX_MACHINES][CONFIG_STR];
+	char ca_cert[CONFIG_PATH], tls_pem[CONFIG_PATH], tls_key[CONFIG_PATH];
+	char username[CONFIG_STR], password[CONFIG_STR];
+
+	/* operations */
+	char metrics_addr[CONFIG_STR];  /* "" = off; from PROMETHEUS_PORT or -metrics-addr */
+	char metrics_path[CONFIG_STR];  /* "/metrics" */
+	char metrics_namespace[64];     /* "skydns" */
+	char metrics_subsystem[64];     /* "skydns" */
+	char health_addr[CONFIG_STR];   /* "" = on the metrics listener */
+	int ready_max_age;              /* seconds a snapshot may be stale while etcd is down, for /readyz */
+	char user[64];                  /* drop privileges to this user after binding */
+	int workers;                    /* UDP workers; 0 = one per core */
+};
+
+/* Fill compiled defaults (domain skydns.local., machines http://127.0.0.1:2379, ...). */
+void config_defaults(struct config *c);
+
+/* Apply environment variables (SKYDNS_*, ETCD_*, PROMETHEUS_*), then argv
+ * flags. Returns 0, 1 when -h/-version was handled (caller exits 0), or
+ * SKY_EINVAL with a message already written to `err` (stderr normally).
+ * A PROMETHEUS_PORT that is not a port is ignored with a warning on `err`. */
+int config_from_args(struct config *c, int argc, char **argv, FILE *err);
+
+/* Apply SkyDNS JSON config (etcd /<prefix>/config) on top of c. On any bad
+ * key the whole document is rejected: returns SKY_EPARSE and writes
+ * "key \"ttl\": not a number"-style text to why[whycap]; c is unchanged. */
+int config_apply_json(struct config *c, const char *json, size_t len, char *why, size_t whycap);
+
+/* Normalize: lower-case and make absolute domain/local, turn hostmaster's
+ * '@' into '.', default nameservers from /etc/resolv.conf when none. */
+void config_finish(struct config *c);
+
+/* Names of keys whose change needs a restart, between two configs,
+ * comma-separated into out ("" when none). */
+void config_diff_restart(const struct config *old, const struct config *new_,
+			 char *out, size_t cap);
+
+/* Print -h text: every flag with its env var and default. */
+void config_usage(FILE *out);
+
+#endif

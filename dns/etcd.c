@@ -1,0 +1,1 @@
+/* etcd.c: not written yet */

@@ -1,0 +1,91 @@
+/* etcd.h - a small etcd client over libcurl: the v2 keys API and the v3 JSON
+ * gateway behind one interface. Used by skydns's mirror (read + watch) and by
+ * kube2sky (read + put + delete).
+ *
+ * Keys are full etcd keys ("/skydns/local/skydns/x"). For v2 they map to
+ * /v2/keys<key>; for v3 they are the literal key bytes. Directory semantics
+ * are the same for both: "everything under <prefix>/" (v3 range
+ * ["<prefix>/", "<prefix>0") — never a bare string prefix, so "dom" never
+ * matches "dom1").
+ *
+ * Members: requests go to the current member; on a connection error or 5xx
+ * the client moves to the next one and retries once per member.
+ * An etcd_client is used by one thread at a time (make one per thread).
+ */
+#ifndef SKYDNS_ETCD_H
+#define SKYDNS_ETCD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct etcd_opts {
+	const char *const *machines; /* "http://127.0.0.1:2379", ... */
+	int nmachines;
+	bool v3;
+	const char *ca_cert, *tls_pem, *tls_key; /* NULL/"" = none */
+	const char *username, *password;        /* v2: basic auth; v3: /v3/auth/authenticate token */
+	int timeout_ms;                          /* per request (not watches); 0 = 5000 */
+};
+
+struct etcd_kv {
+	const char *key;      /* full key */
+	const char *value;    /* NUL-terminated (values are text) */
+	size_t value_len;
+	int64_t expires;      /* unix seconds when the TTL/lease runs out; 0 = none */
+	uint64_t mod_revision;
+};
+
+enum etcd_event_type { ETCD_EV_PUT, ETCD_EV_DELETE };
+
+struct etcd_event {
+	enum etcd_event_type type; /* DELETE covers delete, expire, lease end */
+	struct etcd_kv kv;         /* value NULL for DELETE */
+};
+
+struct etcd_client;
+
+/* Copies opts. SKY_EINVAL (no members / bad URL), SKY_ENOMEM. */
+int etcd_new(const struct etcd_opts *opts, struct etcd_client **out);
+void etcd_free(struct etcd_client *c);
+
+/* Describe the last failure ("http://127.0.0.1:2379: connection refused"),
+ * valid until the next call on this client. */
+const char *etcd_last_error(const struct etcd_client *c);
+
+/* Read every key under `prefix` (recursively; v2 directories flattened to
+ * leaves). cb is called once per key; a non-zero return from cb aborts with
+ * that code. *revision gets the revision to watch from (v2: X-Etcd-Index,
+ * v3: header.revision). Keys whose TTL/lease has an expiry get kv.expires. */
+typedef int (*etcd_kv_cb)(void *arg, const struct etcd_kv *kv);
+int etcd_get_prefix(struct etcd_client *c, const char *prefix, etcd_kv_cb cb, void *arg,
+		    uint64_t *revision);
+
+/* Read one key: SKY_ENOTFOUND if absent. *value malloc'd (caller frees). */
+int etcd_get(struct etcd_client *c, const char *key, char **value, uint64_t *mod_revision);
+
+/* Write a key (ttl 0 = none; v3 grants a lease). */
+int etcd_put(struct etcd_client *c, const char *key, const char *value, unsigned ttl);
+
+/* Delete a key; deleting a missing key is not an error. */
+int etcd_delete(struct etcd_client *c, const char *key);
+
+/* Watch everything under prefix from `after_revision + 1`, calling cb for
+ * each event, until *stop becomes true (checked at least every 500 ms), an
+ * error, or cb returns non-zero. Returns SKY_ECOMPACTED when the history is
+ * gone (caller re-reads with etcd_get_prefix and watches again),
+ * SKY_ESTOPPED when stopped, other codes on failure. *last_revision tracks
+ * the newest revision seen (events and v3 progress headers), so a caller can
+ * resume after a broken stream. cb gets batches: `last` is true on the final
+ * event of a batch delivered together (publish after it). */
+typedef int (*etcd_event_cb)(void *arg, const struct etcd_event *ev, bool last);
+int etcd_watch(struct etcd_client *c, const char *prefix, uint64_t after_revision,
+	       etcd_event_cb cb, void *arg, volatile bool *stop, uint64_t *last_revision);
+
+/* Parsing helpers exposed for unit tests (pure): feed one v3 watch line or
+ * one v2 watch body / GET body and get events or kvs back. */
+int etcd_parse_v3_watch_line(const char *line, size_t len, etcd_event_cb cb, void *arg,
+			     uint64_t *revision, int64_t now);
+int etcd_parse_v2_node(const char *body, size_t len, etcd_kv_cb cb, void *arg, int64_t now);
+
+#endif

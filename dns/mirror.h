@@ -1,0 +1,44 @@
+/* mirror.h - the in-memory mirror of etcd: a thread that reads the whole
+ * prefix, follows the watch, and publishes a new immutable snapshot (records
+ * + effective config) to a snapstore after each batch of changes.
+ *
+ * - Values that are not valid service JSON are skipped with one log line
+ *   naming the key; everything else is published.
+ * - /<prefix>/config is applied on top of the base config (flags/env) on
+ *   every change; a bad document is logged and the previous config kept.
+ * - Key TTLs/leases become record.expires; records past their expiry are
+ *   left out of the next snapshot even before etcd reports the delete (the
+ *   mirror republishes when the next expiry passes).
+ * - On compaction / v2 "index cleared": re-read and carry on.
+ * - While etcd is unreachable, the last snapshot stays published; the thread
+ *   reconnects with jittered exponential backoff (100 ms .. 5 s).
+ */
+#ifndef SKYDNS_MIRROR_H
+#define SKYDNS_MIRROR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct config;
+struct snapstore;
+struct mirror;
+
+/* Start the thread. `base` is copied. Returns SKY_* code. */
+int mirror_start(const struct config *base, struct snapstore *store, struct mirror **out);
+
+/* Block until the first snapshot is published or timeout_ms passes; true if
+ * published. */
+bool mirror_wait_ready(struct mirror *m, int timeout_ms);
+
+/* Health: is the watch connected right now; unix time of the last successful
+ * contact with etcd. */
+bool mirror_connected(const struct mirror *m);
+int64_t mirror_last_contact(const struct mirror *m);
+
+/* Ask to re-read the config key now (SIGHUP). Thread-safe. */
+void mirror_reload(struct mirror *m);
+
+/* Stop the thread and join it. The published snapshot stays in the store. */
+void mirror_stop(struct mirror *m);
+
+#endif

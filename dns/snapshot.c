@@ -1,0 +1,1 @@
+/* snapshot.c: not written yet */

@@ -1,0 +1,66 @@
+/* snapshot.h - an immutable, sorted view of every SkyDNS record in etcd plus
+ * the effective configuration, as published by the mirror (etcd watcher).
+ *
+ * The read path (resolve) only ever sees a `const struct snapshot *`; nothing
+ * in it changes after snapshot_builder_finish(). Records are addressed by
+ * relative path (see msg.h). Paths are ordered so that a path and everything
+ * below it form one contiguous range: '/' sorts before every other byte, so
+ * "a/b" < "a/b/c" < "a/b-x".
+ *
+ * Ownership: the builder copies what it is given; the snapshot owns all of
+ * its memory (records, strings, config) and is freed with snapshot_free() by
+ * whoever owns it (normally the snapstore, see snapstore.h).
+ */
+#ifndef SKYDNS_SNAPSHOT_H
+#define SKYDNS_SNAPSHOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "msg.h"
+
+struct config;
+
+struct record {
+	const char *path;  /* relative path, e.g. "local/skydns/east/rails/1" */
+	uint32_t pathlen;
+	uint32_t depth;    /* number of '/' in the full etcd key (for groups) */
+	int64_t expires;   /* unix seconds when the etcd key's TTL/lease ends; 0 = never */
+	struct service svc;
+};
+
+struct snapshot;
+struct snapshot_builder;
+
+struct snapshot_builder *snapshot_builder_new(void);
+
+/* Copy (path, svc, expires) into the builder. A second add of the same path
+ * replaces the first. SKY_ENOMEM on failure. */
+int snapshot_builder_add(struct snapshot_builder *b, const char *path, size_t pathlen,
+			 const struct service *svc, int64_t expires);
+
+/* Sort and freeze. Takes ownership of cfg (a heap config, freed with the
+ * snapshot; may be NULL in unit tests, then config_defaults() are used).
+ * `prefix_depth` = number of '/' in "/<prefix>" (1 for "skydns"), used for
+ * record.depth. The builder is consumed in all cases. NULL on ENOMEM. */
+struct snapshot *snapshot_builder_finish(struct snapshot_builder *b, struct config *cfg,
+					 uint64_t revision, unsigned prefix_depth);
+
+void snapshot_builder_free(struct snapshot_builder *b);
+void snapshot_free(struct snapshot *s);
+
+const struct config *snapshot_config(const struct snapshot *s);
+uint64_t snapshot_revision(const struct snapshot *s);
+size_t snapshot_count(const struct snapshot *s);
+int64_t snapshot_created(const struct snapshot *s); /* unix seconds of finish() */
+
+/* Records whose path equals `path` or lies below it ("a/b" matches "a/b" and
+ * "a/b/c", not "a/bc"). Sets *first and returns how many (contiguous).
+ * pathlen 0 means the whole snapshot. */
+size_t snapshot_range(const struct snapshot *s, const char *path, size_t pathlen,
+		      const struct record **first);
+
+/* The record at exactly `path`, or NULL. */
+const struct record *snapshot_get(const struct snapshot *s, const char *path, size_t pathlen);
+
+#endif

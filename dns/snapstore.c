@@ -1,0 +1,1 @@
+/* snapstore.c: not written yet */

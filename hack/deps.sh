@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# hack/deps.sh - install (apt) whatever the build, the run script and the
+# tests need and is not there yet. Idempotent; a no-op when all is present.
+set -euo pipefail
+
+PKGS=(
+  build-essential cmake pkg-config
+  libcurl4-openssl-dev libcjson-dev libldns-dev libyaml-dev libssl-dev libsystemd-dev
+  etcd-server etcd-client
+  dnsutils knot-dnsutils ldnsutils bind9-utils dnsperf
+  unbound nsd systemd
+  python3 python3-dnspython python3-pytest python3-prometheus-client python3-yaml
+  curl iproute2 procps
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "hack/deps.sh: installing ${missing[*]}" >&2
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# hack/test.sh - install what is missing, build, and run every test with ctest.
+#   hack/test.sh            normal build (build/), all tests
+#   SANITIZE=1 hack/test.sh  ASan+UBSan build (build-asan/), all tests
+set -euo pipefail
+cd "$(dirname "$0")/.."
+hack/deps.sh
+
+if [ "${SANITIZE:-0}" = 1 ]; then
+  dir=build-asan; extra=(-DSKYDNS_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug)
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+else
+  dir=build; extra=(-DCMAKE_BUILD_TYPE=RelWithDebInfo)
+fi
+cmake -S . -B "$dir" -DSKYDNS_WERROR=ON "${extra[@]}" >/dev/null
+cmake --build "$dir" -j"$(nproc)"
+cd "$dir"
+ctest --output-on-failure "$@"
