@@ -1,0 +1,39 @@
+/* httpd.h - a minimal HTTP/1.1 endpoint for /metrics, /healthz and /readyz.
+ *
+ * One thread, poll(2) with short timeouts, one request per connection
+ * (Connection: close), GET/HEAD only, headers up to 8 KiB. Enough for
+ * Prometheus scrapes and kubelet probes; not a general web server.
+ */
+#ifndef SKYDNS_HTTPD_H
+#define SKYDNS_HTTPD_H
+
+#include <stddef.h>
+
+/* A route handler: fill *body (malloc'd, freed by httpd) and *ctype, return
+ * the HTTP status. */
+typedef int (*httpd_handler)(void *arg, char **body, size_t *len, const char **ctype);
+
+struct httpd_route {
+	const char *path;
+	httpd_handler fn;
+	void *arg;
+};
+
+struct httpd;
+
+/* Listen on addr ("127.0.0.1:9153", "[::]:8081", ":8081" = all IPv4+IPv6)
+ * and serve the routes (copied; at most 8). SKY_EIO if the address cannot be
+ * bound, SKY_EINVAL if it does not parse. */
+int httpd_start(const char *addr, const struct httpd_route *routes, int nroutes,
+		struct httpd **out);
+void httpd_stop(struct httpd *h);
+
+/* The bound port (useful after listening on port 0). */
+unsigned httpd_port(const struct httpd *h);
+
+/* Parse "host:port" / "[v6]:port" / ":port" into a sockaddr; shared with
+ * the DNS server. Returns 0 or SKY_EINVAL. */
+struct sockaddr_storage;
+int httpd_parse_addr(const char *addr, struct sockaddr_storage *ss, unsigned *sslen);
+
+#endif
