@@ -1,0 +1,46 @@
+/* stats.h - skydns's metrics: SkyDNS's names and labels (master) plus what
+ * an operator of this design needs (etcd state, snapshot, forwarders).
+ *
+ *   <ns>_<sub>_dns_request_count_total{system}          counter
+ *   <ns>_<sub>_dns_request_duration_seconds{system}     histogram
+ *   <ns>_<sub>_dns_response_size_bytes{system}          histogram
+ *   <ns>_<sub>_dns_error_count_total{system,cause}      counter
+ *   <ns>_<sub>_dns_cachemiss_count_total{cache}         counter
+ *   <ns>_<sub>_forward_error_count_total{cause}         counter
+ *   <ns>_<sub>_etcd_connected, _snapshot_revision, _snapshot_age_seconds,
+ *   _records_loaded                                     gauges (from callbacks)
+ *
+ * All updates are lock-free; a NULL struct stats * is accepted everywhere
+ * (metrics off).
+ */
+#ifndef SKYDNS_STATS_H
+#define SKYDNS_STATS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct metrics;
+
+enum stat_system { SYS_AUTH, SYS_CACHE, SYS_RECURSIVE, SYS_REVERSE, SYS_STUB, SYS_COUNT };
+enum stat_cause {
+	CAUSE_TRUNCATED, CAUSE_OVERFLOW, CAUSE_SERVFAIL, CAUSE_REFUSED, CAUSE_NXDOMAIN,
+	CAUSE_NODATA, CAUSE_FORMERR, CAUSE_COUNT
+};
+enum stat_cache { CACHE_RESPONSE, CACHE_SIGNATURE, CACHE_COUNT };
+enum stat_fwd { FWD_TIMEOUT, FWD_SERVFAIL, FWD_MISMATCH, FWD_NETWORK, FWD_ALLFAILED, FWD_COUNT };
+
+struct stats;
+
+/* ns/sub: PROMETHEUS_NAMESPACE / PROMETHEUS_SUBSYSTEM. NULL on ENOMEM. */
+struct stats *stats_new(const char *ns, const char *sub);
+void stats_free(struct stats *st);
+struct metrics *stats_registry(struct stats *st);
+
+/* One reply sent: its system, duration, size, rcode, whether TC was set and
+ * whether it had no answer records (NODATA when rcode is NOERROR). */
+void stats_reply(struct stats *st, enum stat_system sys, double seconds, size_t size, int rcode,
+		 bool truncated, bool empty);
+void stats_cache_miss(struct stats *st, enum stat_cache which);
+void stats_forward_error(struct stats *st, enum stat_fwd cause);
+
+#endif
