@@ -34,6 +34,7 @@ struct etcd_kv {
 	size_t value_len;
 	int64_t expires;      /* unix seconds when the TTL/lease runs out; 0 = none */
 	uint64_t mod_revision;
+	uint64_t lease;       /* v3 lease ID (0 = none); etcd_watch/get_prefix turn it into expires */
 };
 
 enum etcd_event_type { ETCD_EV_PUT, ETCD_EV_DELETE };
@@ -87,5 +88,11 @@ int etcd_watch(struct etcd_client *c, const char *prefix, uint64_t after_revisio
 int etcd_parse_v3_watch_line(const char *line, size_t len, etcd_event_cb cb, void *arg,
 			     uint64_t *revision, int64_t now);
 int etcd_parse_v2_node(const char *body, size_t len, etcd_kv_cb cb, void *arg, int64_t now);
+/* One v2 watch response: one event (set/create/update/compareAndSwap = PUT;
+ * delete/expire/compareAndDelete = DELETE, also for directories, meaning
+ * everything below the key). *index gets node.modifiedIndex; errorCode 401
+ * ("outdated and cleared") is SKY_ECOMPACTED. */
+int etcd_parse_v2_watch(const char *body, size_t len, etcd_event_cb cb, void *arg,
+			uint64_t *index, int64_t now);
 
 #endif

@@ -1,1 +1,269 @@
-int main(void) { return 0; }
+/* main.c - the skydns daemon: configuration, then the snapshot store, the
+ * etcd mirror, the forwarder and the DNS server, then signals.
+ *
+ *   SIGINT/SIGTERM  clean shutdown, exit 0
+ *   SIGHUP          re-read the config key in etcd (mirror_reload)
+ *
+ * Exit codes: 0 normal (also -h/-version), 1 start-up failure, 2 bad flags.
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "activation.h"
+#include "config.h"
+#include "dnssec.h"
+#include "err.h"
+#include "forward.h"
+#include "httpd.h"
+#include "log.h"
+#include "metrics.h"
+#include "mirror.h"
+#include "server.h"
+#include "snapstore.h"
+#include "stats.h"
+
+struct daemon {
+	struct config cfg;
+	struct activated act;
+	struct snapstore *store;
+	struct mirror *mirror;
+	struct forwarder *fwd;
+	struct dnssec *dnssec;
+	struct stats *stats;
+	struct httpd *httpd;
+	struct server *server;
+};
+
+/* ------------------------------------------------------------ http */
+
+static int http_text(char **body, size_t *len, const char **ctype, int status, const char *text)
+{
+	*body = strdup(text);
+	*len = *body ? strlen(*body) : 0;
+	*ctype = "text/plain; charset=utf-8";
+	return *body ? status : 500;
+}
+
+static int http_metrics(void *arg, char **body, size_t *len, const char **ctype)
+{
+	struct daemon *d = arg;
+	*body = metrics_render(stats_registry(d->stats), len);
+	*ctype = "text/plain; version=0.0.4; charset=utf-8";
+	return *body ? 200 : 500;
+}
+
+static int http_healthz(void *arg, char **body, size_t *len, const char **ctype)
+{
+	(void)arg;
+	return http_text(body, len, ctype, 200, "ok\n");
+}
+
+/* Ready: a snapshot is published, and etcd is reachable or was reached
+ * within ready_max_age seconds (the snapshot may be stale by that much). */
+static int http_readyz(void *arg, char **body, size_t *len, const char **ctype)
+{
+	struct daemon *d = arg;
+	uint64_t rev;
+	int64_t created;
+	size_t count;
+	snapstore_info(d->store, &rev, &created, &count);
+	if (created == 0)
+		return http_text(body, len, ctype, 503, "no snapshot yet\n");
+	int64_t age = (int64_t)time(NULL) - mirror_last_contact(d->mirror);
+	if (!mirror_connected(d->mirror) && age > d->cfg.ready_max_age)
+		return http_text(body, len, ctype, 503, "etcd unreachable\n");
+	return http_text(body, len, ctype, 200, "ready\n");
+}
+
+static double gauge_connected(void *arg)
+{
+	struct daemon *d = arg;
+	return mirror_connected(d->mirror) ? 1 : 0;
+}
+
+static double gauge_snapshot(void *arg, int which)
+{
+	struct daemon *d = arg;
+	uint64_t rev;
+	int64_t created;
+	size_t count;
+	snapstore_info(d->store, &rev, &created, &count);
+	if (which == 0)
+		return (double)rev;
+	if (which == 1)
+		return created ? (double)(time(NULL) - created) : 0;
+	return (double)count;
+}
+
+static double gauge_revision(void *arg) { return gauge_snapshot(arg, 0); }
+static double gauge_age(void *arg) { return gauge_snapshot(arg, 1); }
+static double gauge_records(void *arg) { return gauge_snapshot(arg, 2); }
+
+static int start_metrics(struct daemon *d)
+{
+	const struct config *c = &d->cfg;
+	if (!c->metrics_addr[0])
+		return 0;
+	d->stats = stats_new(c->metrics_namespace, c->metrics_subsystem);
+	if (!d->stats)
+		return SKY_ENOMEM;
+	struct metrics *reg = stats_registry(d->stats);
+	metrics_add_gauge_fn(reg, "etcd_connected", "1 while the etcd watch is connected.",
+			     gauge_connected, d);
+	metrics_add_gauge_fn(reg, "snapshot_revision", "etcd revision of the served snapshot.",
+			     gauge_revision, d);
+	metrics_add_gauge_fn(reg, "snapshot_age_seconds", "Seconds since the snapshot was built.",
+			     gauge_age, d);
+	metrics_add_gauge_fn(reg, "records_loaded", "Records in the served snapshot.",
+			     gauge_records, d);
+	const struct httpd_route routes[] = {
+		{ c->metrics_path, http_metrics, d },
+		{ "/healthz", http_healthz, d },
+		{ "/readyz", http_readyz, d },
+	};
+	int rc = httpd_start(c->metrics_addr, routes, 3, &d->httpd);
+	if (rc < 0)
+		log_error("main", "cannot serve metrics addr=%s error=%s", c->metrics_addr, err_str(rc));
+	else
+		log_info("main", "metrics enabled addr=%s path=%s", c->metrics_addr, c->metrics_path);
+	return rc;
+}
+
+/* ------------------------------------------------------------ start/stop */
+
+static int start_sockets(struct daemon *d)
+{
+	if (!d->cfg.systemd)
+		return 0;
+	char why[256] = "";
+	int n = activation_sockets(&d->act, why, sizeof why);
+	if (n < 0) {
+		log_error("main", "socket activation failed: %s", why);
+		return n;
+	}
+	if (n == 0) {
+		log_error("main", "-systemd given but no sockets were passed (LISTEN_FDS)");
+		return SKY_EINVAL;
+	}
+	log_info("main", "socket activation sockets=%d", n);
+	return 0;
+}
+
+static int start(struct daemon *d)
+{
+	struct config *c = &d->cfg;
+	int rc = start_sockets(d);
+	if (rc < 0)
+		return rc;
+	if (c->dnssec[0]) {
+		char why[256] = "";
+		rc = dnssec_load(c->dnssec, c->domain, &d->dnssec, why, sizeof why);
+		if (rc < 0) {
+			log_error("main", "cannot load DNSSEC key basename=%s: %s", c->dnssec, why);
+			return rc;
+		}
+	}
+	if ((rc = start_metrics(d)) < 0)
+		return rc;
+	size_t n_udp = server_count_udp(d->act.fds, (size_t)d->act.nfds);
+	d->store = snapstore_new(server_reader_slots(c, n_udp));
+	if (!d->store)
+		return SKY_ENOMEM;
+	rc = mirror_start(c, d->store, &d->mirror);
+	if (rc < 0) {
+		log_error("main", "cannot start the etcd mirror: %s", err_str(rc));
+		return rc;
+	}
+	rc = forwarder_new(d->store, server_forwarder_slot(c, n_udp), &d->fwd);
+	if (rc < 0) {
+		log_warn("main", "no forwarder, names outside the domain get SERVFAIL: %s", err_str(rc));
+		d->fwd = NULL;
+	}
+	struct server_opts o = { .store = d->store, .fwd = d->fwd, .dnssec = d->dnssec,
+				 .stats = d->stats, .fds = d->act.fds, .nfds = (size_t)d->act.nfds };
+	rc = server_new(c, &o, &d->server);
+	if (rc < 0) {
+		log_error("main", "cannot start the DNS server addr=%s: %s", c->dns_addr, err_str(rc));
+		return rc;
+	}
+	rc = activation_drop_privileges(c->user);
+	if (rc < 0) {
+		log_error("main", "cannot drop privileges user=%s: %s", c->user, err_str(rc));
+		return rc;
+	}
+	return 0;
+}
+
+/* Reverse order; the forwarder goes after the server has stopped (no new
+ * submits) and before its sockets close (late replies still have them). */
+static void stop(struct daemon *d)
+{
+	server_stop(d->server);
+	if (d->mirror)
+		mirror_stop(d->mirror);
+	if (d->fwd)
+		forwarder_free(d->fwd);
+	server_free(d->server);
+	if (d->httpd)
+		httpd_stop(d->httpd);
+	stats_free(d->stats);
+	if (d->dnssec)
+		dnssec_free(d->dnssec);
+	if (d->store)
+		snapstore_free(d->store);
+}
+
+static int wait_signals(struct daemon *d, const sigset_t *set)
+{
+	for (;;) {
+		int sig = 0;
+		if (sigwait(set, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			log_info("main", "SIGHUP: reloading the config from etcd");
+			mirror_reload(d->mirror);
+			continue;
+		}
+		log_info("main", "signal %s: shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+		return 0;
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static struct daemon d;
+	config_defaults(&d.cfg);
+	int rc = config_from_args(&d.cfg, argc, argv, stderr);
+	if (rc == 1)
+		return 0;
+	if (rc < 0)
+		return 2;
+	config_finish(&d.cfg);
+	log_set_level(d.cfg.verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+
+	/* Every thread inherits this mask; only sigwait() below sees them. */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (start(&d) < 0) {
+		stop(&d);
+		return 1;
+	}
+	log_info("main", "serving addr=%s domain=%s etcd=%s%s", d.cfg.systemd ? "(systemd)" : d.cfg.dns_addr,
+		 d.cfg.domain, d.cfg.machines[0], d.cfg.etcd3 ? " (v3)" : "");
+	activation_ready("serving");
+	wait_signals(&d, &set);
+	activation_stopping();
+	stop(&d);
+	log_info("main", "stopped");
+	return 0;
+}

@@ -1,1 +1,677 @@
-/* mirror.c: not written yet */
+/* mirror.c - etcd -> snapshots. Two threads share one table of records:
+ *
+ *  watcher    reads the whole /<prefix>/ (etcd_get_prefix), then follows
+ *             etcd_watch, applying events to the table; on compaction, a
+ *             broken stream or etcd going away it re-reads (after a jittered
+ *             backoff), so the table is always a faithful copy of etcd.
+ *  publisher  turns the table into an immutable snapshot and publishes it:
+ *             after a change (coalesced: once things are quiet for 50 ms, or
+ *             200 ms after the first change at the latest, never more than
+ *             every 50 ms), when the earliest TTL/lease passes, and on
+ *             reload. It also owns the live config (/<prefix>/config).
+ *
+ * The watcher is blocked inside etcd_watch most of the time, which is why
+ * timers live in a thread of their own.
+ */
+#include "mirror.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "err.h"
+#include "etcd.h"
+#include "log.h"
+#include "msg.h"
+#include "snapshot.h"
+#include "snapstore.h"
+
+#define QUIET_MS 50
+#define MAX_DELAY_MS 200
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 5000
+
+/* ------------------------------------------------------------ table */
+
+struct entry {
+	struct entry *next;
+	char *path;       /* relative path */
+	struct service svc;
+	int64_t expires;
+	uint64_t mod_revision;
+	bool bad;         /* value did not parse: kept only to log it once */
+};
+
+struct table {
+	struct entry **b;
+	size_t nb, count;
+};
+
+static size_t hash_path(const char *s)
+{
+	size_t h = 1469598103934665603ULL;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+static void entry_free(struct entry *e)
+{
+	free(e->path);
+	msg_service_clear(&e->svc);
+	free(e);
+}
+
+static void table_free(struct table *t)
+{
+	for (size_t i = 0; i < t->nb; i++)
+		for (struct entry *e = t->b[i], *n; e; e = n) {
+			n = e->next;
+			entry_free(e);
+		}
+	free(t->b);
+	memset(t, 0, sizeof *t);
+}
+
+static int table_grow(struct table *t)
+{
+	size_t nb = t->nb ? t->nb * 2 : 1024;
+	struct entry **b = calloc(nb, sizeof *b);
+	if (!b)
+		return SKY_ENOMEM;
+	for (size_t i = 0; i < t->nb; i++)
+		for (struct entry *e = t->b[i], *n; e; e = n) {
+			n = e->next;
+			size_t h = hash_path(e->path) & (nb - 1);
+			e->next = b[h];
+			b[h] = e;
+		}
+	free(t->b);
+	t->b = b;
+	t->nb = nb;
+	return 0;
+}
+
+static struct entry **table_slot(const struct table *t, const char *path)
+{
+	if (!t->nb)
+		return NULL;
+	struct entry **pp = &t->b[hash_path(path) & (t->nb - 1)];
+	while (*pp && strcmp((*pp)->path, path) != 0)
+		pp = &(*pp)->next;
+	return pp;
+}
+
+static const struct entry *table_get(const struct table *t, const char *path)
+{
+	struct entry **pp = table_slot(t, path);
+	return pp ? *pp : NULL;
+}
+
+/* Insert or replace; takes e. */
+static int table_put(struct table *t, struct entry *e)
+{
+	if ((t->count + 1) * 4 > t->nb * 3 && table_grow(t) != 0) {
+		entry_free(e);
+		return SKY_ENOMEM;
+	}
+	struct entry **pp = table_slot(t, e->path);
+	if (*pp) {
+		e->next = (*pp)->next;
+		entry_free(*pp);
+		t->count--;
+	} else {
+		e->next = NULL;
+	}
+	*pp = e;
+	t->count++;
+	return 0;
+}
+
+static void table_del(struct table *t, const char *path)
+{
+	struct entry **pp = table_slot(t, path);
+	if (pp && *pp) {
+		struct entry *e = *pp;
+		*pp = e->next;
+		entry_free(e);
+		t->count--;
+	}
+}
+
+/* v2 directory delete/expire: everything at or below path ("" = all). */
+static void table_del_tree(struct table *t, const char *path)
+{
+	size_t n = strlen(path);
+	for (size_t i = 0; i < t->nb; i++)
+		for (struct entry **pp = &t->b[i]; *pp;) {
+			const char *p = (*pp)->path;
+			if (n == 0 || (strncmp(p, path, n) == 0 && (p[n] == '\0' || p[n] == '/'))) {
+				struct entry *e = *pp;
+				*pp = e->next;
+				entry_free(e);
+				t->count--;
+			} else {
+				pp = &(*pp)->next;
+			}
+		}
+}
+
+/* ------------------------------------------------------------ state */
+
+enum link_state { LINK_START, LINK_UP, LINK_DOWN };
+
+struct mirror {
+	struct config base;
+	struct snapstore *store;
+	char prefix[CONFIG_STR + 1]; /* "/skydns" */
+	const char *rel_prefix;      /* "skydns" */
+	unsigned prefix_depth;
+	pthread_t watcher, publisher;
+	volatile bool stop;
+
+	pthread_mutex_t mu; /* guards everything below */
+	pthread_cond_t cv;  /* CLOCK_MONOTONIC */
+	struct table tab;   /* written by the watcher only (under mu) */
+	char *cfg_json;     /* value of /<prefix>/config, NULL if absent */
+	bool cfg_dirty;
+	struct config eff;  /* effective config: base + last good cfg_json */
+	uint64_t revision;
+	bool dirty, urgent, reload, ready;
+	int64_t first_dirty_ms, last_change_ms, last_publish_ms;
+
+	atomic_bool connected;
+	_Atomic int64_t last_contact;
+};
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void mark_dirty(struct mirror *m, bool urgent)
+{
+	int64_t now = mono_ms();
+	if (!m->dirty)
+		m->first_dirty_ms = now;
+	m->dirty = true;
+	m->urgent |= urgent;
+	m->last_change_ms = now;
+	pthread_cond_broadcast(&m->cv);
+}
+
+static bool same_str(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* Record the config value (NULL = deleted); caller holds mu. */
+static int set_config_json(struct mirror *m, const char *v, size_t len)
+{
+	char *copy = NULL;
+	if (v && !(copy = strndup(v, len)))
+		return SKY_ENOMEM;
+	if (same_str(copy, m->cfg_json)) {
+		free(copy);
+		return 0;
+	}
+	free(m->cfg_json);
+	m->cfg_json = copy;
+	m->cfg_dirty = true;
+	return 0;
+}
+
+/* Parse a value into a new entry. A bad one becomes a `bad` entry and is
+ * logged once per modification (`old` is the entry it replaces). */
+static struct entry *make_entry(struct mirror *m, const char *path, const struct etcd_kv *kv,
+				const struct entry *old)
+{
+	struct entry *e = calloc(1, sizeof *e);
+	if (!e || !(e->path = strdup(path))) {
+		free(e);
+		return NULL;
+	}
+	e->expires = kv->expires;
+	e->mod_revision = kv->mod_revision;
+	const char *why = NULL;
+	if (msg_service_parse(kv->value ? kv->value : "", kv->value_len, &e->svc, &why) != 0) {
+		e->bad = true;
+		if (!(old && old->bad && old->mod_revision == kv->mod_revision && kv->mod_revision))
+			log_warn("mirror", "skipping key=%s: %s", kv->key, why ? why : "not a service");
+	}
+	return e;
+}
+
+/* ------------------------------------------------------------ watcher */
+
+struct load {
+	struct mirror *m;
+	struct table tab;
+	char *cfg;
+	bool has_cfg;
+};
+
+static int load_kv(void *arg, const struct etcd_kv *kv)
+{
+	struct load *ld = arg;
+	const char *path = msg_key_to_path(ld->m->rel_prefix, kv->key);
+	if (!path || !*path)
+		return 0;
+	if (strcmp(path, "config") == 0) {
+		free(ld->cfg);
+		ld->cfg = strndup(kv->value ? kv->value : "", kv->value_len);
+		ld->has_cfg = true;
+		return ld->cfg ? 0 : SKY_ENOMEM;
+	}
+	/* The live table is only written by this thread: reading it unlocked
+	 * here is safe, and lets a relist not re-log known bad keys. */
+	struct entry *e = make_entry(ld->m, path, kv, table_get(&ld->m->tab, path));
+	return e ? table_put(&ld->tab, e) : SKY_ENOMEM;
+}
+
+static int on_event(void *arg, const struct etcd_event *ev, bool last)
+{
+	struct mirror *m = arg;
+	const char *path = msg_key_to_path(m->rel_prefix, ev->kv.key);
+	int rc = 0;
+	atomic_store(&m->last_contact, (int64_t)time(NULL));
+	struct entry *e = NULL;
+	bool is_cfg = path && strcmp(path, "config") == 0;
+	if (path && ev->type == ETCD_EV_PUT && *path && !is_cfg &&
+	    !(e = make_entry(m, path, &ev->kv, table_get(&m->tab, path))))
+		return SKY_ENOMEM;
+	pthread_mutex_lock(&m->mu);
+	if (!path) {
+		/* outside the prefix: cannot happen with a prefix watch */
+	} else if (is_cfg) {
+		rc = set_config_json(m, ev->type == ETCD_EV_PUT ? ev->kv.value : NULL,
+				     ev->kv.value_len);
+	} else if (ev->type == ETCD_EV_PUT) {
+		if (e)
+			rc = table_put(&m->tab, e);
+	} else if (!m->base.etcd3) {
+		/* v2 deletes directories in one event; a v2 leaf has no children,
+		 * so removing the subtree is right for leaves too. */
+		table_del_tree(&m->tab, path);
+	} else {
+		table_del(&m->tab, path);
+	}
+	if (ev->kv.mod_revision > m->revision)
+		m->revision = ev->kv.mod_revision;
+	if (last)
+		mark_dirty(m, false);
+	pthread_mutex_unlock(&m->mu);
+	return rc;
+}
+
+/* Read everything; on success swap it in and ask for an immediate publish. */
+static int full_read(struct mirror *m, struct etcd_client *c, uint64_t *rev)
+{
+	struct load ld = { .m = m };
+	int rc = etcd_get_prefix(c, m->prefix, load_kv, &ld, rev);
+	if (rc != 0) {
+		table_free(&ld.tab);
+		free(ld.cfg);
+		return rc;
+	}
+	pthread_mutex_lock(&m->mu);
+	table_free(&m->tab);
+	m->tab = ld.tab;
+	rc = set_config_json(m, ld.has_cfg ? ld.cfg : NULL, ld.cfg ? strlen(ld.cfg) : 0);
+	m->revision = *rev;
+	mark_dirty(m, true);
+	size_t n = m->tab.count;
+	pthread_mutex_unlock(&m->mu);
+	free(ld.cfg);
+	log_debug("mirror", "read prefix=%s keys=%zu revision=%llu", m->prefix, n,
+		  (unsigned long long)*rev);
+	return rc;
+}
+
+static void sleep_ms_interruptible(struct mirror *m, int ms)
+{
+	int64_t end = mono_ms() + ms;
+	while (!m->stop && mono_ms() < end)
+		usleep(20000);
+}
+
+static void link_change(struct mirror *m, enum link_state *st, enum link_state to,
+			struct etcd_client *c, int rc)
+{
+	if (*st == to)
+		return;
+	if (to == LINK_UP) {
+		atomic_store(&m->connected, true);
+		pthread_mutex_lock(&m->mu);
+		size_t n = m->tab.count;
+		uint64_t rev = m->revision;
+		pthread_mutex_unlock(&m->mu);
+		log_info("mirror", "%s etcd prefix=%s keys=%zu revision=%llu",
+			 *st == LINK_START ? "connected to" : "reconnected to", m->prefix, n,
+			 (unsigned long long)rev);
+	} else {
+		atomic_store(&m->connected, false);
+		log_warn("mirror", "etcd unavailable, %s: %s (%s); retrying with backoff",
+			 *st == LINK_START ? "nothing to serve yet" : "serving the last snapshot",
+			 etcd_last_error(c), err_str(rc));
+	}
+	*st = to;
+}
+
+static void *watcher_main(void *arg)
+{
+	struct mirror *m = arg;
+	const char *machines[CONFIG_MAX_MACHINES];
+	for (int i = 0; i < m->base.nmachines; i++)
+		machines[i] = m->base.machines[i];
+	struct etcd_opts o = {
+		.machines = machines, .nmachines = m->base.nmachines, .v3 = m->base.etcd3,
+		.ca_cert = m->base.ca_cert, .tls_pem = m->base.tls_pem, .tls_key = m->base.tls_key,
+		.username = m->base.username, .password = m->base.password,
+	};
+	struct etcd_client *c = NULL;
+	int rc = etcd_new(&o, &c);
+	if (rc != 0) {
+		log_error("mirror", "cannot create the etcd client: %s", err_str(rc));
+		return NULL;
+	}
+	enum link_state st = LINK_START;
+	unsigned seed = (unsigned)time(NULL) ^ (unsigned)(uintptr_t)m;
+	int backoff = BACKOFF_MIN_MS;
+	while (!m->stop) {
+		uint64_t rev = 0;
+		rc = full_read(m, c, &rev);
+		if (rc == 0) {
+			link_change(m, &st, LINK_UP, c, 0);
+			atomic_store(&m->last_contact, (int64_t)time(NULL));
+			backoff = BACKOFF_MIN_MS;
+			uint64_t last = rev;
+			rc = etcd_watch(c, m->prefix, rev, on_event, m, &m->stop, &last);
+			if (rc == SKY_ESTOPPED)
+				break;
+			if (rc == SKY_ECOMPACTED) {
+				log_info("mirror", "watch history gone (%s), re-reading prefix=%s",
+					 etcd_last_error(c), m->prefix);
+				continue;
+			}
+			atomic_store(&m->last_contact, (int64_t)time(NULL));
+		}
+		if (m->stop)
+			break;
+		link_change(m, &st, LINK_DOWN, c, rc);
+		/* Full jitter in [backoff/2, backoff] keeps restarts of many
+		 * replicas from hitting etcd in step. */
+		int ms = backoff / 2 + (int)(rand_r(&seed) % (unsigned)(backoff / 2 + 1));
+		sleep_ms_interruptible(m, ms);
+		backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
+	}
+	etcd_free(c);
+	return NULL;
+}
+
+/* ------------------------------------------------------------ publisher */
+
+/* Re-apply /<prefix>/config on top of the base; caller holds mu. */
+static void apply_config(struct mirror *m)
+{
+	struct config nc = m->base;
+	if (m->cfg_json) {
+		char why[256] = "";
+		if (config_apply_json(&nc, m->cfg_json, strlen(m->cfg_json), why, sizeof why) != 0) {
+			log_warn("mirror", "bad config key=%s/config: %s; keeping the previous config",
+				 m->prefix, why[0] ? why : "rejected");
+			return;
+		}
+		config_finish(&nc);
+	}
+	char diff[512] = "";
+	config_diff_restart(&m->eff, &nc, diff, sizeof diff);
+	if (diff[0] && m->ready) /* before the first snapshot, main can still use it */
+		log_warn("mirror", "config key=%s/config changed keys that need a restart: %s",
+			 m->prefix, diff);
+	log_info("mirror", "config applied key=%s/config%s", m->prefix,
+		 m->cfg_json ? "" : " (deleted: flags and defaults only)");
+	m->eff = nc;
+}
+
+/* Build a snapshot of the table; caller holds mu. *next_expiry gets the
+ * earliest expiry still in the future (0 = none). */
+static struct snapshot *build(struct mirror *m, int64_t now, int64_t *next_expiry)
+{
+	struct snapshot_builder *b = snapshot_builder_new();
+	struct config *cfg = malloc(sizeof *cfg);
+	*next_expiry = 0;
+	if (!b || !cfg) {
+		snapshot_builder_free(b);
+		free(cfg);
+		return NULL;
+	}
+	*cfg = m->eff;
+	for (size_t i = 0; i < m->tab.nb; i++)
+		for (const struct entry *e = m->tab.b[i]; e; e = e->next) {
+			if (e->bad || (e->expires && e->expires <= now))
+				continue;
+			if (e->expires && (!*next_expiry || e->expires < *next_expiry))
+				*next_expiry = e->expires;
+			if (snapshot_builder_add(b, e->path, strlen(e->path), &e->svc, e->expires) != 0) {
+				snapshot_builder_free(b);
+				free(cfg);
+				return NULL;
+			}
+		}
+	return snapshot_builder_finish(b, cfg, m->revision, m->prefix_depth);
+}
+
+/* SIGHUP: fetch the config key directly, outside the lock. */
+static void do_reload(struct mirror *m, struct etcd_client **pc)
+{
+	if (!*pc) {
+		const char *machines[CONFIG_MAX_MACHINES];
+		for (int i = 0; i < m->base.nmachines; i++)
+			machines[i] = m->base.machines[i];
+		struct etcd_opts o = {
+			.machines = machines, .nmachines = m->base.nmachines, .v3 = m->base.etcd3,
+			.ca_cert = m->base.ca_cert, .tls_pem = m->base.tls_pem,
+			.tls_key = m->base.tls_key, .username = m->base.username,
+			.password = m->base.password,
+		};
+		if (etcd_new(&o, pc) != 0)
+			return;
+	}
+	char key[CONFIG_STR + 16], *v = NULL;
+	snprintf(key, sizeof key, "%s/config", m->prefix);
+	int rc = etcd_get(*pc, key, &v, NULL);
+	if (rc != 0 && rc != SKY_ENOTFOUND) {
+		log_warn("mirror", "reload: cannot read key=%s: %s", key, etcd_last_error(*pc));
+		return;
+	}
+	log_info("mirror", "reload: re-reading key=%s", key);
+	pthread_mutex_lock(&m->mu);
+	set_config_json(m, v, v ? strlen(v) : 0);
+	m->cfg_dirty = true;
+	mark_dirty(m, true);
+	pthread_mutex_unlock(&m->mu);
+	free(v);
+}
+
+/* When the next publish is due (ms, monotonic), or -1 if not dirty. */
+static int64_t publish_due(const struct mirror *m)
+{
+	if (!m->dirty)
+		return -1;
+	int64_t due = m->last_change_ms + QUIET_MS;
+	if (due > m->first_dirty_ms + MAX_DELAY_MS)
+		due = m->first_dirty_ms + MAX_DELAY_MS;
+	if (m->urgent)
+		due = 0;
+	if (m->ready && due < m->last_publish_ms + QUIET_MS)
+		due = m->last_publish_ms + QUIET_MS;
+	return due;
+}
+
+static void wait_until_ms(struct mirror *m, int64_t deadline)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	int64_t ms = deadline - mono_ms();
+	if (ms <= 0)
+		return;
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (ms % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	pthread_cond_timedwait(&m->cv, &m->mu, &ts);
+}
+
+static void *publisher_main(void *arg)
+{
+	struct mirror *m = arg;
+	struct etcd_client *c = NULL;
+	int64_t next_expiry = 0;
+	pthread_mutex_lock(&m->mu);
+	while (!m->stop) {
+		if (m->reload) {
+			m->reload = false;
+			pthread_mutex_unlock(&m->mu);
+			do_reload(m, &c);
+			pthread_mutex_lock(&m->mu);
+			continue;
+		}
+		struct timespec rt;
+		clock_gettime(CLOCK_REALTIME, &rt);
+		int64_t now_s = rt.tv_sec;
+		int64_t now_rms = (int64_t)rt.tv_sec * 1000 + rt.tv_nsec / 1000000;
+		if (next_expiry && now_s >= next_expiry)
+			mark_dirty(m, true); /* a TTL ran out: drop it without waiting for etcd */
+		int64_t due = publish_due(m), now = mono_ms();
+		if (due >= 0 && due <= now) {
+			if (m->cfg_dirty) {
+				m->cfg_dirty = false;
+				apply_config(m);
+			}
+			struct snapshot *s = build(m, now_s, &next_expiry);
+			if (s) {
+				m->dirty = m->urgent = false;
+				m->last_publish_ms = now;
+				m->ready = true;
+				snapstore_publish(m->store, s);
+				pthread_cond_broadcast(&m->cv);
+			} else {
+				log_error("mirror", "out of memory building a snapshot; retrying");
+				due = now + 1000;
+			}
+			continue;
+		}
+		/* Sleep until the publish is due, the next expiry (checked at
+		 * least once a second), or a signal. */
+		int64_t deadline = now + 1000;
+		if (due >= 0 && due < deadline)
+			deadline = due;
+		if (next_expiry && next_expiry * 1000 - now_rms < deadline - now)
+			deadline = now + (next_expiry * 1000 - now_rms);
+		wait_until_ms(m, deadline);
+	}
+	pthread_mutex_unlock(&m->mu);
+	etcd_free(c);
+	return NULL;
+}
+
+/* ------------------------------------------------------------ API */
+
+int mirror_start(const struct config *base, struct snapstore *store, struct mirror **out)
+{
+	*out = NULL;
+	if (!base || !store || base->nmachines <= 0)
+		return SKY_EINVAL;
+	struct mirror *m = calloc(1, sizeof *m);
+	if (!m)
+		return SKY_ENOMEM;
+	m->base = *base;
+	m->eff = *base;
+	m->store = store;
+	const char *p = base->path_prefix;
+	while (*p == '/')
+		p++;
+	size_t n = strlen(p);
+	while (n > 0 && p[n - 1] == '/')
+		n--;
+	snprintf(m->prefix, sizeof m->prefix, "/%.*s", (int)n, p);
+	m->rel_prefix = m->prefix + 1;
+	for (const char *q = m->prefix; *q; q++)
+		m->prefix_depth += *q == '/';
+	pthread_mutex_init(&m->mu, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&m->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	if (pthread_create(&m->publisher, NULL, publisher_main, m) != 0) {
+		free(m);
+		return SKY_ENOMEM;
+	}
+	if (pthread_create(&m->watcher, NULL, watcher_main, m) != 0) {
+		m->stop = true;
+		pthread_cond_broadcast(&m->cv);
+		pthread_join(m->publisher, NULL);
+		free(m);
+		return SKY_ENOMEM;
+	}
+	*out = m;
+	return 0;
+}
+
+bool mirror_wait_ready(struct mirror *m, int timeout_ms)
+{
+	int64_t deadline = mono_ms() + timeout_ms;
+	pthread_mutex_lock(&m->mu);
+	while (!m->ready && mono_ms() < deadline)
+		wait_until_ms(m, deadline);
+	bool ready = m->ready;
+	pthread_mutex_unlock(&m->mu);
+	return ready;
+}
+
+bool mirror_connected(const struct mirror *m)
+{
+	return atomic_load(&((struct mirror *)m)->connected);
+}
+
+int64_t mirror_last_contact(const struct mirror *m)
+{
+	struct mirror *mm = (struct mirror *)m;
+	/* While the watch stream is up we are in contact right now. */
+	return atomic_load(&mm->connected) ? (int64_t)time(NULL) : atomic_load(&mm->last_contact);
+}
+
+void mirror_reload(struct mirror *m)
+{
+	pthread_mutex_lock(&m->mu);
+	m->reload = true;
+	pthread_cond_broadcast(&m->cv);
+	pthread_mutex_unlock(&m->mu);
+}
+
+void mirror_stop(struct mirror *m)
+{
+	if (!m)
+		return;
+	pthread_mutex_lock(&m->mu);
+	m->stop = true;
+	pthread_cond_broadcast(&m->cv);
+	pthread_mutex_unlock(&m->mu);
+	pthread_join(m->watcher, NULL);
+	pthread_join(m->publisher, NULL);
+	table_free(&m->tab);
+	free(m->cfg_json);
+	pthread_cond_destroy(&m->cv);
+	pthread_mutex_destroy(&m->mu);
+	free(m);
+}

@@ -11,6 +11,8 @@ PKGS=(
   unbound nsd systemd
   python3 python3-dnspython python3-pytest python3-prometheus-client python3-yaml
   curl iproute2 procps
+  # deploy tests: hack/helm-render (Go text/template + sprig, as helm) and its schema check
+  golang-go golang-github-masterminds-sprig-dev golang-k8s-sigs-yaml-dev golang-github-xeipuuv-gojsonschema-dev shellcheck
 )
 
 missing=()
@@ -24,4 +26,15 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# deploy tests: node + npm (kubernetes-models validation). A nodejs from
+# another source already ships npm; only pull Debian's when npm is absent.
+if ! command -v npm >/dev/null 2>&1; then
+  echo "hack/deps.sh: installing nodejs npm" >&2
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
 fi

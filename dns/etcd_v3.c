@@ -1,0 +1,571 @@
+/* etcd_v3.c - the etcd v3 JSON gateway (/v3/kv/range, /v3/watch, leases,
+ * auth). Keys and values travel base64-encoded, int64s come back as strings
+ * and zero/false/empty fields are left out (reliability.md §4).
+ *
+ * "Everything under prefix" is the range ["<prefix>/", "<prefix>0"): '0' is
+ * '/' + 1, so "dom" never matches "dom1" (SkyDNS's v3 backend did, #349).
+ */
+#include "etcd_int.h"
+
+#include <cjson/cJSON.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "err.h"
+
+#define V3_PAGE 1000
+/* Progress notifications keep a healthy watch talking (every 10 min by
+ * default on the server); re-create a silent stream well before that so a
+ * hung member is noticed. Resuming is free: we restart from last + 1. */
+#define V3_WATCH_IDLE_MS 60000
+#define LEASE_CACHE 32
+
+/* Remaining lifetimes of the leases seen in one read or one watch line. */
+struct lease_cache {
+	struct {
+		uint64_t id;
+		int64_t expires;
+	} e[LEASE_CACHE];
+	int n;
+};
+
+/* ------------------------------------------------------------ errors */
+
+static int v3_fail(struct etcd_client *c, const struct etcd_resp *r, const char *what)
+{
+	cJSON *root = cJSON_ParseWithLength(r->body.data ? r->body.data : "", r->body.len);
+	const char *msg = etcd_json_str(root, "message");
+	if (!msg)
+		msg = etcd_json_str(root, "error");
+	int64_t code = etcd_json_int(root, "code", -1);
+	etcd_set_error(c, "%s %s: HTTP %ld%s%s", c->machines[c->cur], what, r->status,
+		       msg ? ": " : "", msg ? msg : (r->body.data ? r->body.data : ""));
+	int rc = SKY_EPROTO;
+	if (code == 11 && msg && strstr(msg, "compacted"))
+		rc = SKY_ECOMPACTED;
+	else if (code == 16 || code == 7 || r->status == 401 || r->status == 403 ||
+		 (msg && strstr(msg, "user name is empty")))
+		rc = SKY_EAUTH;
+	else if (code == 5 || r->status == 404)
+		rc = SKY_ENOTFOUND;
+	cJSON_Delete(root);
+	return rc;
+}
+
+/* POST a cJSON body; frees it. */
+static int v3_post(struct etcd_client *c, const char *path, cJSON *req, struct etcd_resp *r)
+{
+	char *body = req ? cJSON_PrintUnformatted(req) : NULL;
+	cJSON_Delete(req);
+	if (!body)
+		return SKY_ENOMEM;
+	int rc = etcd_request(c, "POST", path, body, r);
+	free(body);
+	return rc;
+}
+
+static bool add_b64(cJSON *obj, const char *name, const char *p, size_t n)
+{
+	char *s = etcd_b64_encode(p, n);
+	bool ok = s && cJSON_AddStringToObject(obj, name, s);
+	free(s);
+	return ok;
+}
+
+static bool add_u64(cJSON *obj, const char *name, uint64_t v)
+{
+	char s[24];
+	snprintf(s, sizeof s, "%" PRIu64, v);
+	return cJSON_AddStringToObject(obj, name, s) != NULL;
+}
+
+/* Body of a request that covers the range under prefix. */
+static cJSON *range_req(const char *prefix, const char *start, size_t startlen)
+{
+	size_t n = strlen(prefix);
+	char *k = malloc(n + 2);
+	cJSON *req = cJSON_CreateObject();
+	bool ok = k && req;
+	if (ok) {
+		memcpy(k, prefix, n);
+		k[n] = '/';
+		k[n + 1] = '\0';
+		ok = start ? add_b64(req, "key", start, startlen) : add_b64(req, "key", k, n + 1);
+		k[n] = '0';
+		ok = ok && add_b64(req, "range_end", k, n + 1);
+	}
+	free(k);
+	if (!ok) {
+		cJSON_Delete(req);
+		return NULL;
+	}
+	return req;
+}
+
+int etcd_v3_authenticate(struct etcd_client *c)
+{
+	cJSON *req = cJSON_CreateObject();
+	if (!req || !cJSON_AddStringToObject(req, "name", c->username) ||
+	    !cJSON_AddStringToObject(req, "password", c->password ? c->password : "")) {
+		cJSON_Delete(req);
+		return SKY_ENOMEM;
+	}
+	struct etcd_resp r = { 0 };
+	c->in_auth = true;
+	int rc = v3_post(c, "/v3/auth/authenticate", req, &r);
+	c->in_auth = false;
+	if (rc == 0 && r.status != 200) {
+		v3_fail(c, &r, "authenticate");
+		rc = SKY_EAUTH;
+	}
+	if (rc == 0) {
+		cJSON *root = cJSON_ParseWithLength(r.body.data, r.body.len);
+		const char *tok = etcd_json_str(root, "token");
+		free(c->token);
+		c->token = tok ? strdup(tok) : NULL;
+		if (!c->token) {
+			etcd_set_error(c, "%s: authenticate gave no token", c->machines[c->cur]);
+			rc = SKY_EAUTH;
+		}
+		cJSON_Delete(root);
+	}
+	etcd_resp_free(&r);
+	return rc;
+}
+
+/* ------------------------------------------------------------ leases */
+
+/* SkyDNS's v3 backend used the lease ID as the TTL; what a record needs is
+ * the lease's remaining time (/v3/lease/timetolive). */
+static int lease_expires(struct etcd_client *c, uint64_t id, int64_t now, struct lease_cache *lc,
+			 int64_t *out)
+{
+	for (int i = 0; i < lc->n; i++)
+		if (lc->e[i].id == id) {
+			*out = lc->e[i].expires;
+			return 0;
+		}
+	cJSON *req = cJSON_CreateObject();
+	if (!req || !add_u64(req, "ID", id)) {
+		cJSON_Delete(req);
+		return SKY_ENOMEM;
+	}
+	struct etcd_resp r = { 0 };
+	int rc = v3_post(c, "/v3/lease/timetolive", req, &r);
+	if (rc == 0) {
+		int64_t ttl = -1;
+		if (r.status == 200) {
+			cJSON *root = cJSON_ParseWithLength(r.body.data, r.body.len);
+			ttl = etcd_json_int(root, "TTL", -1);
+			cJSON_Delete(root);
+		} else if (v3_fail(c, &r, "lease") != SKY_ENOTFOUND) {
+			rc = SKY_EPROTO;
+		}
+		/* TTL is whole seconds, truncated: count it from the exact time
+		 * so we lose at most one second, not two. An expired or unknown
+		 * lease: the key is about to be deleted. */
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		*out = ttl > 0 ? (int64_t)((double)ts.tv_sec + ts.tv_nsec / 1e9 + (double)ttl) : now;
+	}
+	etcd_resp_free(&r);
+	if (rc == 0 && lc->n < LEASE_CACHE) {
+		lc->e[lc->n].id = id;
+		lc->e[lc->n].expires = *out;
+		lc->n++;
+	}
+	return rc;
+}
+
+/* ------------------------------------------------------------ kvs */
+
+struct v3kv {
+	char *key, *value;
+	size_t keylen, valuelen;
+};
+
+static void v3kv_free(struct v3kv *k)
+{
+	free(k->key);
+	free(k->value);
+}
+
+/* Decode kv; fill e (pointing into k). */
+static int v3_decode_kv(const cJSON *o, struct v3kv *k, struct etcd_kv *e)
+{
+	memset(k, 0, sizeof *k);
+	memset(e, 0, sizeof *e);
+	const char *key = etcd_json_str(o, "key");
+	const char *val = etcd_json_str(o, "value");
+	if (!key)
+		return SKY_EPARSE;
+	int rc = etcd_b64_decode(key, strlen(key), &k->key, &k->keylen);
+	if (rc == 0)
+		rc = etcd_b64_decode(val ? val : "", val ? strlen(val) : 0, &k->value, &k->valuelen);
+	if (rc != 0) {
+		v3kv_free(k);
+		return rc;
+	}
+	e->key = k->key;
+	e->value = k->value;
+	e->value_len = k->valuelen;
+	e->mod_revision = (uint64_t)etcd_json_int(o, "mod_revision", 0);
+	e->lease = (uint64_t)etcd_json_int(o, "lease", 0);
+	return 0;
+}
+
+struct page {
+	uint64_t revision;
+	bool more;
+	char *last; /* last key of the page */
+	size_t lastlen;
+};
+
+static int parse_page(struct etcd_client *c, const struct etcd_resp *r, etcd_kv_cb cb, void *arg,
+		      struct lease_cache *lc, struct page *pg)
+{
+	cJSON *root = cJSON_ParseWithLength(r->body.data ? r->body.data : "", r->body.len);
+	if (!cJSON_IsObject(root)) {
+		cJSON_Delete(root);
+		etcd_set_error(c, "%s: unparsable range reply", c->machines[c->cur]);
+		return SKY_EPARSE;
+	}
+	const cJSON *hdr = cJSON_GetObjectItemCaseSensitive(root, "header");
+	if (!pg->revision)
+		pg->revision = (uint64_t)etcd_json_int(hdr, "revision", 0);
+	pg->more = etcd_json_true(root, "more");
+	int64_t now = (int64_t)time(NULL);
+	int rc = 0;
+	const cJSON *o;
+	cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(root, "kvs"))
+	{
+		struct v3kv k;
+		struct etcd_kv e;
+		if ((rc = v3_decode_kv(o, &k, &e)) != 0)
+			break;
+		if (e.lease)
+			rc = lease_expires(c, e.lease, now, lc, &e.expires);
+		if (rc == 0)
+			rc = cb(arg, &e);
+		free(pg->last);
+		pg->last = k.key;
+		pg->lastlen = k.keylen;
+		free(k.value);
+		if (rc != 0)
+			break;
+	}
+	cJSON_Delete(root);
+	return rc;
+}
+
+int etcd_v3_get_prefix(struct etcd_client *c, const char *prefix, etcd_kv_cb cb, void *arg,
+		       uint64_t *revision)
+{
+	struct page pg = { 0 };
+	struct lease_cache lc = { .n = 0 };
+	int rc = 0;
+	do {
+		char *start = NULL;
+		if (pg.last) { /* the next page starts just after the last key */
+			start = malloc(pg.lastlen + 1);
+			if (!start) {
+				rc = SKY_ENOMEM;
+				break;
+			}
+			memcpy(start, pg.last, pg.lastlen);
+			start[pg.lastlen] = '\0';
+		}
+		cJSON *req = range_req(prefix, start, pg.lastlen + 1);
+		free(start);
+		/* Later pages read at the first page's revision: one consistent view. */
+		if (!req || !add_u64(req, "limit", V3_PAGE) ||
+		    (pg.revision && !add_u64(req, "revision", pg.revision))) {
+			cJSON_Delete(req);
+			rc = SKY_ENOMEM;
+			break;
+		}
+		struct etcd_resp r = { 0 };
+		rc = v3_post(c, "/v3/kv/range", req, &r);
+		if (rc == 0 && r.status != 200)
+			rc = v3_fail(c, &r, "range");
+		if (rc == 0)
+			rc = parse_page(c, &r, cb, arg, &lc, &pg);
+		etcd_resp_free(&r);
+	} while (rc == 0 && pg.more && pg.last);
+	free(pg.last);
+	if (rc == 0)
+		*revision = pg.revision;
+	return rc;
+}
+
+int etcd_v3_get(struct etcd_client *c, const char *key, char **value, uint64_t *mod_revision)
+{
+	cJSON *req = cJSON_CreateObject();
+	if (!req || !add_b64(req, "key", key, strlen(key))) {
+		cJSON_Delete(req);
+		return SKY_ENOMEM;
+	}
+	struct etcd_resp r = { 0 };
+	int rc = v3_post(c, "/v3/kv/range", req, &r);
+	if (rc == 0 && r.status != 200)
+		rc = v3_fail(c, &r, key);
+	if (rc == 0) {
+		cJSON *root = cJSON_ParseWithLength(r.body.data, r.body.len);
+		const cJSON *o = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(root, "kvs"), 0);
+		struct v3kv k;
+		struct etcd_kv e;
+		if (!o) {
+			rc = root ? SKY_ENOTFOUND : SKY_EPARSE;
+		} else if ((rc = v3_decode_kv(o, &k, &e)) == 0) {
+			*value = k.value;
+			k.value = NULL;
+			if (mod_revision)
+				*mod_revision = e.mod_revision;
+			v3kv_free(&k);
+		}
+		cJSON_Delete(root);
+	}
+	etcd_resp_free(&r);
+	return rc;
+}
+
+static int lease_grant(struct etcd_client *c, unsigned ttl, char *id, size_t cap)
+{
+	cJSON *req = cJSON_CreateObject();
+	if (!req || !cJSON_AddNumberToObject(req, "TTL", ttl)) {
+		cJSON_Delete(req);
+		return SKY_ENOMEM;
+	}
+	struct etcd_resp r = { 0 };
+	int rc = v3_post(c, "/v3/lease/grant", req, &r);
+	if (rc == 0 && r.status != 200)
+		rc = v3_fail(c, &r, "lease grant");
+	if (rc == 0) {
+		cJSON *root = cJSON_ParseWithLength(r.body.data, r.body.len);
+		int64_t v = etcd_json_int(root, "ID", 0);
+		if (v)
+			snprintf(id, cap, "%" PRId64, v);
+		else
+			rc = SKY_EPROTO;
+		cJSON_Delete(root);
+	}
+	etcd_resp_free(&r);
+	return rc;
+}
+
+int etcd_v3_put(struct etcd_client *c, const char *key, const char *value, unsigned ttl)
+{
+	char lease[32] = "";
+	int rc = ttl ? lease_grant(c, ttl, lease, sizeof lease) : 0;
+	if (rc != 0)
+		return rc;
+	cJSON *req = cJSON_CreateObject();
+	if (!req || !add_b64(req, "key", key, strlen(key)) ||
+	    !add_b64(req, "value", value, strlen(value)) ||
+	    (lease[0] && !cJSON_AddStringToObject(req, "lease", lease))) {
+		cJSON_Delete(req);
+		return SKY_ENOMEM;
+	}
+	struct etcd_resp r = { 0 };
+	rc = v3_post(c, "/v3/kv/put", req, &r);
+	if (rc == 0 && r.status != 200)
+		rc = v3_fail(c, &r, key);
+	etcd_resp_free(&r);
+	return rc;
+}
+
+int etcd_v3_delete(struct etcd_client *c, const char *key)
+{
+	cJSON *req = cJSON_CreateObject();
+	if (!req || !add_b64(req, "key", key, strlen(key))) {
+		cJSON_Delete(req);
+		return SKY_ENOMEM;
+	}
+	struct etcd_resp r = { 0 };
+	int rc = v3_post(c, "/v3/kv/deleterange", req, &r);
+	if (rc == 0 && r.status != 200)
+		rc = v3_fail(c, &r, key);
+	etcd_resp_free(&r);
+	return rc;
+}
+
+/* ------------------------------------------------------------ watch */
+
+static int v3_stream_error(const cJSON *err)
+{
+	/* {"error":{"grpc_code":14,"http_code":503,"message":"transport is closing"}}
+	 * (shutdown) or {"error":"...","code":16} (a plain gateway error). */
+	int64_t code = cJSON_IsObject(err) ? etcd_json_int(err, "grpc_code", -1) : -1;
+	return (code == 16 || code == 7) ? SKY_EAUTH : SKY_EIO;
+}
+
+static int deliver_events(const cJSON *events, etcd_event_cb cb, void *arg, uint64_t *revision)
+{
+	int n = cJSON_GetArraySize(events), i = 0, rc = 0;
+	uint64_t rev = *revision;
+	const cJSON *ev;
+	cJSON_ArrayForEach(ev, events)
+	{
+		struct v3kv k;
+		struct etcd_event e = { 0 };
+		const char *type = etcd_json_str(ev, "type");
+		if ((rc = v3_decode_kv(cJSON_GetObjectItemCaseSensitive(ev, "kv"), &k, &e.kv)) != 0)
+			return rc;
+		/* PUT is enum value 0, which the gateway leaves out. */
+		e.type = (type && strcmp(type, "DELETE") == 0) ? ETCD_EV_DELETE : ETCD_EV_PUT;
+		if (e.type == ETCD_EV_DELETE) {
+			e.kv.value = NULL;
+			e.kv.value_len = 0;
+		}
+		if (e.kv.mod_revision > rev)
+			rev = e.kv.mod_revision;
+		rc = cb(arg, &e, ++i == n);
+		v3kv_free(&k);
+		if (rc != 0)
+			return rc;
+	}
+	*revision = rev;
+	return 0;
+}
+
+int etcd_parse_v3_watch_line(const char *line, size_t len, etcd_event_cb cb, void *arg,
+			     uint64_t *revision, int64_t now)
+{
+	(void)now;
+	cJSON *root = cJSON_ParseWithLength(line, len);
+	if (!cJSON_IsObject(root)) {
+		cJSON_Delete(root);
+		return SKY_EPARSE;
+	}
+	const cJSON *err = cJSON_GetObjectItemCaseSensitive(root, "error");
+	const cJSON *res = cJSON_GetObjectItemCaseSensitive(root, "result");
+	int rc = 0;
+	if (err) {
+		rc = v3_stream_error(err);
+		if (rc == SKY_EIO && etcd_json_int(root, "code", -1) == 16)
+			rc = SKY_EAUTH;
+	} else if (!cJSON_IsObject(res)) {
+		rc = SKY_EPROTO;
+	} else if (etcd_json_int(res, "compact_revision", 0) > 0) {
+		rc = SKY_ECOMPACTED; /* not resumable: relist (etcd #8668) */
+	} else if (etcd_json_true(res, "canceled")) {
+		const char *why = etcd_json_str(res, "cancel_reason");
+		rc = (why && strstr(why, "ermission")) ? SKY_EAUTH : SKY_EIO;
+	} else {
+		const cJSON *events = cJSON_GetObjectItemCaseSensitive(res, "events");
+		uint64_t hrev = (uint64_t)etcd_json_int(
+			cJSON_GetObjectItemCaseSensitive(res, "header"), "revision", 0);
+		if (cJSON_GetArraySize(events) > 0)
+			rc = deliver_events(events, cb, arg, revision);
+		else if (!etcd_json_true(res, "created") && hrev > *revision)
+			*revision = hrev; /* progress notification: nothing up to hrev */
+	}
+	cJSON_Delete(root);
+	return rc;
+}
+
+struct v3watch {
+	struct etcd_client *c;
+	etcd_event_cb cb;
+	void *arg;
+	uint64_t *last;
+	uint64_t created_rev;
+	struct lease_cache lc;
+};
+
+static int watch_event(void *arg, const struct etcd_event *ev, bool last)
+{
+	struct v3watch *w = arg;
+	if (ev->type == ETCD_EV_PUT && ev->kv.lease) {
+		struct etcd_event e = *ev;
+		int rc = lease_expires(w->c, ev->kv.lease, (int64_t)time(NULL), &w->lc, &e.kv.expires);
+		return rc ? rc : w->cb(w->arg, &e, last);
+	}
+	return w->cb(w->arg, ev, last);
+}
+
+static int watch_line(void *arg, const char *line, size_t len)
+{
+	struct v3watch *w = arg;
+	w->lc.n = 0;
+	if (!w->created_rev && strstr(line, "\"created\":true")) {
+		cJSON *root = cJSON_ParseWithLength(line, len);
+		const cJSON *res = cJSON_GetObjectItemCaseSensitive(root, "result");
+		w->created_rev = (uint64_t)etcd_json_int(
+			cJSON_GetObjectItemCaseSensitive(res, "header"), "revision", 0);
+		cJSON_Delete(root);
+	}
+	int rc = etcd_parse_v3_watch_line(line, len, watch_event, w, w->last, (int64_t)time(NULL));
+	if (rc == SKY_EPARSE)
+		etcd_set_error(w->c, "%s: unparsable watch line", w->c->machines[w->c->cur]);
+	else if (rc == SKY_ECOMPACTED)
+		etcd_set_error(w->c, "%s: watch revision %" PRIu64 " compacted",
+			       w->c->machines[w->c->cur], *w->last + 1);
+	else if (rc == SKY_EIO || rc == SKY_EAUTH)
+		etcd_set_error(w->c, "%s: watch ended: %.*s", w->c->machines[w->c->cur],
+			       (int)(len > 200 ? 200 : len), line);
+	return rc;
+}
+
+static char *watch_body(const char *prefix, uint64_t start)
+{
+	cJSON *cr = range_req(prefix, NULL, 0);
+	cJSON *req = cJSON_CreateObject();
+	char *out = NULL;
+	if (cr && req && add_u64(cr, "start_revision", start) &&
+	    cJSON_AddTrueToObject(cr, "progress_notify") &&
+	    cJSON_AddItemToObject(req, "create_request", cr)) {
+		cr = NULL;
+		out = cJSON_PrintUnformatted(req);
+	}
+	cJSON_Delete(cr);
+	cJSON_Delete(req);
+	return out;
+}
+
+int etcd_v3_watch(struct etcd_client *c, const char *prefix, uint64_t after, etcd_event_cb cb,
+		  void *arg, volatile bool *stop, uint64_t *last)
+{
+	struct v3watch w = { .c = c, .cb = cb, .arg = arg, .last = last };
+	struct etcd_resp r = { 0 };
+	bool reauthed = false;
+	int rc = 0;
+	(void)after;
+	while (rc == 0) {
+		if (c->username && !c->token && (rc = etcd_v3_authenticate(c)) != 0)
+			break;
+		char *body = watch_body(prefix, *last + 1);
+		if (!body) {
+			rc = SKY_ENOMEM;
+			break;
+		}
+		struct etcd_stream s = {
+			.method = "POST", .path = "/v3/watch", .body = body, .stop = stop,
+			.idle_ms = V3_WATCH_IDLE_MS, .line = watch_line, .arg = &w,
+		};
+		w.created_rev = 0;
+		rc = etcd_stream_run(c, &s, &r);
+		free(body);
+		if (rc == SKY_ETIMEDOUT && r.status == 200) {
+			/* Quiet for a whole idle period after "created": every event up
+			 * to the creation revision has been delivered. */
+			if (w.created_rev > *last)
+				*last = w.created_rev;
+			rc = 0;
+		} else if (rc == 0 && r.status == 401 && c->username && !reauthed) {
+			reauthed = true;
+			free(c->token);
+			c->token = NULL;
+		} else if (rc == 0 && r.status != 200) {
+			rc = v3_fail(c, &r, "watch");
+		} else if (rc == 0) {
+			etcd_set_error(c, "%s: watch stream closed", c->machines[c->cur]);
+			rc = SKY_EIO;
+		}
+	}
+	etcd_resp_free(&r);
+	return rc;
+}

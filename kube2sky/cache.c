@@ -1,0 +1,361 @@
+#include "cache.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "err.h"
+#include "kobj.h"
+#include "strmap.h"
+
+struct cache {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct strmap *objs[CACHE_NKINDS]; /* "ns/name" -> ksvc* / keps* */
+	struct strmap *by_svc;             /* "ns/svc" -> set of keps keys (non-owning values) */
+	struct strmap *dirty;              /* "ns/svc" -> NULL */
+	bool synced[CACHE_NKINDS];
+	bool woken;
+};
+
+static void free_svc(void *p)
+{
+	ksvc_free(p);
+}
+
+static void free_eps(void *p)
+{
+	keps_free(p);
+}
+
+static void free_set(void *p)
+{
+	strmap_free(p);
+}
+
+int cache_new(struct cache **out)
+{
+	struct cache *c = calloc(1, sizeof *c);
+	if (!c)
+		return SKY_ENOMEM;
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&c->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	c->objs[CACHE_SERVICES] = strmap_new(free_svc);
+	c->objs[CACHE_ENDPOINTS] = strmap_new(free_eps);
+	c->by_svc = strmap_new(free_set);
+	c->dirty = strmap_new(NULL);
+	if (!c->objs[0] || !c->objs[1] || !c->by_svc || !c->dirty) {
+		cache_free(c);
+		return SKY_ENOMEM;
+	}
+	*out = c;
+	return 0;
+}
+
+void cache_free(struct cache *c)
+{
+	if (!c)
+		return;
+	for (int i = 0; i < CACHE_NKINDS; i++)
+		strmap_free(c->objs[i]);
+	strmap_free(c->by_svc);
+	strmap_free(c->dirty);
+	pthread_mutex_destroy(&c->mu);
+	pthread_cond_destroy(&c->cv);
+	free(c);
+}
+
+struct strmap *cache_batch_new(enum cache_kind kind)
+{
+	return strmap_new(kind == CACHE_SERVICES ? free_svc : free_eps);
+}
+
+static int decode(enum cache_kind kind, enum eps_flavor fl, const cJSON *obj, void **out,
+		  char *key, const char **why)
+{
+	int rc;
+	if (kind == CACHE_SERVICES) {
+		struct ksvc *s;
+		if ((rc = ksvc_from_json(obj, &s, why)))
+			return rc;
+		snprintf(key, 512, "%s/%s", s->ns, s->name);
+		*out = s;
+	} else {
+		struct keps *e;
+		rc = fl == EPS_SLICES ? keps_from_slice_json(obj, &e, why) : keps_from_endpoints_json(obj, &e, why);
+		if (rc)
+			return rc;
+		snprintf(key, 512, "%s/%s", e->ns, e->name);
+		*out = e;
+	}
+	return 0;
+}
+
+int cache_batch_add(struct strmap *batch, enum cache_kind kind, enum eps_flavor fl,
+		    const cJSON *obj, const char **why)
+{
+	void *o;
+	char key[512];
+	int rc = decode(kind, fl, obj, &o, key, why);
+	if (rc)
+		return rc;
+	if ((rc = strmap_put(batch, key, o)))
+		(kind == CACHE_SERVICES ? free_svc : free_eps)(o);
+	return rc;
+}
+
+static void svc_of(enum cache_kind kind, const void *o, char *out)
+{
+	if (kind == CACHE_SERVICES) {
+		const struct ksvc *s = o;
+		snprintf(out, 512, "%s/%s", s->ns, s->name);
+	} else {
+		const struct keps *e = o;
+		snprintf(out, 512, "%s/%s", e->ns, e->service);
+	}
+}
+
+static void mark_locked(struct cache *c, const char *svc)
+{
+	strmap_put(c->dirty, svc, NULL);
+	pthread_cond_signal(&c->cv);
+}
+
+static void index_del(struct cache *c, const char *svc, const char *key)
+{
+	struct strmap *set = strmap_get(c->by_svc, svc);
+	if (!set)
+		return;
+	strmap_del(set, key);
+	if (!strmap_len(set))
+		strmap_del(c->by_svc, svc);
+}
+
+static int index_add(struct cache *c, const char *svc, const char *key, void *eps)
+{
+	struct strmap *set = strmap_get(c->by_svc, svc);
+	if (!set) {
+		if (!(set = strmap_new(NULL)) || strmap_put(c->by_svc, svc, set)) {
+			strmap_free(set);
+			return SKY_ENOMEM;
+		}
+	}
+	return strmap_put(set, key, eps);
+}
+
+/* Remove object `key` of kind; its service becomes dirty. */
+static void remove_locked(struct cache *c, enum cache_kind kind, const char *key)
+{
+	void *old = strmap_get(c->objs[kind], key);
+	if (!old)
+		return;
+	char svc[512];
+	svc_of(kind, old, svc);
+	if (kind == CACHE_ENDPOINTS)
+		index_del(c, svc, key);
+	strmap_del(c->objs[kind], key);
+	mark_locked(c, svc);
+}
+
+/* Insert or replace; `o` is consumed. */
+static int upsert_locked(struct cache *c, enum cache_kind kind, const char *key, void *o)
+{
+	remove_locked(c, kind, key);
+	char svc[512];
+	svc_of(kind, o, svc);
+	int rc = strmap_put(c->objs[kind], key, o);
+	if (rc) {
+		(kind == CACHE_SERVICES ? free_svc : free_eps)(o);
+		return rc;
+	}
+	if (kind == CACHE_ENDPOINTS && (rc = index_add(c, svc, key, o)))
+		return rc;
+	mark_locked(c, svc);
+	return 0;
+}
+
+static const char *rv_of(enum cache_kind kind, const void *o)
+{
+	return kind == CACHE_SERVICES ? ((const struct ksvc *)o)->rv : ((const struct keps *)o)->rv;
+}
+
+void cache_replace(struct cache *c, enum cache_kind kind, struct strmap *batch)
+{
+	pthread_mutex_lock(&c->mu);
+	/* Collect vanished keys first: removal changes the map. */
+	size_t n = 0, it = 0, cap = strmap_len(c->objs[kind]) + 1;
+	char **gone = malloc(sizeof *gone * cap);
+	const char *key;
+	void *o;
+	while (gone && strmap_next(c->objs[kind], &it, &key, NULL))
+		if (!strmap_has(batch, key) && (gone[n] = strdup(key)))
+			n++;
+	for (size_t i = 0; i < n; i++) {
+		remove_locked(c, kind, gone[i]);
+		free(gone[i]);
+	}
+	free(gone);
+	/* Upsert changed objects; equal resourceVersions mean unchanged. The
+	 * keys are collected first since taking from the batch changes it. */
+	it = 0;
+	n = 0;
+	char **changed = malloc(sizeof *changed * (strmap_len(batch) + 1));
+	while (changed && strmap_next(batch, &it, &key, &o)) {
+		void *cur = strmap_get(c->objs[kind], key);
+		if (cur && *rv_of(kind, o) && strcmp(rv_of(kind, cur), rv_of(kind, o)) == 0)
+			continue;
+		if ((changed[n] = strdup(key)))
+			n++;
+	}
+	for (size_t i = 0; i < n; i++) {
+		upsert_locked(c, kind, changed[i], strmap_take(batch, changed[i]));
+		free(changed[i]);
+	}
+	free(changed);
+	strmap_free(batch);
+	c->synced[kind] = true;
+	pthread_cond_signal(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+}
+
+int cache_apply(struct cache *c, enum cache_kind kind, enum eps_flavor fl, bool deleted,
+		const cJSON *obj, const char **why)
+{
+	char key[512];
+	void *o = NULL;
+	int rc;
+	if (deleted) {
+		if (kobj_key(obj, key, sizeof key)) {
+			*why = "metadata.name or metadata.namespace missing";
+			return SKY_EPARSE;
+		}
+	} else if ((rc = decode(kind, fl, obj, &o, key, why))) {
+		return rc;
+	}
+	pthread_mutex_lock(&c->mu);
+	if (deleted)
+		remove_locked(c, kind, key);
+	else
+		rc = upsert_locked(c, kind, key, o);
+	pthread_mutex_unlock(&c->mu);
+	return rc;
+}
+
+bool cache_synced(struct cache *c)
+{
+	pthread_mutex_lock(&c->mu);
+	bool s = c->synced[CACHE_SERVICES] && c->synced[CACHE_ENDPOINTS];
+	pthread_mutex_unlock(&c->mu);
+	return s;
+}
+
+void cache_mark(struct cache *c, const char *svc)
+{
+	pthread_mutex_lock(&c->mu);
+	mark_locked(c, svc);
+	pthread_mutex_unlock(&c->mu);
+}
+
+void cache_mark_all(struct cache *c)
+{
+	pthread_mutex_lock(&c->mu);
+	size_t it = 0;
+	const char *key;
+	while (strmap_next(c->objs[CACHE_SERVICES], &it, &key, NULL))
+		strmap_put(c->dirty, key, NULL);
+	strmap_put(c->dirty, "", NULL);
+	pthread_cond_signal(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+}
+
+int cache_take_dirty(struct cache *c, char **keys, int max, bool (*skip)(void *, const char *),
+		     void *arg)
+{
+	int n = 0;
+	pthread_mutex_lock(&c->mu);
+	size_t it = 0;
+	const char *key;
+	while (n < max && strmap_next(c->dirty, &it, &key, NULL)) {
+		if (skip && skip(arg, key))
+			continue;
+		if ((keys[n] = strdup(key)))
+			n++;
+	}
+	for (int i = 0; i < n; i++)
+		strmap_del(c->dirty, keys[i]);
+	pthread_mutex_unlock(&c->mu);
+	return n;
+}
+
+int cache_translate(struct cache *c, const struct translate_opts *o, const char *svc,
+		    struct k2s_recset *out)
+{
+	if (!*svc)
+		return translate_global(o, out);
+	pthread_mutex_lock(&c->mu);
+	int rc = 0;
+	const struct ksvc *s = strmap_get(c->objs[CACHE_SERVICES], svc);
+	struct strmap *set = strmap_get(c->by_svc, svc);
+	if (s) {
+		size_t n = set ? strmap_len(set) : 0, it = 0, i = 0;
+		const struct keps **eps = malloc(sizeof *eps * (n + 1));
+		void *v;
+		while (eps && set && strmap_next(set, &it, NULL, &v))
+			eps[i++] = v;
+		rc = eps ? translate_service(o, s, eps, (int)i, out) : SKY_ENOMEM;
+		free(eps);
+	}
+	pthread_mutex_unlock(&c->mu);
+	return rc;
+}
+
+bool cache_has_service(struct cache *c, const char *svc)
+{
+	pthread_mutex_lock(&c->mu);
+	bool h = strmap_has(c->objs[CACHE_SERVICES], svc);
+	pthread_mutex_unlock(&c->mu);
+	return h;
+}
+
+int cache_nservices(struct cache *c)
+{
+	pthread_mutex_lock(&c->mu);
+	int n = (int)strmap_len(c->objs[CACHE_SERVICES]);
+	pthread_mutex_unlock(&c->mu);
+	return n;
+}
+
+void cache_wait(struct cache *c, int timeout_ms)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += timeout_ms / 1000;
+	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&c->mu);
+	while (!c->woken && strmap_len(c->dirty) == 0) {
+		if (pthread_cond_timedwait(&c->cv, &c->mu, &ts) == ETIMEDOUT)
+			break;
+	}
+	c->woken = false;
+	pthread_mutex_unlock(&c->mu);
+}
+
+void cache_wake(struct cache *c)
+{
+	pthread_mutex_lock(&c->mu);
+	c->woken = true;
+	pthread_cond_signal(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+}

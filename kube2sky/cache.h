@@ -1,0 +1,70 @@
+/* cache.h - kube2sky's local copy of the watched objects and the set of
+ * services whose records must be recomputed. Shared by the informer threads
+ * (which fill it from LIST/WATCH) and the writer loop (which drains it);
+ * every function locks internally.
+ *
+ * Records are level-triggered: an event only marks a service dirty; the
+ * writer later translates the service from whatever the cache holds then, so
+ * the order in which Service and EndpointSlice events arrive does not matter.
+ */
+#ifndef K2S_CACHE_H
+#define K2S_CACHE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "translate.h"
+
+struct cJSON;
+struct strmap;
+
+enum cache_kind { CACHE_SERVICES, CACHE_ENDPOINTS, CACHE_NKINDS };
+enum eps_flavor { EPS_SLICES, EPS_V1 }; /* how CACHE_ENDPOINTS objects are decoded */
+
+struct cache;
+
+int cache_new(struct cache **out);
+void cache_free(struct cache *c);
+
+/* Decode an API object of `kind` (the flavor picks the EndpointSlice or the v1
+ * Endpoints decoder) and add it to `batch`, a map being built from a LIST
+ * (create it with cache_batch_new). SKY_EPARSE + *why for bad objects. */
+struct strmap *cache_batch_new(enum cache_kind kind);
+int cache_batch_add(struct strmap *batch, enum cache_kind kind, enum eps_flavor fl,
+		    const struct cJSON *obj, const char **why);
+
+/* Replace everything of `kind` by batch (consumed): objects missing from it
+ * are deleted (the deletions a broken watch missed), changed ones updated;
+ * their services are marked dirty. Marks `kind` synced. */
+void cache_replace(struct cache *c, enum cache_kind kind, struct strmap *batch);
+
+/* Apply one watch event object: upsert (deleted=false) or delete. */
+int cache_apply(struct cache *c, enum cache_kind kind, enum eps_flavor fl, bool deleted,
+		const struct cJSON *obj, const char **why);
+
+bool cache_synced(struct cache *c);
+
+/* Mark every known service (and the global records, key "") dirty. */
+void cache_mark_all(struct cache *c);
+void cache_mark(struct cache *c, const char *svc);
+
+/* Take up to max dirty service keys for which skip(arg, key) is false
+ * (malloc'd strings into keys[]); returns the count. */
+int cache_take_dirty(struct cache *c, char **keys, int max, bool (*skip)(void *, const char *),
+		     void *arg);
+
+/* Translate one service ("" = global records) from the cache. A service not
+ * in the cache gives an empty set (its records are to be removed). */
+int cache_translate(struct cache *c, const struct translate_opts *o, const char *svc,
+		    struct k2s_recset *out);
+
+/* True when the service is in the cache. */
+bool cache_has_service(struct cache *c, const char *svc);
+int cache_nservices(struct cache *c);
+
+/* Wait until something is marked dirty, or timeout_ms passes, or
+ * cache_wake() is called. */
+void cache_wait(struct cache *c, int timeout_ms);
+void cache_wake(struct cache *c);
+
+#endif

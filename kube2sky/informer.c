@@ -1,0 +1,223 @@
+#include "informer.h"
+
+#include <cjson/cJSON.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "kapi.h"
+#include "log.h"
+#include "strmap.h"
+
+static const struct {
+	const char *name, *path;
+	enum cache_kind kind;
+	enum eps_flavor fl;
+} resources[] = {
+	{"services", "/api/v1/services", CACHE_SERVICES, EPS_SLICES},
+	{"endpointslices", "/apis/discovery.k8s.io/v1/endpointslices", CACHE_ENDPOINTS, EPS_SLICES},
+	{"endpoints", "/api/v1/endpoints", CACHE_ENDPOINTS, EPS_V1},
+};
+
+struct informer {
+	struct informer_opts o;
+	pthread_t thread;
+	int res;                 /* index into resources[] */
+	pthread_mutex_t mu;
+	bool healthy;
+	char last_error[512];
+	char rv[256];
+	unsigned seed;
+	int backoff_ms;
+};
+
+const char *informer_name(const struct informer *in)
+{
+	return resources[in->res].name;
+}
+
+bool informer_status(struct informer *in, char *buf, unsigned cap)
+{
+	pthread_mutex_lock(&in->mu);
+	bool h = in->healthy;
+	if (!h)
+		snprintf(buf, cap, "%s", in->last_error);
+	pthread_mutex_unlock(&in->mu);
+	return h;
+}
+
+static void set_status(struct informer *in, bool healthy, const char *err)
+{
+	pthread_mutex_lock(&in->mu);
+	bool was = in->healthy;
+	in->healthy = healthy;
+	if (err)
+		snprintf(in->last_error, sizeof in->last_error, "%s", err);
+	pthread_mutex_unlock(&in->mu);
+	if (healthy && !was)
+		log_info("api", "%s: connected", informer_name(in));
+}
+
+/* Sleep up to ms, waking early on stop. */
+static void nap(struct informer *in, int ms)
+{
+	for (int slept = 0; slept < ms && !*in->o.stop; slept += 100) {
+		struct timespec ts = {0, 100 * 1000000L};
+		nanosleep(&ts, NULL);
+	}
+}
+
+/* Full jitter over [backoff/2, backoff), then double up to the max. */
+static void backoff(struct informer *in, const char *what, int rc, const char *err)
+{
+	set_status(in, false, err);
+	int b = in->backoff_ms, wait = b / 2 + (int)(rand_r(&in->seed) % (unsigned)(b / 2 + 1));
+	log_warn("api", "%s failed, retrying: %s code=%s resource=%s retry_ms=%d", what, err,
+		 err_str(rc), informer_name(in), wait);
+	nap(in, wait);
+	in->backoff_ms = b * 2 > in->o.backoff_max_ms ? in->o.backoff_max_ms : b * 2;
+}
+
+struct list_ctx {
+	struct informer *in;
+	struct strmap *batch;
+	int bad;
+};
+
+static int list_item(void *arg, const cJSON *item)
+{
+	struct list_ctx *l = arg;
+	const char *why = "";
+	int rc = cache_batch_add(l->batch, resources[l->in->res].kind, resources[l->in->res].fl, item, &why);
+	if (rc == SKY_EPARSE) {
+		l->bad++;
+		log_warn("api", "skipping an object that does not decode: %s resource=%s", why,
+			 informer_name(l->in));
+		return 0;
+	}
+	return rc;
+}
+
+/* LIST everything into the cache. Returns 0 or the error (logged by caller). */
+static int relist(struct informer *in, char *err, size_t errcap)
+{
+	for (;;) {
+		struct list_ctx l = {.in = in, .batch = cache_batch_new(resources[in->res].kind)};
+		if (!l.batch)
+			return SKY_ENOMEM;
+		int rc = kapi_list(in->o.api, resources[in->res].path, in->o.page_limit, list_item, &l,
+				   in->rv, sizeof in->rv, err, errcap);
+		if (rc) {
+			strmap_free(l.batch);
+			if (rc == SKY_ENOTFOUND && in->res == 1) {
+				log_warn("api", "the API does not serve EndpointSlices (discovery.k8s.io/v1); "
+					 "watching v1 Endpoints instead");
+				in->res = 2;
+				continue;
+			}
+			return rc;
+		}
+		log_info("api", "listed %s count=%zu rv=%s", informer_name(in), strmap_len(l.batch), in->rv);
+		cache_replace(in->o.cache, resources[in->res].kind, l.batch);
+		return 0;
+	}
+}
+
+static int on_event(void *arg, const struct watch_event *ev)
+{
+	struct informer *in = arg;
+	if (!in->healthy)
+		set_status(in, true, NULL);
+	in->backoff_ms = in->o.backoff_min_ms;
+	if (ev->type != WATCH_BOOKMARK) {
+		const char *why = "";
+		int rc = cache_apply(in->o.cache, resources[in->res].kind, resources[in->res].fl,
+				     ev->type == WATCH_DELETED, ev->object, &why);
+		if (rc == SKY_EPARSE)
+			log_warn("api", "skipping a watch event that does not decode: %s resource=%s", why,
+				 informer_name(in));
+		else if (rc)
+			return rc;
+	}
+	if (*ev->rv)
+		snprintf(in->rv, sizeof in->rv, "%s", ev->rv);
+	return 0;
+}
+
+/* Watch until the stream needs a relist (returns) or stop. */
+static void watch_loop(struct informer *in)
+{
+	char err[768];
+	while (!*in->o.stop) {
+		int garbage = 0, t = in->o.watch_timeout_s;
+		t += (int)(rand_r(&in->seed) % (unsigned)(t > 0 ? t : 1));
+		err[0] = '\0';
+		int rc = kapi_watch(in->o.api, resources[in->res].path, in->rv, t, t + 30, on_event, in,
+				    in->o.stop, &garbage, err, sizeof err);
+		if (garbage)
+			log_warn("api", "ignored undecodable watch lines count=%d resource=%s", garbage,
+				 informer_name(in));
+		if (rc == 0) {
+			set_status(in, true, NULL);
+			continue; /* stream ended normally: re-watch from the last RV */
+		}
+		if (rc == SKY_ESTOPPED)
+			return;
+		if (rc == SKY_ECOMPACTED) {
+			log_info("api", "watch expired, relisting: %s resource=%s", err, informer_name(in));
+			return;
+		}
+		backoff(in, "watch", rc, err);
+	}
+}
+
+static void *run(void *arg)
+{
+	struct informer *in = arg;
+	char err[768];
+	while (!*in->o.stop) {
+		err[0] = '\0';
+		int rc = relist(in, err, sizeof err);
+		if (rc) {
+			backoff(in, "list", rc, err);
+			continue;
+		}
+		set_status(in, true, NULL);
+		in->backoff_ms = in->o.backoff_min_ms;
+		watch_loop(in);
+	}
+	return NULL;
+}
+
+int informer_start(const struct informer_opts *o, struct informer **out)
+{
+	struct informer *in = calloc(1, sizeof *in);
+	if (!in)
+		return SKY_ENOMEM;
+	in->o = *o;
+	in->res = o->kind == CACHE_SERVICES ? 0 : 1;
+	in->backoff_ms = o->backoff_min_ms;
+	in->seed = (unsigned)time(NULL) ^ (unsigned)getpid() ^ (unsigned)(o->kind * 7919);
+	snprintf(in->last_error, sizeof in->last_error, "not listed yet");
+	pthread_mutex_init(&in->mu, NULL);
+	if (pthread_create(&in->thread, NULL, run, in) != 0) {
+		pthread_mutex_destroy(&in->mu);
+		free(in);
+		return SKY_ENOMEM;
+	}
+	*out = in;
+	return 0;
+}
+
+void informer_join(struct informer *in)
+{
+	if (!in)
+		return;
+	pthread_join(in->thread, NULL);
+	pthread_mutex_destroy(&in->mu);
+	free(in);
+}

@@ -1,0 +1,295 @@
+#include "writer.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "etcd.h"
+#include "strmap.h"
+
+struct writer {
+	struct etcd_client *etcd;
+	struct translate_opts opts;
+	char *prefix, *zone;
+	struct strmap *value;   /* key -> value in etcd (char *) */
+	struct strmap *owner;   /* key -> service whose value it is (char *) */
+	struct strmap *claims;  /* service -> strmap set of keys it wants/has */
+	struct strmap *nclaims; /* key -> number of services claiming it (intptr_t) */
+	struct writer_stats st;
+};
+
+static void free_set(void *p)
+{
+	strmap_free(p);
+}
+
+static int new_maps(struct strmap **value, struct strmap **owner, struct strmap **claims,
+		    struct strmap **nclaims)
+{
+	*value = strmap_new(free);
+	*owner = strmap_new(free);
+	*claims = strmap_new(free_set);
+	*nclaims = strmap_new(NULL);
+	if (*value && *owner && *claims && *nclaims)
+		return 0;
+	strmap_free(*value);
+	strmap_free(*owner);
+	strmap_free(*claims);
+	strmap_free(*nclaims);
+	return SKY_ENOMEM;
+}
+
+int writer_new(struct etcd_client *etcd, const struct translate_opts *opts, struct writer **out)
+{
+	struct writer *w = calloc(1, sizeof *w);
+	if (!w)
+		return SKY_ENOMEM;
+	w->etcd = etcd;
+	w->opts = *opts;
+	w->prefix = strdup(opts->prefix);
+	w->zone = strdup(opts->zone);
+	w->opts.prefix = w->prefix;
+	w->opts.zone = w->zone;
+	if (!w->prefix || !w->zone || new_maps(&w->value, &w->owner, &w->claims, &w->nclaims)) {
+		free(w->prefix);
+		free(w->zone);
+		free(w);
+		return SKY_ENOMEM;
+	}
+	*out = w;
+	return 0;
+}
+
+void writer_free(struct writer *w)
+{
+	if (!w)
+		return;
+	strmap_free(w->value);
+	strmap_free(w->owner);
+	strmap_free(w->claims);
+	strmap_free(w->nclaims);
+	free(w->prefix);
+	free(w->zone);
+	free(w);
+}
+
+static int claim(struct writer *w, const char *svc, const char *key)
+{
+	struct strmap *set = strmap_get(w->claims, svc);
+	if (!set) {
+		if (!(set = strmap_new(NULL)) || strmap_put(w->claims, svc, set)) {
+			strmap_free(set);
+			return SKY_ENOMEM;
+		}
+	}
+	if (strmap_has(set, key))
+		return 0;
+	int rc = strmap_put(set, key, NULL);
+	if (!rc)
+		rc = strmap_put(w->nclaims, key, (void *)((intptr_t)strmap_get(w->nclaims, key) + 1));
+	return rc;
+}
+
+static void unclaim(struct writer *w, const char *svc, const char *key)
+{
+	struct strmap *set = strmap_get(w->claims, svc);
+	if (!set || !strmap_has(set, key))
+		return;
+	strmap_del(set, key);
+	intptr_t n = (intptr_t)strmap_get(w->nclaims, key) - 1;
+	if (n > 0)
+		strmap_put(w->nclaims, key, (void *)n);
+	else
+		strmap_del(w->nclaims, key);
+}
+
+/* Record one key found in etcd in a fresh view (a struct writer copy
+ * whose maps are new). */
+static int record_loaded(struct writer *w, const char *key, const char *value)
+{
+	char owner[512];
+	if (translate_owner(&w->opts, key, value, owner, sizeof owner) != 0)
+		return 0; /* not kube2sky's */
+	char *v = strdup(value), *o = strdup(owner);
+	if (!v || !o) {
+		free(v);
+		free(o);
+		return SKY_ENOMEM;
+	}
+	int rc = strmap_put(w->value, key, v);
+	if (rc)
+		free(v);
+	if (!rc && (rc = strmap_put(w->owner, key, o)))
+		free(o);
+	if (rc)
+		return rc;
+	return claim(w, owner, key);
+}
+
+static int load_cb(void *arg, const struct etcd_kv *kv)
+{
+	return record_loaded(arg, kv->key, kv->value ? kv->value : "");
+}
+
+int writer_load(struct writer *w)
+{
+	struct writer tmp = *w;
+	if (new_maps(&tmp.value, &tmp.owner, &tmp.claims, &tmp.nclaims))
+		return SKY_ENOMEM;
+	char pre[3][512];
+	int n = translate_owned_prefixes(&w->opts, pre, 3), rc = n < 0 ? n : 0;
+	for (int i = 0; i < n && !rc; i++) {
+		uint64_t rev;
+		rc = etcd_get_prefix(w->etcd, pre[i], load_cb, &tmp, &rev);
+		if (rc == SKY_ENOTFOUND)
+			rc = 0;
+	}
+	struct k2s_recset glob = {0};
+	if (!rc)
+		rc = translate_global(&w->opts, &glob);
+	for (int i = 0; i < glob.n && !rc; i++) {
+		char *v = NULL;
+		rc = etcd_get(w->etcd, glob.recs[i].key, &v, NULL);
+		if (rc == SKY_ENOTFOUND)
+			rc = 0;
+		else if (!rc)
+			rc = record_loaded(&tmp, glob.recs[i].key, v);
+		free(v);
+	}
+	recset_clear(&glob);
+	if (rc) {
+		strmap_free(tmp.value);
+		strmap_free(tmp.owner);
+		strmap_free(tmp.claims);
+		strmap_free(tmp.nclaims);
+		w->st.errors++;
+		return rc;
+	}
+	strmap_free(w->value);
+	strmap_free(w->owner);
+	strmap_free(w->claims);
+	strmap_free(w->nclaims);
+	w->value = tmp.value;
+	w->owner = tmp.owner;
+	w->claims = tmp.claims;
+	w->nclaims = tmp.nclaims;
+	return 0;
+}
+
+/* Another live claimant holds the key's current value: leave it alone. */
+static bool held_by_other(struct writer *w, const char *svc, const char *key)
+{
+	const char *o = strmap_get(w->owner, key);
+	if (!o || strcmp(o, svc) == 0)
+		return false;
+	struct strmap *set = strmap_get(w->claims, o);
+	return set && strmap_has(set, key);
+}
+
+static int put_one(struct writer *w, const char *svc, const struct k2s_rec *r)
+{
+	int rc = claim(w, svc, r->key);
+	if (rc || held_by_other(w, svc, r->key))
+		return rc;
+	const char *cur = strmap_get(w->value, r->key), *o = strmap_get(w->owner, r->key);
+	if (cur && strcmp(cur, r->value) == 0 && o && strcmp(o, svc) == 0)
+		return 0;
+	if ((rc = etcd_put(w->etcd, r->key, r->value, 0))) {
+		w->st.errors++;
+		return rc;
+	}
+	w->st.puts++;
+	char *v = strdup(r->value), *no = strdup(svc);
+	if (!v || !no) {
+		free(v);
+		free(no);
+		return SKY_ENOMEM;
+	}
+	strmap_put(w->value, r->key, v);
+	strmap_put(w->owner, r->key, no);
+	return 0;
+}
+
+/* Drop svc's claim on key; delete it from etcd when nobody else wants it.
+ * When another service still claims it, the stale value stays until that
+ * service's next sync rewrites it (its owner entry is cleared). */
+static int release_one(struct writer *w, const char *svc, const char *key)
+{
+	const char *o = strmap_get(w->owner, key);
+	bool mine = o && strcmp(o, svc) == 0;
+	intptr_t others = (intptr_t)strmap_get(w->nclaims, key) - 1;
+	if (mine && others <= 0) {
+		int rc = etcd_delete(w->etcd, key);
+		if (rc) {
+			w->st.errors++;
+			return rc;
+		}
+		w->st.deletes++;
+		strmap_del(w->value, key);
+		strmap_del(w->owner, key);
+	} else if (mine) {
+		strmap_del(w->owner, key);
+	}
+	unclaim(w, svc, key);
+	return 0;
+}
+
+int writer_sync(struct writer *w, const char *svc, const struct k2s_recset *desired)
+{
+	int rc = 0;
+	for (int i = 0; i < desired->n && !rc; i++)
+		rc = put_one(w, svc, &desired->recs[i]);
+	if (rc)
+		return rc;
+	struct strmap *set = strmap_get(w->claims, svc);
+	if (!set)
+		return 0;
+	/* Collect first: release_one() changes the set being iterated. */
+	size_t n = 0, it = 0;
+	char **gone = malloc(sizeof *gone * (strmap_len(set) + 1));
+	if (!gone)
+		return SKY_ENOMEM;
+	const char *key;
+	while (strmap_next(set, &it, &key, NULL)) {
+		if (recset_find(desired, key))
+			continue;
+		if (!(gone[n] = strdup(key)))
+			break; /* out of memory: release what was collected */
+		n++;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!rc)
+			rc = release_one(w, svc, gone[i]);
+		free(gone[i]);
+	}
+	free(gone);
+	if (!rc && (set = strmap_get(w->claims, svc)) && strmap_len(set) == 0)
+		strmap_del(w->claims, svc);
+	return rc;
+}
+
+int writer_stale_owners(struct writer *w, writer_live_fn live, void *arg, char ***owners, int *n)
+{
+	*owners = NULL;
+	*n = 0;
+	char **list = malloc(sizeof *list * (strmap_len(w->claims) + 1));
+	if (!list)
+		return SKY_ENOMEM;
+	size_t it = 0;
+	const char *svc;
+	while (strmap_next(w->claims, &it, &svc, NULL)) {
+		if (*svc && !live(arg, svc)) {
+			if (!(list[*n] = strdup(svc)))
+				break;
+			(*n)++;
+		}
+	}
+	*owners = list;
+	return 0;
+}
+
+void writer_get_stats(const struct writer *w, struct writer_stats *st)
+{
+	*st = w->st;
+}

@@ -1,0 +1,51 @@
+/* writer.h - applies translated records to etcd as a minimal diff against
+ * what kube2sky owns there.
+ *
+ * The writer keeps a view of every owned key (read from etcd by
+ * writer_load(): the zone's svc/ tree, PTRs in the reverse trees whose
+ * target is inside it, dns-version) and which service each key belongs to.
+ * writer_sync() brings one service's keys to a desired set: puts first
+ * (new and changed values), then deletes (keys it no longer wants), so a
+ * name never disappears while it is being updated; unchanged keys are not
+ * touched. A key wanted by two services (a pod behind two headless
+ * services gives two PTRs for one address) is written by the first and
+ * rewritten by another only after the first lets it go.
+ * Not thread-safe: one writer thread.
+ */
+#ifndef K2S_WRITER_H
+#define K2S_WRITER_H
+
+#include <stdbool.h>
+
+#include "translate.h"
+
+struct etcd_client;
+struct writer;
+
+struct writer_stats {
+	unsigned long puts, deletes, errors;
+};
+
+/* etcd is borrowed; opts is copied. */
+int writer_new(struct etcd_client *etcd, const struct translate_opts *opts, struct writer **out);
+void writer_free(struct writer *w);
+
+/* (Re)read every owned key from etcd, replacing the view. On error the old
+ * view is kept. Returns 0 or the etcd error. */
+int writer_load(struct writer *w);
+
+/* Bring service `svc` ("ns/name"; "" = the global records) to `desired`.
+ * Stops at the first etcd error and returns it; what was applied before the
+ * error is remembered, so a retry only does the rest. */
+int writer_sync(struct writer *w, const char *svc, const struct k2s_recset *desired);
+
+/* Owners ("ns/name") present in the view, for garbage collection: calls cb
+ * for each owner that `live` does not know. live(arg, owner) returns true
+ * for services that exist. Then writer_sync(owner, empty) removes them. */
+typedef bool (*writer_live_fn)(void *arg, const char *owner);
+int writer_stale_owners(struct writer *w, writer_live_fn live, void *arg,
+			char ***owners, int *n);
+
+void writer_get_stats(const struct writer *w, struct writer_stats *st);
+
+#endif

@@ -1,0 +1,213 @@
+// The addon bundle: deploy/ templates through hack/render-manifests.sh and
+// charts/skydns through hack/helm-render, validated against the Kubernetes
+// API schemas, checked for their wiring, and compared with each other.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { resolve } from "node:path";
+import {
+  ROOT, runScript, runChart, mustRender, validateAll, withoutHelmLabels, key, byKind,
+  container, argValue,
+} from "./lib.mjs";
+import { checkAddon } from "./addon.mjs";
+
+const FULL = resolve(ROOT, "tests/deploy/values-full.yaml");
+const BASE = { DNS_DOMAIN: "cluster.local", DNS_SERVER_IP: "10.96.0.10", DNS_REPLICAS: "2" };
+const DEFAULTS = { domain: "cluster.local", ip: "10.96.0.10", replicas: 2, k8sApp: "kube-dns" };
+
+function assertValid(objs, what) {
+  const errs = validateAll(objs);
+  assert.deepEqual(errs, [], `${what}: objects fail the Kubernetes schemas:\n${errs.join("\n")}`);
+}
+
+test("deploy: sample values render to schema-valid, correctly wired objects", () => {
+  const objs = mustRender(runScript([], BASE), "render-manifests.sh");
+  assert.deepEqual(objs.map((o) => o.kind).sort(),
+    ["ClusterRole", "ClusterRoleBinding", "Deployment", "PodDisruptionBudget", "Service", "ServiceAccount"]);
+  assertValid(objs, "deploy/");
+  checkAddon(objs, DEFAULTS);
+});
+
+test("deploy: flags override env; IPv6 service IP, trailing-dot domain, forwarders, images", () => {
+  const args = ["--domain", "example.org.", "--server-ip", "fd00:10:96::a", "--replicas", "5",
+    "--nameservers", "192.0.2.1:53,[2001:db8::1]:53", "--skydns-image", "reg.example:5000/dns/skydns:1.2",
+    "--kube2sky-image=reg.example:5000/dns/kube2sky:1.2", "--etcd-image", "reg.example:5000/dns/etcd:3.4.23"];
+  const objs = mustRender(runScript(args, BASE), "render-manifests.sh");
+  assertValid(objs, "deploy/");
+  checkAddon(objs, {
+    domain: "example.org", ip: "fd00:10:96::a", replicas: 5, k8sApp: "kube-dns",
+    forwarders: ["192.0.2.1:53", "[2001:db8::1]:53"],
+    images: { skydns: "reg.example:5000/dns/skydns:1.2", kube2sky: "reg.example:5000/dns/kube2sky:1.2",
+      etcd: "reg.example:5000/dns/etcd:3.4.23" },
+  });
+});
+
+const BAD = [
+  // [what, env overrides (null = unset), extra args, stderr must match]
+  ["missing domain", { DNS_DOMAIN: null }, [], /DNS_DOMAIN is empty/],
+  ["missing IP", { DNS_SERVER_IP: null }, [], /DNS_SERVER_IP is empty/],
+  ["missing replicas", { DNS_REPLICAS: null }, [], /DNS_REPLICAS is empty/],
+  ["IP not an IP", { DNS_SERVER_IP: "10.0.0.300" }, [], /DNS_SERVER_IP '10\.0\.0\.300' is not an IPv4 or IPv6/],
+  ["IP is a name", { DNS_SERVER_IP: "kube-dns" }, [], /is not an IPv4 or IPv6/],
+  ["IP with two ::", {}, ["--server-ip", "fd00::1::2"], /is not an IPv4 or IPv6/],
+  ["IP unspecified", { DNS_SERVER_IP: "0.0.0.0" }, [], /unspecified address/],
+  ["replicas not a number", { DNS_REPLICAS: "two" }, [], /DNS_REPLICAS 'two' is not a number/],
+  ["replicas zero", {}, ["--replicas", "0"], /between 1 and 100/],
+  ["replicas negative", { DNS_REPLICAS: "-1" }, [], /is not a number/],
+  ["domain bad label", { DNS_DOMAIN: "cluster_local" }, [], /bad label 'cluster_local'/],
+  ["domain label starts with -", { DNS_DOMAIN: "-bad.local" }, [], /bad label '-bad'/],
+  ["domain empty label", { DNS_DOMAIN: "cluster..local" }, [], /empty label/],
+  ["domain label too long", { DNS_DOMAIN: "a".repeat(64) + ".local" }, [], /longer than 63/],
+  ["domain upper case", { DNS_DOMAIN: "Cluster.Local" }, [], /lower case/],
+  ["domain with a slash", { DNS_DOMAIN: "cluster.local/x" }, [], /bad label/],
+  ["nameserver without port", { DNS_NAMESERVERS: "8.8.8.8" }, [], /'8\.8\.8\.8' is not IPv4:port/],
+  ["nameserver bad port", {}, ["--nameservers", "8.8.8.8:99999"], /is not IPv4:port/],
+  ["bad image", { SKYDNS_IMAGE: "Not An Image" }, [], /SKYDNS_IMAGE .* is not an image reference/],
+  ["unknown flag", {}, ["--dommain", "x"], /unknown argument '--dommain'/],
+  ["flag without value", {}, ["--replicas"], /--replicas needs a value/],
+];
+
+for (const [what, over, args, msg] of BAD) {
+  test(`deploy: bad input stops the script: ${what}`, () => {
+    const env = { ...BASE };
+    for (const [k, v] of Object.entries(over)) v === null ? delete env[k] : (env[k] = v);
+    const r = runScript(args, env);
+    assert.notEqual(r.status, 0, "exit status");
+    assert.equal(r.stdout, "", "nothing half-rendered on stdout");
+    assert.match(r.stderr, msg);
+  });
+}
+
+test("deploy: --help prints usage and renders nothing", () => {
+  const r = runScript(["--help"]);
+  assert.equal(r.status, 0);
+  assert.match(r.stdout, /--server-ip IP\s+DNS_SERVER_IP/);
+});
+
+test("chart: default values render to schema-valid, correctly wired objects", () => {
+  const objs = mustRender(runChart(), "chart (defaults)");
+  assertValid(objs, "chart");
+  checkAddon(objs, DEFAULTS);
+  for (const o of objs) assert.equal(o.metadata.labels["app.kubernetes.io/managed-by"], "Helm", `${o.kind} managed-by`);
+});
+
+test("chart: a values file setting everything renders valid objects and every value lands", () => {
+  const objs = mustRender(runChart(["-f", FULL]), "chart (values-full.yaml)");
+  assertValid(objs, "chart (full)");
+  assert.ok(objs.some((o) => o.kind === "ServiceMonitor"), "ServiceMonitor rendered when enabled");
+  checkAddon(objs.filter((o) => o.kind !== "ServiceMonitor"), {
+    domain: "corp.example.org", ip: "10.100.0.53", replicas: 3, k8sApp: "cluster-dns",
+    antiAffinity: "custom", priorityClassName: "system-node-critical",
+    forwarders: ["192.0.2.53:53", "[2001:db8::53]:5353"],
+    images: { skydns: "registry.example.com:5000/dns/skydns:0.1.0-test",
+      kube2sky: "registry.example.com:5000/dns/kube2sky:0.1.0-test", etcd: "registry.example.com:5000/dns/etcd:3.4.23" },
+  });
+  const dep = byKind(objs, "Deployment");
+  const spec = dep.spec.template.spec;
+  const etcd = container(dep, "etcd"), k2s = container(dep, "kube2sky"), dns = container(dep, "skydns");
+  assert.equal(dep.metadata.name, "dns-sky", "fullnameOverride");
+  assert.equal(spec.serviceAccountName, "dns-bridge");
+  assert.equal(byKind(objs, "ServiceAccount").metadata.annotations["example.com/owner"], "dns-team");
+  assert.equal(argValue(dns.args, "-machines"), "http://127.0.0.1:12379", "etcd.clientPort reaches skydns");
+  assert.ok(dns.args.includes("-rcache=1000") && k2s.args.includes("--etcd-mutation-timeout=20s")
+    && etcd.args.includes("--snapshot-count=5000"), "extraArgs");
+  assert.equal(argValue(etcd.args, "--quota-backend-bytes"), "268435456", "big integers print as integers");
+  assert.equal(argValue(etcd.args, "--listen-peer-urls"), "http://127.0.0.1:12380");
+  assert.deepEqual(spec.volumes[0].emptyDir, { medium: "Memory", sizeLimit: "128Mi" });
+  assert.equal(dns.resources.limits.cpu, "1");
+  assert.equal(spec.imagePullSecrets[0].name, "regcred");
+  assert.ok(spec.containers.every((c) => c.imagePullPolicy === "Always"));
+  assert.equal(spec.terminationGracePeriodSeconds, 45);
+  assert.equal(spec.securityContext.runAsUser, 10001);
+  assert.ok(spec.affinity.nodeAffinity, "affinity replaces the anti-affinity preset");
+  assert.equal(spec.topologySpreadConstraints[0].topologyKey, "topology.kubernetes.io/zone");
+  assert.equal(spec.nodeSelector["node.example.com/pool"], "system");
+  assert.ok(spec.tolerations.some((t) => t.key === "dedicated" && t.effect === "NoExecute"));
+  assert.equal(dep.spec.template.metadata.annotations["example.com/scrape"], "yes");
+  assert.equal(dep.spec.template.metadata.labels.team, "dns");
+  assert.deepEqual(dep.spec.strategy.rollingUpdate, { maxUnavailable: 1, maxSurge: "25%" });
+  assert.equal(k2s.livenessProbe.periodSeconds, 15);
+  assert.equal(dns.readinessProbe.timeoutSeconds, 2);
+  assert.equal(byKind(objs, "PodDisruptionBudget").spec.maxUnavailable, 2);
+  const svc = byKind(objs, "Service");
+  assert.equal(svc.metadata.annotations["example.com/team"], "dns");
+  assert.equal(svc.metadata.annotations["prometheus.io/port"], "19153");
+  assert.equal(svc.spec.ports.find((p) => p.name === "metrics").port, 19153);
+  const sm = byKind(objs, "ServiceMonitor");
+  assert.equal(sm.metadata.namespace, "monitoring");
+  assert.equal(sm.metadata.labels.release, "prometheus");
+  assert.deepEqual(sm.spec.namespaceSelector.matchNames, ["kube-system"]);
+  assert.deepEqual(sm.spec.selector.matchLabels, dep.spec.selector.matchLabels);
+  assert.deepEqual(sm.spec.endpoints, [{ port: "metrics", path: "/metrics", interval: "15s" }]);
+});
+
+test("chart: switches (rbac, serviceAccount, PDB, anti-affinity) turn their objects off", () => {
+  const objs = mustRender(runChart(["--set", "rbac.create=false", "--set", "serviceAccount.create=false",
+    "--set", "serviceAccount.name=existing", "--set", "podDisruptionBudget.enabled=false",
+    "--set", "podAntiAffinity=none"]), "chart (switches off)");
+  assert.deepEqual(objs.map((o) => o.kind).sort(), ["Deployment", "Service"]);
+  assertValid(objs, "chart (switches off)");
+  const spec = byKind(objs, "Deployment").spec.template.spec;
+  assert.equal(spec.serviceAccountName, "existing");
+  assert.equal(spec.affinity, undefined);
+  const hard = byKind(mustRender(runChart(["--set", "podAntiAffinity=hard"]), "chart (hard)"), "Deployment");
+  assert.ok(hard.spec.template.spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution);
+});
+
+const BAD_VALUES = [
+  ["clusterIP not an IP", ["--set", "service.clusterIP=10.0.0.300"], /service\.clusterIP/],
+  ["clusterIP unspecified", ["--set", "service.clusterIP=0.0.0.0"], /service\.clusterIP/],
+  ["replicas a string", ["--set", "replicaCount=two"], /replicaCount: Invalid type/],
+  ["replicas zero", ["--set", "replicaCount=0"], /replicaCount/],
+  ["domain bad label", ["--set", "clusterDomain=cluster_local"], /clusterDomain/],
+  ["domain empty label", ["--set", "clusterDomain=a..b"], /clusterDomain/],
+  ["forwarders not a list", ["--set", "skydns.forwarders=8.8.8.8:53"], /skydns\.forwarders: Invalid type/],
+  ["forwarder without port", ["-f", "values-bad-forwarder.yaml"], /skydns\.forwarders\.0: Does not match pattern/],
+  ["forwarder port too big", ["-f", "values-bad-port.yaml"], /skydns\.forwarders\.0: Does not match pattern/],
+  ["unknown key (typo)", ["--set", "replicas=3"], /replicas/],
+  ["bad pull policy", ["--set", "image.skydns.pullPolicy=Sometimes"], /pullPolicy/],
+  ["serviceAccount without name", ["--set", "serviceAccount.create=false"], /serviceAccount\.name is required/],
+];
+
+for (const [what, args, msg] of BAD_VALUES) {
+  test(`chart: bad value rejected before rendering: ${what}`, () => {
+    const r = runChart(args.map((a) => (a.endsWith(".yaml") ? resolve(ROOT, "tests/deploy", a) : a)));
+    assert.notEqual(r.status, 0, "exit status");
+    assert.equal(r.stdout, "", "nothing rendered");
+    assert.match(r.stderr, msg);
+  });
+}
+
+// The chart and deploy/ describe the same objects: with equal values they
+// render the same Kubernetes objects, except the two labels only helm adds.
+function assertSameObjects(chartObjs, deployObjs) {
+  const c = new Map(chartObjs.map((o) => [key(o), withoutHelmLabels(o)]));
+  const d = new Map(deployObjs.map((o) => [key(o), o]));
+  assert.deepEqual([...c.keys()].sort(), [...d.keys()].sort(), "same set of objects");
+  for (const [k, obj] of d) assert.deepEqual(c.get(k), obj, `${k} differs between chart and deploy/`);
+}
+
+test("chart = deploy/: default values", () => {
+  const chart = mustRender(runChart(), "chart");
+  const deploy = mustRender(runScript([], BASE), "render-manifests.sh");
+  assertSameObjects(chart, deploy);
+});
+
+test("chart = deploy/: custom domain, IPv6 IP, replicas, forwarders, images", () => {
+  const chart = mustRender(runChart([
+    "--set", "clusterDomain=dns.example.net", "--set", "service.clusterIP=fd00:10:96::53",
+    "--set", "replicaCount=4", "-f", resolve(ROOT, "tests/deploy/values-equiv.yaml")]), "chart");
+  const deploy = mustRender(runScript(["--domain", "dns.example.net", "--server-ip", "fd00:10:96::53",
+    "--replicas", "4", "--nameservers", "192.0.2.10:53,[2001:db8::10]:53",
+    "--skydns-image", "registry.example.com/dns/skydns:0.2.0",
+    "--kube2sky-image", "registry.example.com/dns/kube2sky:0.2.0",
+    "--etcd-image", "registry.example.com/dns/skydns-etcd:3.4.23"]), "render-manifests.sh");
+  assertSameObjects(chart, deploy);
+});
+
+test("chart NOTES.txt tells how to point the kubelet at the service", () => {
+  const r = runChart(["--notes", "--set", "service.clusterIP=10.32.0.10", "--set", "clusterDomain=k8s.example."]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /--cluster-dns=10\.32\.0\.10\b/);
+  assert.match(r.stdout, /--cluster-domain=k8s\.example\n/);
+  assert.match(r.stdout, /clusterDNS: \["10\.32\.0\.10"\]/);
+});

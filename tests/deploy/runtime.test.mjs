@@ -1,0 +1,138 @@
+// The manifests' command lines, run for real: etcd (Debian's 3.4) with the
+// etcd container's args, skydns with the skydns container's args, and
+// kube2sky's flags checked against its --help. Only ports (free high ports on
+// 127.0.0.1) and the data dir are rewritten; every flag is as deployed.
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { createSocket } from "node:dgram";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runScript, mustRender, byKind, container, argValue } from "./lib.mjs";
+
+const DOMAIN = "cluster.local";
+const objs = mustRender(runScript([], { DNS_DOMAIN: DOMAIN, DNS_SERVER_IP: "10.96.0.10", DNS_REPLICAS: "2" }), "deploy");
+const dep = byKind(objs, "Deployment");
+const procs = [];
+const tmp = mkdtempSync(join(tmpdir(), "skydns-deploy-"));
+
+after(() => {
+  for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill("SIGKILL");
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+// A port free for both TCP and UDP on 127.0.0.1.
+async function freePort() {
+  for (let i = 0; i < 50; i++) {
+    const port = await new Promise((res, rej) => {
+      const s = createServer().once("error", rej).listen(0, "127.0.0.1", () => {
+        const p = s.address().port;
+        s.close(() => res(p));
+      });
+    });
+    const udpFree = await new Promise((res) => {
+      const u = createSocket("udp4");
+      u.once("error", () => res(false));
+      u.bind(port, "127.0.0.1", () => u.close(() => res(true)));
+    });
+    if (udpFree) return port;
+  }
+  throw new Error("no free port");
+}
+
+function start(bin, args, name) {
+  const p = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"] });
+  p.log = "";
+  p.stdout.on("data", (d) => (p.log += d));
+  p.stderr.on("data", (d) => (p.log += d));
+  p.name = name;
+  procs.push(p);
+  return p;
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function waitHTTP(proc, url, okBody, seconds = 20) {
+  const deadline = Date.now() + seconds * 1000;
+  let last = "";
+  while (Date.now() < deadline) {
+    if (proc.exitCode !== null) throw new Error(`${proc.name} exited ${proc.exitCode}:\n${proc.log.slice(-2000)}`);
+    try {
+      const r = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      last = `${r.status} ${await r.text()}`;
+      if (r.ok && (!okBody || okBody.test(last))) return last;
+    } catch (e) {
+      last = e.message;
+    }
+    await sleep(200);
+  }
+  throw new Error(`${url} not ready after ${seconds}s (last: ${last})\n${proc.name} log:\n${proc.log.slice(-2000)}`);
+}
+
+// Rewrite "host:port" listeners in one container's args to 127.0.0.1 + free ports.
+function rewrite(args, map) {
+  return args.map((a) => {
+    for (const [from, to] of map) a = a.split(from).join(to);
+    return a;
+  });
+}
+
+const b64 = (s) => Buffer.from(s).toString("base64");
+let etcdURL;
+
+test("etcd runs with the manifest's args: healthy, v3 API on the loopback client URL", async () => {
+  const c = container(dep, "etcd");
+  const [client, peer, metrics] = [await freePort(), await freePort(), await freePort()];
+  const args = rewrite(c.args, [
+    ["127.0.0.1:2379", `127.0.0.1:${client}`], ["127.0.0.1:2380", `127.0.0.1:${peer}`],
+    ["0.0.0.0:2381", `127.0.0.1:${metrics}`], ["/var/lib/etcd/data", join(tmp, "etcd")],
+  ]);
+  assert.equal(args.filter((a, i) => a !== c.args[i]).length, 8, "rewrote only ports and the data dir");
+  const etcd = start("/usr/bin/etcd", args, "etcd");
+  await waitHTTP(etcd, `http://127.0.0.1:${metrics}/health`, /"health":"true"/);
+  etcdURL = argValue(args, "--listen-client-urls");
+  const put = await fetch(`${etcdURL}/v3/kv/put`, {
+    method: "POST", body: JSON.stringify({ key: b64("/skydns/local/cluster/svc/default/web/a1"), value: b64('{"host":"10.0.0.7"}') }),
+    signal: AbortSignal.timeout(5000),
+  });
+  assert.equal(put.status, 200, "v3 put through the JSON gateway");
+});
+
+test("skydns runs with the manifest's args against that etcd and answers from it", async (t) => {
+  const bin = process.env.SKYDNS_BIN;
+  assert.ok(bin && existsSync(bin), `skydns binary (SKYDNS_BIN=${bin}) is built`);
+  assert.ok(etcdURL, "etcd is up (previous test)");
+  const c = container(dep, "skydns");
+  const [dns, metrics, health] = [await freePort(), await freePort(), await freePort()];
+  const args = rewrite(c.args, [
+    ["0.0.0.0:53", `127.0.0.1:${dns}`], ["0.0.0.0:9153", `127.0.0.1:${metrics}`],
+    ["0.0.0.0:8081", `127.0.0.1:${health}`], ["http://127.0.0.1:2379", etcdURL],
+  ]);
+  const sky = start(bin, args, "skydns");
+  await waitHTTP(sky, `http://127.0.0.1:${health}/readyz`);
+  await waitHTTP(sky, `http://127.0.0.1:${health}/healthz`);
+  await waitHTTP(sky, `http://127.0.0.1:${metrics}/metrics`);
+  let answer = "";
+  for (let i = 0; i < 25 && answer !== "10.0.0.7"; i++) {
+    const r = spawnSync("dig", ["+short", "+time=1", "+tries=1", "-p", String(dns), "@127.0.0.1",
+      `web.default.svc.${DOMAIN}.`, "A"], { encoding: "utf8", timeout: 5000 });
+    answer = (r.stdout ?? "").trim();
+    if (answer !== "10.0.0.7") await sleep(200);
+  }
+  assert.equal(answer, "10.0.0.7", `A web.default.svc.${DOMAIN} from the record in etcd\nskydns log:\n${sky.log.slice(-2000)}`);
+  const help = spawnSync(bin, ["-h"], { encoding: "utf8", timeout: 5000 });
+  assert.match(help.stdout + help.stderr, /-nameservers\b/, "skydns has the -nameservers flag the manifests use for forwarders");
+});
+
+test("kube2sky knows every flag the manifests pass", () => {
+  const bin = process.env.KUBE2SKY_BIN;
+  assert.ok(bin && existsSync(bin), `kube2sky binary (KUBE2SKY_BIN=${bin}) is built`);
+  const r = spawnSync(bin, ["--help"], { encoding: "utf8", timeout: 5000 });
+  const help = r.stdout + r.stderr;
+  for (const a of container(dep, "kube2sky").args) {
+    const flag = a.split("=")[0];
+    assert.match(help, new RegExp(`${flag}\\b`), `kube2sky --help lists ${flag}`);
+  }
+});

@@ -1,0 +1,242 @@
+"""Operating skydns: metrics, health, live config, signals, systemd socket
+activation and readiness notification. Real etcd, real skydns, real clients."""
+
+import os
+import signal
+import socket
+import struct
+import subprocess
+import time
+import urllib.error
+import urllib.request
+
+import types
+
+import dns.exception
+import dns.message
+import dns.query
+import dns.rcode
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from conftest import SKYDNS_BIN, free_port, query, stop_pid, wait_until
+
+EXAMPLE = "/skydns/local/skydns/east/staging/rails/4"
+
+
+def http_get(url, timeout=2):
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def scrape(port):
+    status, text = http_get(f"http://127.0.0.1:{port}/metrics")
+    assert status == 200
+    samples = {}
+    for fam in text_string_to_metric_families(text):
+        for s in fam.samples:
+            key = (s.name, tuple(sorted(s.labels.items())))
+            samples[key] = s.value
+    return samples
+
+
+def sample(samples, name, **labels):
+    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+@pytest.fixture(params=["v2"])
+def mode(request):
+    """Ops features do not depend on the etcd API; v2/v3 parity is tested elsewhere."""
+    return request.param
+
+
+def test_metrics_scrape_parses_and_counters_move(kv, skydns):
+    kv.put(EXAMPLE, {"host": "10.0.1.125", "port": 8080})
+    mport = free_port()
+    s = skydns(["-metrics-addr", f"127.0.0.1:{mport}"])
+    wait_until(lambda: query(s, "4.rails.staging.east.skydns.local", "A").answer, 5)
+    before = scrape(mport)
+    for _ in range(5):
+        assert query(s, "4.rails.staging.east.skydns.local", "A").answer
+    for _ in range(3):
+        assert query(s, "nothere.skydns.local", "A").rcode() == dns.rcode.NXDOMAIN
+    after = scrape(mport)
+    name = "skydns_skydns_dns_request_count_total"
+    assert sample(after, name, system="auth") - sample(before, name, system="auth") == 8
+    err = "skydns_skydns_dns_error_count_total"
+    assert sample(after, err, system="auth", cause="nxdomain") - \
+        sample(before, err, system="auth", cause="nxdomain") == 3
+    hist = "skydns_skydns_dns_request_duration_seconds_count"
+    assert sample(after, hist, system="auth") >= 8
+    assert sample(after, "skydns_skydns_records_loaded") >= 1
+    assert sample(after, "skydns_skydns_etcd_connected") == 1
+
+
+def test_prometheus_env_vars_and_k8s_service_link_value(kv, skydns):
+    mport = free_port()
+    s = skydns(env={"PROMETHEUS_PORT": str(mport), "PROMETHEUS_PATH": "/m",
+                    "PROMETHEUS_NAMESPACE": "ns", "PROMETHEUS_SUBSYSTEM": "sub"})
+    query(s, "skydns.local", "SOA")
+    status, text = http_get(f"http://127.0.0.1:{mport}/m")
+    assert status == 200 and "ns_sub_dns_request_count_total" in text
+    # Kubernetes injects PROMETHEUS_PORT=tcp://... for a Service named
+    # "prometheus": never fatal, just ignored with a warning.
+    s2 = skydns(env={"PROMETHEUS_PORT": "tcp://10.0.0.1:9090"})
+    assert query(s2, "skydns.local", "SOA").answer
+    assert "PROMETHEUS_PORT" in s2.logs()
+
+
+def test_health_and_readiness_follow_etcd(etcd, kv, skydns):
+    kv.put(EXAMPLE, {"host": "10.0.1.125"})
+    hport = free_port()
+    s = skydns(["-health-addr", f"127.0.0.1:{hport}", "-ready-max-age", "1"])
+    assert http_get(f"http://127.0.0.1:{hport}/healthz")[0] == 200
+    wait_until(lambda: http_get(f"http://127.0.0.1:{hport}/readyz")[0] == 200, 5, what="ready")
+    etcd.stop()
+    # Not ready once the snapshot is older than the bound with etcd away...
+    wait_until(lambda: http_get(f"http://127.0.0.1:{hport}/readyz")[0] == 503, 10,
+               what="readyz 503 with etcd down")
+    # ...while alive, and still answering what it knew.
+    assert http_get(f"http://127.0.0.1:{hport}/healthz")[0] == 200
+    assert [r.to_text() for r in query(s, "4.rails.staging.east.skydns.local", "A").answer[0]] == ["10.0.1.125"]
+    etcd.start()
+    wait_until(lambda: http_get(f"http://127.0.0.1:{hport}/readyz")[0] == 200, 15,
+               what="ready again after etcd restart")
+
+
+def test_live_config_change_and_bad_config_kept_out(kv, skydns):
+    kv.put(EXAMPLE, {"host": "10.0.1.125"})
+    s = skydns()
+
+    def ttl():
+        return query(s, "4.rails.staging.east.skydns.local", "A").answer[0].ttl
+
+    assert ttl() == 3600
+    kv.put("/skydns/config", {"ttl": 30, "min_ttl": 20})
+    wait_until(lambda: ttl() == 30, 5, what="ttl 30 from live config")
+    neg = query(s, "nothere.skydns.local", "A")
+    assert neg.authority[0].ttl == 20
+    kv.put("/skydns/config", {"ttl": "ten"})
+    wait_until(lambda: "ttl" in s.logs() and "config" in s.logs(), 5, what="config error logged")
+    time.sleep(0.5)
+    assert ttl() == 30, "a config that does not parse must leave the previous one in force"
+    s.proc.send_signal(signal.SIGHUP)
+    time.sleep(0.3)
+    assert s.proc.poll() is None and ttl() == 30
+
+
+def test_sigterm_finishes_inflight_tcp_and_exits_zero(kv, skydns):
+    kv.put(EXAMPLE, {"host": "10.0.1.125"})
+    s = skydns()
+    q = dns.message.make_query("4.rails.staging.east.skydns.local", "A")
+    wire = q.to_wire()
+    conns = []
+    for _ in range(20):
+        c = socket.create_connection(("127.0.0.1", s.port), timeout=5)
+        conns.append(c)
+    # Send a burst of queries on every connection, then SIGTERM before reading.
+    for c in conns:
+        c.sendall(b"".join(struct.pack("!H", len(wire)) + wire for _ in range(5)))
+    time.sleep(0.2)
+    s.proc.send_signal(signal.SIGTERM)
+    answered = 0
+    for c in conns:
+        buf = b""
+        while True:
+            try:
+                chunk = c.recv(65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            buf += chunk
+        while len(buf) >= 2:
+            n = struct.unpack("!H", buf[:2])[0]
+            if len(buf) < 2 + n:
+                break
+            m = dns.message.from_wire(buf[2:2 + n])
+            assert m.answer[0][0].to_text() == "10.0.1.125"
+            answered += 1
+            buf = buf[2 + n:]
+        c.close()
+    assert answered == 100, f"{answered} of 100 in-flight TCP queries answered"
+    assert s.proc.wait(10) == 0
+    s.proc = None
+
+
+SOCKET_ACTIVATE = "/usr/bin/systemd-socket-activate"
+
+
+def test_systemd_socket_activation_udp_and_tcp(etcd, kv, workdir):
+    kv.put(EXAMPLE, {"host": "10.0.1.125"})
+    port = free_port()
+    log = open(os.path.join(workdir, "activated.log"), "wb")
+    # UDP and TCP at once need two nested activators; the inner one names both fds.
+    args = [SOCKET_ACTIVATE, "-d", "-l", f"127.0.0.1:{port}", "--",
+            SOCKET_ACTIVATE, "-l", f"127.0.0.1:{port}", "--fdname=dns-udp:dns-tcp", "--",
+            SKYDNS_BIN, "-systemd", "-addr", "127.0.0.1:1", "-machines", etcd.url]
+    p = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        at = types.SimpleNamespace(addr="127.0.0.1", port=port)
+        # The first UDP packet starts skydns; poll until answers are right.
+        m = wait_until(lambda: query(at, "4.rails.staging.east.skydns.local", "A", timeout=1).answer,
+                       20, what="socket-activated UDP answer")
+        assert m[0][0].to_text() == "10.0.1.125"
+        t = query(at, "4.rails.staging.east.skydns.local", "A", tcp=True)
+        assert t.answer[0][0].to_text() == "10.0.1.125"
+    finally:
+        stop_pid(p)
+        log.close()
+
+
+LAUNCHER = r"""
+import os, socket, sys
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("127.0.0.1", int(sys.argv[1])))
+os.dup2(u.fileno(), 3)
+os.set_inheritable(3, True)
+os.environ["LISTEN_FDS"] = "1"
+os.environ["LISTEN_PID"] = sys.argv[2] if sys.argv[2] != "self" else str(os.getpid())
+os.execv(sys.argv[3], sys.argv[3:])
+"""
+
+
+def test_wrong_listen_pid_is_ignored(etcd, kv, workdir):
+    kv.put(EXAMPLE, {"host": "10.0.1.125"})
+    inherited, own = free_port(), free_port()
+    log = open(os.path.join(workdir, "launcher.log"), "wb")
+    p = subprocess.Popen(["/usr/bin/python3", "-c", LAUNCHER, str(inherited), "1",
+                          SKYDNS_BIN, "-systemd", "-addr", f"127.0.0.1:{own}", "-machines", etcd.url],
+                         stdout=log, stderr=subprocess.STDOUT)
+    try:
+        at = types.SimpleNamespace(addr="127.0.0.1", port=own)
+        # Falls back to its own -addr ...
+        wait_until(lambda: query(at, "4.rails.staging.east.skydns.local", "A", timeout=0.5).answer,
+                   10, what="fallback to -addr")
+        # ... and does not serve the socket meant for another process.
+        at.port = inherited
+        with pytest.raises(dns.exception.Timeout):
+            query(at, "4.rails.staging.east.skydns.local", "A", timeout=1)
+    finally:
+        stop_pid(p)
+        log.close()
+
+
+def test_sd_notify_ready_after_first_snapshot_and_stopping(kv, skydns, workdir):
+    kv.put(EXAMPLE, {"host": "10.0.1.125"})
+    path = os.path.join(workdir, "notify.sock")
+    ns = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    ns.bind(path)
+    ns.settimeout(10)
+    s = skydns(env={"NOTIFY_SOCKET": path}, start=False).start(wait=False)
+    msg = ns.recv(4096).decode()
+    assert "READY=1" in msg
+    # READY means answers are right already.
+    assert query(s, "4.rails.staging.east.skydns.local", "A").answer[0][0].to_text() == "10.0.1.125"
+    s.proc.send_signal(signal.SIGTERM)
+    assert "STOPPING=1" in ns.recv(4096).decode()
+    assert s.proc.wait(10) == 0
+    s.proc = None
+    ns.close()
