@@ -15,7 +15,6 @@
  */
 #include "dnssec.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -53,8 +52,8 @@ struct worker {
 	size_t *off, *len, *order, *members;
 	size_t ncap;
 	unsigned char *done;      /* per section: RR already in a signed RRset */
-	uint8_t sig[18 + NAME_WIRE_MAX + SIG_MAX]; /* a fresh RRSIG rdata */
 	size_t donecap;
+	uint8_t sig[18 + NAME_WIRE_MAX + SIG_MAX]; /* a fresh RRSIG rdata */
 	struct worker *prev, *next;
 };
 
@@ -698,6 +697,8 @@ static const char *owner_of(const struct query *q, const struct rr *r)
 static int sign_section(struct worker *w, const struct query *q, struct answer *a, int sec)
 {
 	size_t n0 = a->n[sec];
+	if (n0 == 0)
+		return 0;
 	if (grow((void **)&w->done, &w->donecap, n0, 1) || grow_members(w, n0))
 		return SKY_ENOMEM;
 	memset(w->done, 0, n0);

@@ -31,7 +31,8 @@
  * answer must not outlive d.
  *
  * Signature cache: each thread that signs gets its own cache of config
- * `scache` entries (0 = no cache), keyed on a SHA-256 of the whole canonical
+ * `scache` entries (0 = no cache; the size is taken at the thread's first
+ * signed answer, switching to 0 live bypasses it), keyed on a SHA-256 of the whole canonical
  * RRset (RFC 4034 §6) plus original TTL, algorithm, key tag and signer; a
  * cached RRSIG is reused while its expiration is more than 48h away.
  *

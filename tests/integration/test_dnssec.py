@@ -407,3 +407,17 @@ def test_bad_key_is_a_startup_error(problem, etcd, workdir):
     text = open(log).read()
     assert rc != 0
     assert expect in text, text
+
+
+@pytest.mark.parametrize("mode", ["v3"])
+def test_etcd3_mode_signs_too(mode, kv, skydns, workdir):
+    """Same signing on top of the etcd v3 backend (whatever rcode it gives
+    for a missing name, the denial must validate)."""
+    k = Key(workdir, "ED25519")
+    s = start(skydns, kv, k.base)
+    for name, rdtype in [("web.skydns.test.", "A"), ("txt.skydns.test.", "TXT"), ("skydns.test.", "SOA")]:
+        dnspython_ok(s, k, name, rdtype)
+        delv_ok(s, k, name, rdtype)
+    for name, rdtype in [("web.skydns.test.", "AAAA"), ("nope.skydns.test.", "A")]:
+        dnspython_ok(s, k, name, rdtype, negative=True)
+        delv_ok(s, k, name, rdtype, negative=True)
