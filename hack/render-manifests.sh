@@ -8,7 +8,7 @@
 #
 # Every value is checked before anything is printed: on a missing or
 # malformed value the script prints why on stderr, nothing on stdout, and
-# exits 1 (2 for a bad command line).
+# exits 1 (2 for a bad command line). Runs on bash 3.2 (macOS) and later.
 set -euo pipefail
 
 VERSION=0.1.0
@@ -167,12 +167,7 @@ main() {
 	local listen=0.0.0.0
 	[[ $ip != *:* ]] || listen='[::]'
 
-	local -A vals=(
-		[DNS_DOMAIN]=$domain [DNS_SERVER_IP]=$ip [DNS_REPLICAS]=$replicas
-		[DNS_NAMESERVERS]=$nameservers [LISTEN_HOST]=$listen
-		[SKYDNS_IMAGE]=$skydns_image [KUBE2SKY_IMAGE]=$kube2sky_image [ETCD_IMAGE]=$etcd_image
-	)
-	local out="" f line k n=0
+	local out="" f line n=0
 	shopt -s nullglob
 	for f in "$TEMPLATES"/*.yaml.in; do
 		n=$((n + 1))
@@ -181,9 +176,14 @@ main() {
 			# A line carrying an optional value left empty is dropped whole
 			# (e.g. "- -nameservers={DNS_NAMESERVERS}").
 			[[ $line == *"{DNS_NAMESERVERS}"* && -z $nameservers ]] && continue
-			for k in "${!vals[@]}"; do
-				line=${line//"{$k}"/${vals[$k]}}
-			done
+			line=${line//\{DNS_DOMAIN\}/$domain}
+			line=${line//\{DNS_SERVER_IP\}/$ip}
+			line=${line//\{DNS_REPLICAS\}/$replicas}
+			line=${line//\{DNS_NAMESERVERS\}/$nameservers}
+			line=${line//\{LISTEN_HOST\}/$listen}
+			line=${line//\{SKYDNS_IMAGE\}/$skydns_image}
+			line=${line//\{KUBE2SKY_IMAGE\}/$kube2sky_image}
+			line=${line//\{ETCD_IMAGE\}/$etcd_image}
 			out+=$line$'\n'
 		done <"$f"
 	done

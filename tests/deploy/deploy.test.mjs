@@ -3,7 +3,11 @@
 // API schemas, checked for their wiring, and compared with each other.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { resolve } from "node:path";
+import { spawnSync } from "node:child_process";
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import YAML from "yaml";
 import {
   ROOT, runScript, runChart, mustRender, validateAll, withoutHelmLabels, key, byKind,
   container, argValue,
@@ -108,7 +112,7 @@ test("chart: a values file setting everything renders valid objects and every va
   assert.equal(spec.serviceAccountName, "dns-bridge");
   assert.equal(byKind(objs, "ServiceAccount").metadata.annotations["example.com/owner"], "dns-team");
   assert.equal(argValue(dns.args, "-machines"), "http://127.0.0.1:12379", "etcd.clientPort reaches skydns");
-  assert.ok(dns.args.includes("-rcache=1000") && k2s.args.includes("--etcd-mutation-timeout=20s")
+  assert.ok(dns.args.includes("-rcache=1000") && k2s.args.includes("--resync-period=600")
     && etcd.args.includes("--snapshot-count=5000"), "extraArgs");
   assert.equal(argValue(etcd.args, "--quota-backend-bytes"), "268435456", "big integers print as integers");
   assert.equal(argValue(etcd.args, "--listen-peer-urls"), "http://127.0.0.1:12380");
@@ -210,4 +214,98 @@ test("chart NOTES.txt tells how to point the kubelet at the service", () => {
   assert.match(r.stdout, /--cluster-dns=10\.32\.0\.10\b/);
   assert.match(r.stdout, /--cluster-domain=k8s\.example\n/);
   assert.match(r.stdout, /clusterDNS: \["10\.32\.0\.10"\]/);
+});
+
+test("chart: values.yaml lists (with a default) every value the schema allows, and documents each", () => {
+  const schema = JSON.parse(readFileSync(resolve(ROOT, "charts/skydns/values.schema.json"), "utf8"));
+  const text = readFileSync(resolve(ROOT, "charts/skydns/values.yaml"), "utf8");
+  const values = YAML.parse(text);
+  const missing = [];
+  (function walk(s, v, path) {
+    for (const [k, sub] of Object.entries(s.properties ?? {})) {
+      if (!(k in (v ?? {}))) missing.push(path + k);
+      else if (sub.properties) walk(sub, v[k], `${path}${k}.`);
+    }
+  })(schema, values, "");
+  assert.deepEqual(missing, [], "values.yaml lacks these schema keys");
+  // Each top-level key has a comment right above it or in its block.
+  const lines = text.split("\n");
+  const undocumented = [];
+  lines.forEach((l, i) => {
+    const m = /^([A-Za-z]\w*):/.exec(l);
+    if (!m) return;
+    let j = i + 1;
+    while (j < lines.length && (lines[j].startsWith(" ") || lines[j] === "")) j++;
+    const block = [lines[i - 1] ?? "", ...lines.slice(i + 1, j)].join("\n");
+    if (!/^\s*#/m.test(block)) undocumented.push(m[1]);
+  });
+  assert.deepEqual(undocumented, [], "values without a comment");
+});
+
+test("chart: release name and namespace flow into names, namespaces and the binding", () => {
+  const objs = mustRender(runChart([], { namespace: "dns-system", release: "corp" }), "chart (corp)");
+  assertValid(objs, "chart (corp)");
+  checkAddon(objs, { ...DEFAULTS, namespace: "dns-system" });
+  assert.equal(byKind(objs, "Deployment").metadata.name, "corp-skydns");
+  assert.equal(byKind(objs, "ClusterRole").metadata.name, "system:corp-skydns");
+  assert.equal(byKind(objs, "Deployment").spec.selector.matchLabels["app.kubernetes.io/instance"], "corp");
+});
+
+test("scripts and the renderer are lint-clean (shellcheck, gofmt, go vet) and the renderer passes go test", () => {
+  const run = (cmd, args, env = {}) => spawnSync(cmd, args, {
+    cwd: ROOT, encoding: "utf8", timeout: 120_000, env: { ...process.env, ...env },
+  });
+  const sc = run("shellcheck", ["hack/render-manifests.sh", "tests/deploy/run.sh"]);
+  assert.equal(sc.status, 0, `shellcheck:\n${sc.stdout}${sc.stderr}`);
+  const fmt = run("gofmt", ["-l", "hack/helm-render"]);
+  assert.equal(fmt.status, 0, fmt.stderr);
+  assert.equal(fmt.stdout, "", "gofmt -l lists unformatted files");
+  const vet = run("go", ["vet", "./hack/helm-render"], {
+    GO111MODULE: "off", GOPATH: "/usr/share/gocode", GOFLAGS: "",
+    GOCACHE: process.env.GOCACHE || resolve(process.env.SKYDNS_BUILD || "/tmp", "deploy-test/gocache"),
+  });
+  assert.equal(vet.status, 0, `go vet:\n${vet.stderr}`);
+  const unit = run("go", ["test", "./hack/helm-render"], {
+    GO111MODULE: "off", GOPATH: "/usr/share/gocode", GOFLAGS: "",
+    GOCACHE: process.env.GOCACHE || resolve(process.env.SKYDNS_BUILD || "/tmp", "deploy-test/gocache"),
+  });
+  assert.equal(unit.status, 0, `go test ./hack/helm-render (the renderer's own helm-semantics tests):\n${unit.stdout}${unit.stderr}`);
+});
+
+test("chart: values.schema.json holds under a second validator (ajv, draft-07 with formats)", async () => {
+  const { default: Ajv } = await import("ajv");
+  const { default: addFormats } = await import("ajv-formats");
+  const ajv = new Ajv({ allErrors: true, strict: false });
+  addFormats(ajv);
+  const check = ajv.compile(JSON.parse(readFileSync(resolve(ROOT, "charts/skydns/values.schema.json"), "utf8")));
+  const defaults = YAML.parse(readFileSync(resolve(ROOT, "charts/skydns/values.yaml"), "utf8"));
+  assert.ok(check(defaults), `values.yaml: ${ajv.errorsText(check.errors)}`);
+  const merge = (a, b) => {
+    for (const [k, v] of Object.entries(b)) {
+      a[k] = v && typeof v === "object" && !Array.isArray(v) && a[k] && typeof a[k] === "object" ? merge(a[k], v) : v;
+    }
+    return a;
+  };
+  const full = merge(structuredClone(defaults), YAML.parse(readFileSync(FULL, "utf8")));
+  assert.ok(check(full), `values-full.yaml: ${ajv.errorsText(check.errors)}`);
+  for (const bad of [{ service: { clusterIP: "10.0.0.300" } }, { replicaCount: "2" }, { clusterDomain: "a_b.local" },
+    { skydns: { forwarders: ["8.8.8.8"] } }, { replicas: 2 }]) {
+    assert.equal(check(merge(structuredClone(defaults), bad)), false, `ajv accepts ${JSON.stringify(bad)}`);
+  }
+});
+
+test("deploy: a template placeholder the script does not know stops it, printing nothing", () => {
+  const dir = mkdtempSync(join(tmpdir(), "skydns-tpl-"));
+  try {
+    for (const f of readdirSync(resolve(ROOT, "deploy")).filter((f) => f.endsWith(".yaml.in"))) {
+      copyFileSync(resolve(ROOT, "deploy", f), join(dir, f));
+    }
+    writeFileSync(join(dir, "07-extra.yaml.in"), "apiVersion: v1\nkind: ConfigMap\ndata:\n  x: {DNS_UNKNOWN}\n");
+    const r = runScript([], { ...BASE, SKYDNS_DEPLOY_DIR: dir });
+    assert.notEqual(r.status, 0);
+    assert.equal(r.stdout, "");
+    assert.match(r.stderr, /placeholder \{DNS_UNKNOWN\} has no value/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

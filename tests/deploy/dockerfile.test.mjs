@@ -6,8 +6,8 @@
 // user, ports and capability the manifests assume.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, readFileSync, realpathSync } from "node:fs";
 import { createRequire } from "node:module";
 import { relative, resolve } from "node:path";
 import { validate as dfuValidate } from "dockerfile-utils";
@@ -73,7 +73,17 @@ function aptPackages(st) {
 }
 
 const sh = (cmd, args) => execFileSync(cmd, args, { encoding: "utf8", timeout: 30_000 });
-const dpkgOwner = (file) => sh("dpkg", ["-S", file]).split(":")[0].trim();
+// dpkg knows a file by the path its package ships; with merged /usr, ldd may
+// report /lib/... for a file shipped as /usr/lib/... (or the reverse).
+function dpkgOwner(file) {
+  const real = realpathSync(file);
+  const tries = [...new Set([file, real, ...[file, real].map((f) => (f.startsWith("/usr/") ? f.slice(4) : "/usr" + f))])];
+  for (const f of tries) {
+    const r = spawnSync("dpkg", ["-S", f], { encoding: "utf8", timeout: 30_000 });
+    if (r.status === 0) return r.stdout.split(":")[0].trim();
+  }
+  throw new Error(`no Debian package owns ${file}`);
+}
 
 test("Dockerfile: dockerfile-utils finds no error or warning", () => {
   const diags = dfuValidate(TEXT);

@@ -89,7 +89,7 @@ test("etcd runs with the manifest's args: healthy, v3 API on the loopback client
     ["127.0.0.1:2379", `127.0.0.1:${client}`], ["127.0.0.1:2380", `127.0.0.1:${peer}`],
     ["0.0.0.0:2381", `127.0.0.1:${metrics}`], ["/var/lib/etcd/data", join(tmp, "etcd")],
   ]);
-  assert.equal(args.filter((a, i) => a !== c.args[i]).length, 8, "rewrote only ports and the data dir");
+  assert.equal(args.filter((a, i) => a !== c.args[i]).length, 7, "rewrote the 6 URL flags and the data dir only");
   const etcd = start("/usr/bin/etcd", args, "etcd");
   await waitHTTP(etcd, `http://127.0.0.1:${metrics}/health`, /"health":"true"/);
   etcdURL = argValue(args, "--listen-client-urls");
@@ -110,6 +110,7 @@ test("skydns runs with the manifest's args against that etcd and answers from it
     ["0.0.0.0:53", `127.0.0.1:${dns}`], ["0.0.0.0:9153", `127.0.0.1:${metrics}`],
     ["0.0.0.0:8081", `127.0.0.1:${health}`], ["http://127.0.0.1:2379", etcdURL],
   ]);
+  assert.deepEqual(args.filter((a) => /0\.0\.0\.0|:2379\b/.test(a)), [], "every listener and the etcd URL moved to test ports");
   const sky = start(bin, args, "skydns");
   await waitHTTP(sky, `http://127.0.0.1:${health}/readyz`);
   await waitHTTP(sky, `http://127.0.0.1:${health}/healthz`);
