@@ -289,7 +289,7 @@ static bool want_reauth(struct etcd_client *c, long status)
 int etcd_request(struct etcd_client *c, const char *method, const char *path,
 		 const char *body, struct etcd_resp *r)
 {
-	if (c->v3 && c->username && !c->token && !c->in_auth) {
+	if (c->v3 && c->username && !c->token && !c->in_auth && !c->auth_off) {
 		int rc = etcd_v3_authenticate(c);
 		if (rc != 0)
 			return rc;
@@ -305,6 +305,7 @@ int etcd_request(struct etcd_client *c, const char *method, const char *path,
 			reauthed = true;
 			free(c->token);
 			c->token = NULL;
+			c->auth_off = false;
 			rc = etcd_v3_authenticate(c);
 			if (rc != 0)
 				return rc;
@@ -549,6 +550,11 @@ int etcd_get_prefix(struct etcd_client *c, const char *prefix, etcd_kv_cb cb, vo
 	p[n] = '\0';
 	return c->v3 ? etcd_v3_get_prefix(c, p, cb, arg, revision)
 		     : etcd_v2_get_prefix(c, p, cb, arg, revision);
+}
+
+int etcd_get_kv(struct etcd_client *c, const char *key, etcd_kv_cb cb, void *arg)
+{
+	return c->v3 ? etcd_v3_get_kv(c, key, cb, arg) : etcd_v2_get_kv(c, key, cb, arg);
 }
 
 int etcd_get(struct etcd_client *c, const char *key, char **value, uint64_t *mod_revision)

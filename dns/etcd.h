@@ -62,6 +62,11 @@ typedef int (*etcd_kv_cb)(void *arg, const struct etcd_kv *kv);
 int etcd_get_prefix(struct etcd_client *c, const char *prefix, etcd_kv_cb cb, void *arg,
 		    uint64_t *revision);
 
+/* Read one key with its metadata (kv.expires from its TTL/lease, as in
+ * etcd_get_prefix); cb is called for it (v2: for each leaf if it is a
+ * directory). SKY_ENOTFOUND if absent. */
+int etcd_get_kv(struct etcd_client *c, const char *key, etcd_kv_cb cb, void *arg);
+
 /* Read one key: SKY_ENOTFOUND if absent. *value malloc'd (caller frees). */
 int etcd_get(struct etcd_client *c, const char *key, char **value, uint64_t *mod_revision);
 

@@ -28,6 +28,7 @@ struct etcd_client {
 	int timeout_ms;
 	char *token; /* v3 auth token, NULL until authenticated */
 	bool in_auth; /* inside /v3/auth/authenticate: no token, no retry */
+	bool auth_off; /* v3: the server said auth is not enabled; go without */
 	CURL *easy;  /* reused for plain requests */
 	char err[512];
 };
@@ -88,6 +89,7 @@ bool etcd_json_true(const struct cJSON *obj, const char *name);
 /* The backends. */
 int etcd_v2_get_prefix(struct etcd_client *c, const char *prefix, etcd_kv_cb cb, void *arg,
 		       uint64_t *revision);
+int etcd_v2_get_kv(struct etcd_client *c, const char *key, etcd_kv_cb cb, void *arg);
 int etcd_v2_get(struct etcd_client *c, const char *key, char **value, uint64_t *mod_revision);
 int etcd_v2_put(struct etcd_client *c, const char *key, const char *value, unsigned ttl);
 int etcd_v2_delete(struct etcd_client *c, const char *key);
@@ -96,6 +98,7 @@ int etcd_v2_watch(struct etcd_client *c, const char *prefix, uint64_t after, etc
 
 int etcd_v3_get_prefix(struct etcd_client *c, const char *prefix, etcd_kv_cb cb, void *arg,
 		       uint64_t *revision);
+int etcd_v3_get_kv(struct etcd_client *c, const char *key, etcd_kv_cb cb, void *arg);
 int etcd_v3_get(struct etcd_client *c, const char *key, char **value, uint64_t *mod_revision);
 int etcd_v3_put(struct etcd_client *c, const char *key, const char *value, unsigned ttl);
 int etcd_v3_delete(struct etcd_client *c, const char *key);

@@ -225,6 +225,22 @@ out:
 	return rc;
 }
 
+int etcd_v2_get_kv(struct etcd_client *c, const char *key, etcd_kv_cb cb, void *arg)
+{
+	char path[2048];
+	int rc = v2_path(key, "?recursive=true", path, sizeof path);
+	struct etcd_resp r = { 0 };
+	if (rc == 0)
+		rc = etcd_request(c, "GET", path, NULL, &r);
+	if (rc == 0 && r.status != 200)
+		rc = v2_fail(c, &r, key);
+	if (rc == 0)
+		rc = etcd_parse_v2_node(r.body.data ? r.body.data : "", r.body.len, cb, arg,
+					(int64_t)time(NULL));
+	etcd_resp_free(&r);
+	return rc;
+}
+
 int etcd_v2_get(struct etcd_client *c, const char *key, char **value, uint64_t *mod_revision)
 {
 	char path[2048];

@@ -117,6 +117,14 @@ int etcd_v3_authenticate(struct etcd_client *c)
 	c->in_auth = true;
 	int rc = v3_post(c, "/v3/auth/authenticate", req, &r);
 	c->in_auth = false;
+	if (rc == 0 && r.status == 412 && r.body.data &&
+	    strstr(r.body.data, "authentication is not enabled")) {
+		/* Credentials configured but auth off (SkyDNS never sent them to
+		 * v3 at all): carry on without a token until a 401 says otherwise. */
+		c->auth_off = true;
+		etcd_resp_free(&r);
+		return 0;
+	}
 	if (rc == 0 && r.status != 200) {
 		v3_fail(c, &r, "authenticate");
 		rc = SKY_EAUTH;
@@ -164,12 +172,14 @@ static int lease_expires(struct etcd_client *c, uint64_t id, int64_t now, struct
 		} else if (v3_fail(c, &r, "lease") != SKY_ENOTFOUND) {
 			rc = SKY_EPROTO;
 		}
-		/* TTL is whole seconds, truncated: count it from the exact time
-		 * so we lose at most one second, not two. An expired or unknown
-		 * lease: the key is about to be deleted. */
+		/* TTL is whole seconds, truncated: the lease ends somewhere in
+		 * [t+TTL, t+TTL+1); aim at the middle (etcd's DELETE event at the
+		 * real end removes the key anyway). An expired or unknown lease:
+		 * the key is about to be deleted. */
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
-		*out = ttl > 0 ? (int64_t)((double)ts.tv_sec + ts.tv_nsec / 1e9 + (double)ttl) : now;
+		double t = (double)ts.tv_sec + ts.tv_nsec / 1e9;
+		*out = ttl > 0 ? (int64_t)(t + (double)ttl + 0.5) : now;
 	}
 	etcd_resp_free(&r);
 	if (rc == 0 && lc->n < LEASE_CACHE) {
@@ -301,6 +311,30 @@ int etcd_v3_get_prefix(struct etcd_client *c, const char *prefix, etcd_kv_cb cb,
 	return rc;
 }
 
+int etcd_v3_get_kv(struct etcd_client *c, const char *key, etcd_kv_cb cb, void *arg)
+{
+	cJSON *req = cJSON_CreateObject();
+	if (!req || !add_b64(req, "key", key, strlen(key))) {
+		cJSON_Delete(req);
+		return SKY_ENOMEM;
+	}
+	struct etcd_resp r = { 0 };
+	struct page pg = { 0 };
+	struct lease_cache lc = { .n = 0 };
+	int rc = v3_post(c, "/v3/kv/range", req, &r);
+	if (rc == 0 && r.status != 200)
+		rc = v3_fail(c, &r, key);
+	if (rc == 0)
+		rc = parse_page(c, &r, cb, arg, &lc, &pg);
+	if (rc == 0 && !pg.last) {
+		etcd_set_error(c, "%s %s: key not found", c->machines[c->cur], key);
+		rc = SKY_ENOTFOUND;
+	}
+	free(pg.last);
+	etcd_resp_free(&r);
+	return rc;
+}
+
 int etcd_v3_get(struct etcd_client *c, const char *key, char **value, uint64_t *mod_revision)
 {
 	cJSON *req = cJSON_CreateObject();
@@ -319,6 +353,8 @@ int etcd_v3_get(struct etcd_client *c, const char *key, char **value, uint64_t *
 		struct etcd_kv e;
 		if (!o) {
 			rc = root ? SKY_ENOTFOUND : SKY_EPARSE;
+			etcd_set_error(c, "%s %s: %s", c->machines[c->cur], key,
+				       root ? "key not found" : "unparsable range reply");
 		} else if ((rc = v3_decode_kv(o, &k, &e)) == 0) {
 			*value = k.value;
 			k.value = NULL;
@@ -535,7 +571,8 @@ int etcd_v3_watch(struct etcd_client *c, const char *prefix, uint64_t after, etc
 	int rc = 0;
 	(void)after;
 	while (rc == 0) {
-		if (c->username && !c->token && (rc = etcd_v3_authenticate(c)) != 0)
+		if (c->username && !c->token && !c->auth_off &&
+		    (rc = etcd_v3_authenticate(c)) != 0)
 			break;
 		char *body = watch_body(prefix, *last + 1);
 		if (!body) {
@@ -554,11 +591,17 @@ int etcd_v3_watch(struct etcd_client *c, const char *prefix, uint64_t after, etc
 			 * to the creation revision has been delivered. */
 			if (w.created_rev > *last)
 				*last = w.created_rev;
+			reauthed = false; /* the token worked; it may expire again */
 			rc = 0;
-		} else if (rc == 0 && r.status == 401 && c->username && !reauthed) {
+		} else if ((rc == SKY_EAUTH || (rc == 0 && r.status == 401)) && c->username &&
+			   !reauthed) {
+			/* An expired token, either as HTTP 401 or as a stream error
+			 * line: authenticate again once, then resume. */
 			reauthed = true;
 			free(c->token);
 			c->token = NULL;
+			c->auth_off = false;
+			rc = 0;
 		} else if (rc == 0 && r.status != 200) {
 			rc = v3_fail(c, &r, "watch");
 		} else if (rc == 0) {

@@ -7,6 +7,22 @@
  * query against the current snapshot under its own reader slot, so what it
  * does (forward, stub, lookups) always follows the latest etcd data, and
  * leaves the snapshot before any network wait (the answer is copied).
+ *
+ * Choices (differences from SkyDNS noted):
+ *  - no_rec: REFUSED, RA=0 (SkyDNS: SERVFAIL). No nameservers: SERVFAIL,
+ *    RA=0. Fewer than ndots labels: SERVFAIL, RA=1 (only that name is not
+ *    forwarded). Every forwarder failed: SERVFAIL with RA=1 after at most
+ *    2 x read_timeout (SkyDNS master sent nothing).
+ *  - Upstream SERVFAIL, timeout or network error: the next server (SkyDNS
+ *    re-asked the same one); a server that timed out or refused is asked
+ *    last for BAD_MS.
+ *  - External-name records keep the upstream's TTLs (SkyDNS forced
+ *    rcache_ttl) and only records on the CNAME chain of the asked name are
+ *    taken.
+ *  - Cache: forwarded/stub/lookup replies only, for min(rcache_ttl, record
+ *    TTLs; RFC 2308 negative TTL), TTLs aged when served; never SERVFAIL or
+ *    truncated replies (SkyDNS cached everything for rcache_ttl, own
+ *    answers included, which hid etcd changes).
  */
 #include "forward.h"
 
@@ -25,6 +41,7 @@
 
 #include "answer.h"
 #include "config.h"
+#include "dnssec.h"
 #include "err.h"
 #include "log.h"
 #include "pktwalk.h"
@@ -32,12 +49,22 @@
 #include "resolve.h"
 #include "snapshot.h"
 #include "snapstore.h"
+#include "stats.h"
 #include "upstream.h"
 #include "wire.h"
 
 #define QUEUE_MAX 4096
 #define STUB_OPTION 65011 /* EDNS0LOCALSTART + 10 (SkyDNS) */
 #define LOOKUP_UDP_SIZE 1232
+/* Exchanges in flight at once: each holds up to 3 sockets, and a blackholed
+ * upstream at high query rates must not eat the process's descriptors
+ * (the listeners need them too). Beyond this, SERVFAIL at once. */
+#define MAX_INFLIGHT 256
+/* A server that timed out or refused is asked last for this long, so a
+ * blackholed forwarder costs one client a timeout, not every other one
+ * (kubernetes#14394 was SkyDNS rotating onto a dead server). */
+#define BAD_MS 5000
+#define HEALTH_SLOTS 32
 
 enum kind { K_FORWARD = 'F', K_STUB = 'S', K_LOOKUP = 'L' };
 
@@ -51,6 +78,8 @@ struct job {
 	struct query q;
 	struct wire_question wq;
 	enum kind kind;
+	bool cached;              /* served from the response cache */
+	int64_t t0_ns;            /* submit time, for the duration metric */
 	int klen;
 	char key[RCACHE_KEY_MAX];
 	uint32_t cache_ttl;       /* config rcache_ttl (cap) */
@@ -76,6 +105,11 @@ struct fcfg {
 	char servers[UPSTREAM_MAX_SERVERS][64];
 };
 
+struct health {
+	char server[64];
+	int64_t bad_until;        /* monotonic ms; 0 = fine */
+};
+
 struct forwarder {
 	struct snapstore *st;
 	unsigned slot;
@@ -87,17 +121,26 @@ struct forwarder {
 	size_t queued;
 	struct upstream *up;
 	struct rcache *cache;
+	_Atomic(struct dnssec *) dnssec;
+	_Atomic(struct stats *) stats;
 	unsigned rotor;
+	struct health health[HEALTH_SLOTS]; /* forwarder thread only */
+	unsigned health_next;
 	int64_t last_log_ms;      /* rate limit for per-query failure logs */
 	unsigned unlogged;
 	uint8_t out[WIRE_MAX + 64];
 };
 
-static int64_t mono_ms(void)
+static int64_t mono_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int64_t mono_ms(void)
+{
+	return mono_ns() / 1000000;
 }
 
 static uint64_t rand64(void)
@@ -122,6 +165,13 @@ static bool log_allowed(struct forwarder *f, unsigned *suppressed)
 	return true;
 }
 
+static size_t client_limit(const struct job *j)
+{
+	if (j->tcp)
+		return WIRE_MAX;
+	return j->q.udp_size < 512 ? 512 : j->q.udp_size;
+}
+
 static void job_free(struct job *j)
 {
 	answer_free(&j->ans);
@@ -129,8 +179,23 @@ static void job_free(struct job *j)
 	free(j);
 }
 
+static void job_account(struct job *j, const uint8_t *pkt, size_t len)
+{
+	struct stats *st = atomic_load(&j->f->stats);
+	if (!st || len < PKT_HDR)
+		return;
+	enum stat_system sys = j->cached		? SYS_CACHE
+			       : j->kind == K_STUB	? SYS_STUB
+			       : j->kind == K_FORWARD ? SYS_RECURSIVE
+						      : SYS_AUTH;
+	double secs = (double)(mono_ns() - j->t0_ns) / 1e9;
+	stats_reply(st, sys, secs, len, pkt[3] & 0x0f, (pkt[2] & 0x02) != 0,
+		    pkt_get16(pkt + 6) == 0);
+}
+
 static void job_send(struct job *j, const uint8_t *pkt, size_t len)
 {
+	job_account(j, pkt, len);
 	j->r->send(j->r, pkt, len);
 	job_free(j);
 }
@@ -163,14 +228,45 @@ static void job_relay(struct job *j, const uint8_t *reply, size_t len)
 		memcpy(o + PKT_HDR, j->pkt + PKT_HDR, j->wq.question_end - PKT_HDR);
 	if (!j->q.edns)
 		len = pktwalk_strip_opt(o, len);
+	if (len > client_limit(j) && j->wq.question_end >= PKT_HDR && j->wq.question_end <= len) {
+		/* an upstream that ignored the client's buffer size (SkyDNS
+		 * relayed it anyway, quirk 14): header and question with TC, so
+		 * the client retries over TCP */
+		len = j->wq.question_end;
+		o[2] |= 0x02;
+		memset(o + 6, 0, 6);
+	}
 	job_send(j, o, len);
 }
 
-static size_t client_limit(const struct job *j)
+/* ------------------------------------------------------------ server health */
+
+static struct health *health_find(struct forwarder *f, const char *server, bool create)
 {
-	if (j->tcp)
-		return WIRE_MAX;
-	return j->q.udp_size < 512 ? 512 : j->q.udp_size;
+	for (int i = 0; i < HEALTH_SLOTS; i++)
+		if (strcmp(f->health[i].server, server) == 0)
+			return &f->health[i];
+	if (!create)
+		return NULL;
+	struct health *h = &f->health[f->health_next++ % HEALTH_SLOTS];
+	snprintf(h->server, sizeof h->server, "%s", server);
+	h->bad_until = 0;
+	return h;
+}
+
+/* Where an exchange starts: the next server in rotation (or the first
+ * without ns_rotate) that is not known bad; if all are, rotation as is. */
+static unsigned pick_first(struct forwarder *f, const char (*servers)[64], int n, bool rotate)
+{
+	unsigned start = rotate ? f->rotor++ : 0;
+	int64_t now = mono_ms();
+	for (int k = 0; k < n; k++) {
+		unsigned i = (start + (unsigned)k) % (unsigned)n;
+		const struct health *h = health_find(f, servers[i], false);
+		if (!h || h->bad_until <= now)
+			return i;
+	}
+	return start % (unsigned)n;
 }
 
 /* ------------------------------------------------------------ forwarding */
@@ -190,6 +286,8 @@ static void forward_done(void *ctx, int err, const uint8_t *reply, size_t len)
 	struct job *j = ctx;
 	if (err) {
 		unsigned more;
+		if (err != SKY_ESTOPPED)
+			stats_forward_error(atomic_load(&j->f->stats), FWD_ALLFAILED);
 		if (err != SKY_ESTOPPED && log_allowed(j->f, &more))
 			log_warn("forward", "no upstream answered name=%s type=%u err=%s (+%u since last)",
 				 j->q.name, j->q.qtype, err_str(err), more);
@@ -208,8 +306,11 @@ static bool serve_cached(struct job *j)
 {
 	uint8_t buf[WIRE_MAX];
 	int n = rcache_get(j->f->cache, j->key, (size_t)j->klen, mono_ms(), buf, sizeof buf);
-	if (n <= 0 || (size_t)n > client_limit(j))
+	if (n <= 0 || (size_t)n > client_limit(j)) {
+		stats_cache_miss(atomic_load(&j->f->stats), CACHE_RESPONSE);
 		return false;
+	}
+	j->cached = true;
 	job_relay(j, buf, (size_t)n);
 	return true;
 }
@@ -222,8 +323,20 @@ static void forward_start(struct job *j, const struct fcfg *fc, const char (*ser
 				     j->q.do_bit, j->q.cd, j->q.edns, j->tcp, (char)j->kind);
 		j->cache_cap = (size_t)fc->rcache;
 		j->cache_ttl = fc->rcache_ttl;
+		/* stub answers are keyed by their servers too, so a stub zone
+		 * changed or removed in etcd is not answered from the cache */
+		for (int i = 0; j->kind == K_STUB && j->klen > 0 && i < n; i++) {
+			int w = snprintf(j->key + j->klen, sizeof j->key - (size_t)j->klen, " %s",
+					 servers[i]);
+			j->klen = (w < 0 || (size_t)w >= sizeof j->key - (size_t)j->klen) ? -1
+											 : j->klen + w;
+		}
 		if (j->klen > 0 && serve_cached(j))
 			return;
+	}
+	if (upstream_inflight(f->up) >= MAX_INFLIGHT) {
+		job_error(j, RCODE_SERVFAIL, true);
+		return;
 	}
 	const uint8_t *pkt = j->pkt;
 	size_t len = j->len;
@@ -243,7 +356,7 @@ static void forward_start(struct job *j, const struct fcfg *fc, const char (*ser
 	}
 	struct upstream_req req = {
 		.pkt = pkt, .len = len, .tcp = j->tcp, .servers = servers, .nservers = n,
-		.first = fc->ns_rotate ? f->rotor++ : 0, .timeout_ms = fc->timeout_ms,
+		.first = pick_first(f, servers, n, fc->ns_rotate), .timeout_ms = fc->timeout_ms,
 		.budget_ms = 2 * fc->timeout_ms, .done = forward_done, .ctx = j,
 	};
 	if (upstream_start(f->up, &req) < 0)
@@ -278,9 +391,29 @@ static void forward_policy(struct job *j, const struct fcfg *fc)
 
 /* ------------------------------------------------------------ ext lookups */
 
+/* Sign like the server does for its own answers (dnssec.h: after the
+ * external lookups, before encoding). */
+static int lookup_sign(struct job *j)
+{
+	struct forwarder *f = j->f;
+	struct dnssec *d = atomic_load(&f->dnssec);
+	if (!d) {
+		j->ans.sign = false;
+		return 0;
+	}
+	const struct snapshot *s = snapstore_enter(f->st, f->slot);
+	int rc = s ? dnssec_sign_answer(d, &j->q, snapshot_config(s), &j->ans) : SKY_EINVAL;
+	snapstore_leave(f->st, f->slot);
+	return rc;
+}
+
 static void lookup_finish(struct job *j)
 {
 	uint8_t *o = j->f->out;
+	if (lookup_sign(j) < 0) {
+		job_error(j, RCODE_SERVFAIL, true);
+		return;
+	}
 	int n = wire_encode(&j->q, &j->wq, &j->ans, o, WIRE_MAX, client_limit(j));
 	if (n < 0) {
 		log_warn("forward", "encode failed name=%s err=%s", j->q.name, err_str(n));
@@ -310,7 +443,10 @@ static bool rr_present(const struct answer *a, int sec, const struct rr *rr)
  * (§10.2). TTLs are kept as received (SkyDNS forced rcache_ttl; the
  * upstream's TTL is the truth about how long the address may be cached).
  * For additional-section AAAA lookups CNAMEs are skipped, as SkyDNS did:
- * the A lookup for the same target already brought them. */
+ * the A lookup for the same target already brought them. Only records on
+ * the chain from the asked name are taken (owner = the name or the target
+ * of a CNAME taken before, RFC 1034 §3.6.2 order), of the asked type or
+ * CNAME: an upstream cannot slip in data about other names. */
 static void lookup_merge(struct job *j, const struct ext_lookup *x, const uint8_t *reply,
 			 size_t len)
 {
@@ -318,12 +454,24 @@ static void lookup_merge(struct job *j, const struct ext_lookup *x, const uint8_
 	if (ldns_wire2pkt(&p, reply, len) != LDNS_STATUS_OK)
 		return;
 	ldns_rr_list *an = ldns_pkt_answer(p);
+	ldns_rdf *want = NULL;
+	if (ldns_str2rdf_dname(&want, x->name) != LDNS_STATUS_OK) {
+		ldns_pkt_free(p);
+		return;
+	}
 	for (size_t i = 0; i < ldns_rr_list_rr_count(an); i++) {
 		ldns_rr *lr = ldns_rr_list_rr(an, i);
 		uint16_t t = (uint16_t)ldns_rr_get_type(lr);
 		ldns_rdf *rd = ldns_rr_rdf(lr, 0);
-		if (!rd || (t != T_A && t != T_AAAA && t != T_CNAME))
+		if (!rd || (t != x->qtype && t != T_CNAME) || ldns_rr_get_class(lr) != LDNS_RR_CLASS_IN ||
+		    ldns_dname_compare(ldns_rr_owner(lr), want) != 0)
 			continue;
+		if (t == T_CNAME) {
+			ldns_rdf_deep_free(want);
+			want = ldns_rdf_clone(rd);
+			if (!want)
+				break;
+		}
 		if (t == T_CNAME && x->section == SEC_ADDITIONAL && x->qtype == T_AAAA)
 			continue;
 		struct rr rr = {.type = t, .rclass = C_IN, .ttl = ldns_rr_ttl(lr)};
@@ -343,6 +491,7 @@ static void lookup_merge(struct job *j, const struct ext_lookup *x, const uint8_
 		if (!rr_present(&j->ans, x->section, &rr))
 			answer_add(&j->ans, x->section, &rr);
 	}
+	ldns_rdf_deep_free(want);
 	ldns_pkt_free(p);
 }
 
@@ -399,7 +548,7 @@ static void lookup_one(struct job *j, const struct fcfg *fc, size_t idx)
 	uint8_t q[PKT_HDR + 300];
 	struct lookup *l = calloc(1, sizeof *l);
 	int ql = lookup_query(x, q, sizeof q);
-	if (!l || ql < 0)
+	if (!l || ql < 0 || upstream_inflight(j->f->up) >= MAX_INFLIGHT)
 		goto fail;
 	l->j = j;
 	l->idx = idx;
@@ -417,7 +566,8 @@ static void lookup_one(struct job *j, const struct fcfg *fc, size_t idx)
 	}
 	struct upstream_req req = {
 		.pkt = q, .len = (size_t)ql, .tcp = false, .servers = fc->servers,
-		.nservers = fc->nservers, .first = fc->ns_rotate ? j->f->rotor++ : 0,
+		.nservers = fc->nservers,
+		.first = pick_first(j->f, fc->servers, fc->nservers, fc->ns_rotate),
 		.timeout_ms = fc->timeout_ms, .budget_ms = 2 * fc->timeout_ms,
 		.done = lookup_done, .ctx = l,
 	};
@@ -500,9 +650,11 @@ static int answer_clone(struct answer *dst, const struct answer *src)
 				ok = false;
 		}
 	}
-	for (size_t i = 0; i < src->next && ok; i++)
-		if (answer_add_ext(dst, src->ext[i].name, src->ext[i].qtype, src->ext[i].section) < 0)
+	for (size_t i = 0; i < src->next && ok; i++) {
+		const char *name = clone_str(dst, src->ext[i].name, &ok); /* add_ext keeps the pointer */
+		if (ok && answer_add_ext(dst, name, src->ext[i].qtype, src->ext[i].section) < 0)
 			ok = false;
+	}
 	return ok ? 0 : SKY_ENOMEM;
 }
 
@@ -568,6 +720,8 @@ static void job_start(struct job *j)
 	char stub[UPSTREAM_MAX_SERVERS][64];
 	int nstub = 0;
 	int act = job_resolve(j, &fc, stub, &nstub);
+	if (act >= 0 && fc.rcache <= 0)
+		rcache_trim(j->f->cache, 0); /* switched off live: free the memory */
 	switch (act) {
 	case RESOLVE_FORWARD:
 		j->kind = K_FORWARD;
@@ -631,6 +785,37 @@ static void *forwarder_main(void *arg)
 	return NULL;
 }
 
+static void observe_upstream(void *ctx, enum upstream_event ev, const char *server)
+{
+	static const enum stat_fwd cause[] = {
+		[UPSTREAM_TIMEOUT] = FWD_TIMEOUT, [UPSTREAM_SERVFAIL] = FWD_SERVFAIL,
+		[UPSTREAM_MISMATCH] = FWD_MISMATCH, [UPSTREAM_NETWORK] = FWD_NETWORK,
+	};
+	struct forwarder *f = ctx;
+	if (ev != UPSTREAM_OK)
+		stats_forward_error(atomic_load(&f->stats), cause[ev]);
+	if (ev == UPSTREAM_TIMEOUT || ev == UPSTREAM_NETWORK) {
+		struct health *h = health_find(f, server, true);
+		h->bad_until = mono_ms() + BAD_MS;
+	} else if (ev == UPSTREAM_OK) {
+		struct health *h = health_find(f, server, false);
+		if (h)
+			h->bad_until = 0;
+	}
+}
+
+void forwarder_set_stats(struct forwarder *f, struct stats *st)
+{
+	if (f)
+		atomic_store(&f->stats, st);
+}
+
+void forwarder_set_dnssec(struct forwarder *f, struct dnssec *d)
+{
+	if (f)
+		atomic_store(&f->dnssec, d);
+}
+
 int forwarder_new(struct snapstore *st, unsigned reader_slot, struct forwarder **out)
 {
 	struct forwarder *f = calloc(1, sizeof *f);
@@ -644,6 +829,7 @@ int forwarder_new(struct snapstore *st, unsigned reader_slot, struct forwarder *
 	int rc = f->efd < 0 ? SKY_EIO : !f->cache ? SKY_ENOMEM : upstream_new(f->efd, &f->up);
 	if (rc < 0)
 		goto fail;
+	upstream_set_observer(f->up, observe_upstream, f);
 	pthread_mutex_init(&f->mu, NULL);
 	if (pthread_create(&f->thread, NULL, forwarder_main, f) != 0) {
 		pthread_mutex_destroy(&f->mu);
@@ -699,6 +885,7 @@ int forwarder_submit(struct forwarder *f, const uint8_t *pkt, size_t len, bool t
 	j->tcp = tcp;
 	j->r = r;
 	j->f = f;
+	j->t0_ns = mono_ns();
 	answer_init(&j->ans);
 	pthread_mutex_lock(&f->mu);
 	if (f->queued >= QUEUE_MAX || atomic_load(&f->stop)) {

@@ -31,6 +31,18 @@ struct fwd_reply {
 int forwarder_new(struct snapstore *st, unsigned reader_slot, struct forwarder **out);
 void forwarder_free(struct forwarder *f);
 
+/* Sign the answers the forwarder completes (external-name lookups) with d,
+ * as the server signs its own (dnssec.h); NULL = no key. d must outlive f.
+ * Call before the server starts submitting. */
+struct dnssec;
+void forwarder_set_dnssec(struct forwarder *f, struct dnssec *d);
+
+/* Report to st (stats.h): replies sent by the forwarder (system recursive,
+ * stub, cache, or auth for completed external-name answers), response-cache
+ * misses, upstream attempt failures. NULL = off. st must outlive f. */
+struct stats;
+void forwarder_set_stats(struct forwarder *f, struct stats *st);
+
 /* Hand over a client query (pkt copied) that resolve() answered with
  * RESOLVE_FORWARD or RESOLVE_STUB, or RESOLVE_ANSWER with ext lookups.
  * tcp: the client's transport (kept upstream). Returns 0, or SKY_ERANGE when

@@ -8,6 +8,7 @@
  */
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +35,7 @@ struct daemon {
 	struct forwarder *fwd;
 	struct dnssec *dnssec;
 	struct stats *stats;
-	struct httpd *httpd;
+	struct httpd *httpd, *health;
 	struct server *server;
 };
 
@@ -103,14 +104,8 @@ static double gauge_revision(void *arg) { return gauge_snapshot(arg, 0); }
 static double gauge_age(void *arg) { return gauge_snapshot(arg, 1); }
 static double gauge_records(void *arg) { return gauge_snapshot(arg, 2); }
 
-static int start_metrics(struct daemon *d)
+static void register_gauges(struct daemon *d)
 {
-	const struct config *c = &d->cfg;
-	if (!c->metrics_addr[0])
-		return 0;
-	d->stats = stats_new(c->metrics_namespace, c->metrics_subsystem);
-	if (!d->stats)
-		return SKY_ENOMEM;
 	struct metrics *reg = stats_registry(d->stats);
 	metrics_add_gauge_fn(reg, "etcd_connected", "1 while the etcd watch is connected.",
 			     gauge_connected, d);
@@ -120,17 +115,43 @@ static int start_metrics(struct daemon *d)
 			     gauge_age, d);
 	metrics_add_gauge_fn(reg, "records_loaded", "Records in the served snapshot.",
 			     gauge_records, d);
-	const struct httpd_route routes[] = {
-		{ c->metrics_path, http_metrics, d },
+}
+
+static int serve_http(const char *addr, const struct httpd_route *routes, int n,
+		      struct httpd **out, const char *what)
+{
+	int rc = httpd_start(addr, routes, n, out);
+	if (rc < 0)
+		log_error("main", "cannot serve %s addr=%s error=%s", what, addr, err_str(rc));
+	else
+		log_info("main", "%s enabled addr=%s", what, addr);
+	return rc;
+}
+
+/* /metrics on metrics_addr; /healthz and /readyz on health_addr, or next to
+ * the metrics when health_addr is empty. */
+static int start_http(struct daemon *d)
+{
+	const struct config *c = &d->cfg;
+	const struct httpd_route health[] = {
 		{ "/healthz", http_healthz, d },
 		{ "/readyz", http_readyz, d },
 	};
-	int rc = httpd_start(c->metrics_addr, routes, 3, &d->httpd);
-	if (rc < 0)
-		log_error("main", "cannot serve metrics addr=%s error=%s", c->metrics_addr, err_str(rc));
-	else
-		log_info("main", "metrics enabled addr=%s path=%s", c->metrics_addr, c->metrics_path);
-	return rc;
+	if (c->metrics_addr[0]) {
+		d->stats = stats_new(c->metrics_namespace, c->metrics_subsystem);
+		if (!d->stats)
+			return SKY_ENOMEM;
+		register_gauges(d);
+		const struct httpd_route routes[] = { { c->metrics_path, http_metrics, d }, health[0],
+						      health[1] };
+		int rc = serve_http(c->metrics_addr, routes, c->health_addr[0] ? 1 : 3, &d->httpd,
+				    "metrics");
+		if (rc < 0)
+			return rc;
+	}
+	if (c->health_addr[0])
+		return serve_http(c->health_addr, health, 2, &d->health, "health");
+	return 0;
 }
 
 /* ------------------------------------------------------------ start/stop */
@@ -146,8 +167,11 @@ static int start_sockets(struct daemon *d)
 		return n;
 	}
 	if (n == 0) {
-		log_error("main", "-systemd given but no sockets were passed (LISTEN_FDS)");
-		return SKY_EINVAL;
+		/* SkyDNS refused to start here; binding -addr instead keeps a
+		 * unit that lost its .socket (or a manual run) working. */
+		log_warn("main", "-systemd given but no sockets were passed to this process; "
+			 "binding addr=%s", d->cfg.dns_addr);
+		return 0;
 	}
 	log_info("main", "socket activation sockets=%d", n);
 	return 0;
@@ -167,7 +191,7 @@ static int start(struct daemon *d)
 			return rc;
 		}
 	}
-	if ((rc = start_metrics(d)) < 0)
+	if ((rc = start_http(d)) < 0)
 		return rc;
 	size_t n_udp = server_count_udp(d->act.fds, (size_t)d->act.nfds);
 	d->store = snapstore_new(server_reader_slots(c, n_udp));
@@ -182,6 +206,9 @@ static int start(struct daemon *d)
 	if (rc < 0) {
 		log_warn("main", "no forwarder, names outside the domain get SERVFAIL: %s", err_str(rc));
 		d->fwd = NULL;
+	} else {
+		forwarder_set_dnssec(d->fwd, d->dnssec);
+		forwarder_set_stats(d->fwd, d->stats);
 	}
 	struct server_opts o = { .store = d->store, .fwd = d->fwd, .dnssec = d->dnssec,
 				 .stats = d->stats, .fds = d->act.fds, .nfds = (size_t)d->act.nfds };
@@ -210,6 +237,8 @@ static void stop(struct daemon *d)
 	server_free(d->server);
 	if (d->httpd)
 		httpd_stop(d->httpd);
+	if (d->health)
+		httpd_stop(d->health);
 	stats_free(d->stats);
 	if (d->dnssec)
 		dnssec_free(d->dnssec);
@@ -217,11 +246,20 @@ static void stop(struct daemon *d)
 		snapstore_free(d->store);
 }
 
-static int wait_signals(struct daemon *d, const sigset_t *set)
+/* Serve until SIGINT/SIGTERM. READY=1 goes to systemd once the first
+ * snapshot is published, so a unit ordered after skydns sees real answers. */
+static void wait_signals(struct daemon *d, const sigset_t *set)
 {
+	bool ready = false;
 	for (;;) {
-		int sig = 0;
-		if (sigwait(set, &sig) != 0)
+		if (!ready && mirror_wait_ready(d->mirror, 0)) {
+			ready = true;
+			activation_ready("serving");
+			log_info("main", "first snapshot published");
+		}
+		struct timespec tick = { 0, ready ? 500000000L : 50000000L };
+		int sig = sigtimedwait(set, NULL, &tick);
+		if (sig < 0)
 			continue;
 		if (sig == SIGHUP) {
 			log_info("main", "SIGHUP: reloading the config from etcd");
@@ -229,7 +267,7 @@ static int wait_signals(struct daemon *d, const sigset_t *set)
 			continue;
 		}
 		log_info("main", "signal %s: shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
-		return 0;
+		return;
 	}
 }
 
@@ -260,7 +298,6 @@ int main(int argc, char **argv)
 	}
 	log_info("main", "serving addr=%s domain=%s etcd=%s%s", d.cfg.systemd ? "(systemd)" : d.cfg.dns_addr,
 		 d.cfg.domain, d.cfg.machines[0], d.cfg.etcd3 ? " (v3)" : "");
-	activation_ready("serving");
 	wait_signals(&d, &set);
 	activation_stopping();
 	stop(&d);

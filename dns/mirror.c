@@ -44,6 +44,7 @@ struct entry {
 	int64_t expires;
 	uint64_t mod_revision;
 	bool bad;         /* value did not parse: kept only to log it once */
+	bool exp_checked; /* expiry passed and etcd confirmed it (or was down) */
 };
 
 struct table {
@@ -468,8 +469,8 @@ static struct snapshot *build(struct mirror *m, int64_t now, int64_t *next_expir
 	return snapshot_builder_finish(b, cfg, m->revision, m->prefix_depth);
 }
 
-/* SIGHUP: fetch the config key directly, outside the lock. */
-static void do_reload(struct mirror *m, struct etcd_client **pc)
+/* The publisher's own client (clients are per thread), made on first use. */
+static bool publisher_client(struct mirror *m, struct etcd_client **pc)
 {
 	if (!*pc) {
 		const char *machines[CONFIG_MAX_MACHINES];
@@ -479,11 +480,72 @@ static void do_reload(struct mirror *m, struct etcd_client **pc)
 			.machines = machines, .nmachines = m->base.nmachines, .v3 = m->base.etcd3,
 			.ca_cert = m->base.ca_cert, .tls_pem = m->base.tls_pem,
 			.tls_key = m->base.tls_key, .username = m->base.username,
-			.password = m->base.password,
+			.password = m->base.password, .timeout_ms = 2000,
 		};
 		if (etcd_new(&o, pc) != 0)
-			return;
+			return false;
 	}
+	return true;
+}
+
+#define VERIFY_MAX 256
+
+struct expired {
+	char *path;
+	uint64_t mod_revision;
+};
+
+static int capture_expires(void *arg, const struct etcd_kv *kv)
+{
+	*(int64_t *)arg = kv->expires;
+	return 0;
+}
+
+/* A record's expiry passed. Leases kept alive (v3) and v2 TTLs refreshed
+ * with refresh=true produce no watch event, so ask etcd before letting the
+ * record go; a key that is really gone is dropped now, and etcd's delete
+ * event follows. Caller holds mu; it is dropped during the requests. */
+static void verify_expired(struct mirror *m, struct etcd_client **pc, int64_t now)
+{
+	struct expired *x = calloc(VERIFY_MAX, sizeof *x);
+	size_t n = 0;
+	for (size_t i = 0; x && i < m->tab.nb; i++)
+		for (struct entry *e = m->tab.b[i]; e; e = e->next) {
+			if (e->bad || e->exp_checked || !e->expires || e->expires > now)
+				continue;
+			e->exp_checked = true;
+			if (n < VERIFY_MAX && (x[n].path = strdup(e->path)))
+				x[n++].mod_revision = e->mod_revision;
+		}
+	pthread_mutex_unlock(&m->mu);
+	bool up = n > 0 && publisher_client(m, pc);
+	for (size_t i = 0; i < n; i++) {
+		char key[CONFIG_STR + MSG_NAME_MAX];
+		int64_t exp = -1;
+		snprintf(key, sizeof key, "%s/%s", m->prefix, x[i].path);
+		int rc = up ? etcd_get_kv(*pc, key, capture_expires, &exp) : SKY_EIO;
+		if ((rc != 0 && rc != SKY_ENOTFOUND) || m->stop)
+			up = false; /* etcd is away: let TTLs run out as they are */
+		if (rc == 0 && (exp == 0 || exp > now)) {
+			pthread_mutex_lock(&m->mu);
+			struct entry **pp = table_slot(&m->tab, x[i].path);
+			if (pp && *pp && (*pp)->mod_revision == x[i].mod_revision) {
+				(*pp)->expires = exp;
+				(*pp)->exp_checked = false;
+			}
+			pthread_mutex_unlock(&m->mu);
+		}
+		free(x[i].path);
+	}
+	free(x);
+	pthread_mutex_lock(&m->mu);
+}
+
+/* SIGHUP: fetch the config key directly, outside the lock. */
+static void do_reload(struct mirror *m, struct etcd_client **pc)
+{
+	if (!publisher_client(m, pc))
+		return;
 	char key[CONFIG_STR + 16], *v = NULL;
 	snprintf(key, sizeof key, "%s/config", m->prefix);
 	int rc = etcd_get(*pc, key, &v, NULL);
@@ -549,8 +611,13 @@ static void *publisher_main(void *arg)
 		clock_gettime(CLOCK_REALTIME, &rt);
 		int64_t now_s = rt.tv_sec;
 		int64_t now_rms = (int64_t)rt.tv_sec * 1000 + rt.tv_nsec / 1000000;
-		if (next_expiry && now_s >= next_expiry)
-			mark_dirty(m, true); /* a TTL ran out: drop it without waiting for etcd */
+		if (next_expiry && now_s >= next_expiry) {
+			/* a TTL ran out: drop it without waiting for etcd's event */
+			verify_expired(m, &c, now_s);
+			next_expiry = 0;
+			mark_dirty(m, true);
+			continue;
+		}
 		int64_t due = publish_due(m), now = mono_ms();
 		if (due >= 0 && due <= now) {
 			if (m->cfg_dirty) {

@@ -216,6 +216,14 @@ out:
 	return rc;
 }
 
+void rcache_trim(struct rcache *c, size_t capacity)
+{
+	pthread_mutex_lock(&c->mu);
+	while (c->count > capacity)
+		entry_remove(c, c->oldest);
+	pthread_mutex_unlock(&c->mu);
+}
+
 size_t rcache_count(struct rcache *c)
 {
 	pthread_mutex_lock(&c->mu);

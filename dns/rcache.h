@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RCACHE_KEY_MAX 1100
+#define RCACHE_KEY_MAX 2200
 
 struct rcache;
 
@@ -45,6 +45,10 @@ int rcache_put(struct rcache *c, const char *key, size_t klen, const uint8_t *re
  * 0 on a miss (expired entries are removed), SKY_ERANGE when it does not fit. */
 int rcache_get(struct rcache *c, const char *key, size_t klen, int64_t now_ms, uint8_t *out,
 	       size_t cap);
+
+/* Drop least recently used entries until at most `capacity` remain (0
+ * empties the cache: rcache switched off live). */
+void rcache_trim(struct rcache *c, size_t capacity);
 
 size_t rcache_count(struct rcache *c);
 

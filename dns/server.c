@@ -50,7 +50,7 @@ struct qctx {
 	unsigned reader;
 	struct answer ans;
 	uint64_t rand;
-	uint8_t *scratch; /* WIRE_MAX + 2 */
+	uint8_t *scratch; /* TCP: the reply buffer, WIRE_MAX + 2 */
 };
 
 struct udp_worker {
@@ -126,12 +126,14 @@ static uint64_t next_rand(uint64_t *s)
 	return *s;
 }
 
-static int qctx_init(struct qctx *q, struct server *s, unsigned reader)
+static int qctx_init(struct qctx *q, struct server *s, unsigned reader, bool scratch)
 {
 	q->srv = s;
 	q->reader = reader;
 	answer_init(&q->ans);
 	q->rand = ((uint64_t)time(NULL) << 20) ^ ((uint64_t)reader * 0x9E3779B97F4A7C15ull) ^ 1;
+	if (!scratch)
+		return 0;
 	q->scratch = malloc(WIRE_MAX + 2);
 	return q->scratch ? 0 : SKY_ENOMEM;
 }
@@ -150,13 +152,32 @@ static int servfail(const struct query *q, const struct wire_question *wq, uint8
 	return wire_encode(q, wq, &a, out, cap, q->edns ? q->udp_size : 512);
 }
 
-/* Hands the query to the forwarder; the reply is then sent by `r`. Returns
- * 0 when accepted, else the SERVFAIL reply length. */
+/* Where a query came from: enough to build the forwarder's reply channel,
+ * which is only allocated when a query is actually forwarded. */
+struct conn;
+struct origin {
+	bool tcp;
+	int fd;                              /* UDP: the socket it came in on */
+	const struct sockaddr_storage *addr; /* UDP: the client */
+	socklen_t alen;
+	struct conn *c;                      /* TCP: the connection */
+	const char *client;                  /* for logs ("" unless verbose for UDP) */
+};
+
+static struct fwd_reply *reply_new(const struct origin *o);
+static void reply_drop(struct fwd_reply *r);
+
+/* Hands the query to the forwarder; its reply then goes out through the
+ * origin's channel. Returns 0 when accepted, else a SERVFAIL reply length. */
 static int forward(struct qctx *x, const uint8_t *pkt, size_t len, const struct query *q,
-		   const struct wire_question *wq, struct fwd_reply *r, uint8_t *out, size_t cap)
+		   const struct wire_question *wq, const struct origin *o, uint8_t *out,
+		   size_t cap)
 {
-	if (x->srv->fwd && r && forwarder_submit(x->srv->fwd, pkt, len, q->tcp, r) == 0)
+	struct fwd_reply *r = x->srv->fwd ? reply_new(o) : NULL;
+	if (r && forwarder_submit(x->srv->fwd, pkt, len, q->tcp, r) == 0)
 		return 0;
+	if (r)
+		reply_drop(r);
 	return servfail(q, wq, out, cap);
 }
 
@@ -165,14 +186,14 @@ static int forward(struct qctx *x, const uint8_t *pkt, size_t len, const struct 
  * forwarder took it). */
 static int answer_snapshot(struct qctx *x, const struct snapshot *snap, const uint8_t *pkt,
 			   size_t len, const struct query *q, const struct wire_question *wq,
-			   struct fwd_reply *r, bool *forwarded, uint8_t *out, size_t cap)
+			   const struct origin *o, bool *forwarded, uint8_t *out, size_t cap)
 {
 	const struct config *cfg = snapshot_config(snap);
 	enum resolve_action act = resolve(q, snap, cfg, &x->ans);
 	if (act == RESOLVE_DROP)
 		return 0;
 	if (act != RESOLVE_ANSWER || x->ans.next > 0) {
-		int n = forward(x, pkt, len, q, wq, r, out, cap);
+		int n = forward(x, pkt, len, q, wq, o, out, cap);
 		*forwarded = n == 0;
 		return n;
 	}
@@ -214,10 +235,11 @@ static void account(struct qctx *x, const struct query *q, const struct timespec
 /* Answer one query into out[cap]. Returns the reply length, 0 for "nothing
  * to send now" (dropped or handed to the forwarder: *forwarded says which),
  * or -1 for a packet that must be dropped (TCP closes the connection). */
-static int answer_query(struct qctx *x, const uint8_t *pkt, size_t len, bool tcp,
-			const char *client, struct fwd_reply *r, bool *forwarded, uint8_t *out,
-			size_t cap)
+static int answer_query(struct qctx *x, const uint8_t *pkt, size_t len, const struct origin *o,
+			bool *forwarded, uint8_t *out, size_t cap)
 {
+	bool tcp = o->tcp;
+	const char *client = o->client;
 	struct query q;
 	struct wire_question wq;
 	int hint;
@@ -241,7 +263,7 @@ static int answer_query(struct qctx *x, const uint8_t *pkt, size_t len, bool tcp
 
 	const struct snapshot *snap = snapstore_enter(x->srv->st, x->reader);
 	answer_reset(&x->ans);
-	int n = snap ? answer_snapshot(x, snap, pkt, len, &q, &wq, r, forwarded, out, cap)
+	int n = snap ? answer_snapshot(x, snap, pkt, len, &q, &wq, o, forwarded, out, cap)
 		     : servfail(&q, &wq, out, cap); /* nothing published yet */
 	snapstore_leave(x->srv->st, x->reader);
 	if (x->srv->verbose)
@@ -300,26 +322,13 @@ struct udp_batch {
 
 static int udp_one(struct udp_worker *w, struct udp_batch *b, int i, uint8_t *out)
 {
-	size_t len = b->rx[i].msg_len;
 	char client[64] = "";
 	if (w->q.srv->verbose)
 		addr_str(&b->addr[i], client, sizeof client);
-	struct udp_reply *r = NULL;
-	if (w->q.srv->fwd) {
-		r = malloc(sizeof *r);
-		if (r) {
-			r->base.send = udp_reply_send;
-			r->fd = w->fd;
-			r->addr = b->addr[i];
-			r->alen = b->rx[i].msg_hdr.msg_namelen;
-		}
-	}
+	struct origin o = { .tcp = false, .fd = w->fd, .addr = &b->addr[i],
+			    .alen = b->rx[i].msg_hdr.msg_namelen, .client = client };
 	bool forwarded;
-	int n = answer_query(&w->q, b->in[i], len, false, client, r ? &r->base : NULL,
-			     &forwarded, out, WIRE_MAX);
-	if (!forwarded)
-		free(r);
-	return n;
+	return answer_query(&w->q, b->in[i], b->rx[i].msg_len, &o, &forwarded, out, WIRE_MAX);
 }
 
 static void udp_batch_run(struct udp_worker *w, struct udp_batch *b)
@@ -397,6 +406,7 @@ struct conn {
 	atomic_int inflight;
 	pthread_mutex_t wlock;
 	bool closed, broken;    /* under wlock */
+	bool eof;               /* pool thread only: peer half-closed */
 	int64_t last_ms;        /* pool thread only */
 	size_t have;
 	uint8_t *rbuf;          /* 2 + WIRE_MAX */
@@ -484,6 +494,39 @@ static void tcp_reply_send(struct fwd_reply *r, const uint8_t *pkt, size_t len)
 	free(t);
 }
 
+static struct fwd_reply *reply_new(const struct origin *o)
+{
+	if (o->tcp) {
+		struct tcp_reply *t = malloc(sizeof *t);
+		if (!t)
+			return NULL;
+		t->base.send = tcp_reply_send;
+		t->c = o->c;
+		atomic_fetch_add(&o->c->refs, 1);
+		atomic_fetch_add(&o->c->inflight, 1);
+		return &t->base;
+	}
+	struct udp_reply *u = malloc(sizeof *u);
+	if (!u)
+		return NULL;
+	u->base.send = udp_reply_send;
+	u->fd = o->fd;
+	memcpy(&u->addr, o->addr, sizeof u->addr);
+	u->alen = o->alen;
+	return &u->base;
+}
+
+/* A channel the forwarder refused: release it without sending. */
+static void reply_drop(struct fwd_reply *r)
+{
+	if (r->send == tcp_reply_send) {
+		struct tcp_reply *t = (struct tcp_reply *)r;
+		atomic_fetch_sub(&t->c->inflight, 1);
+		conn_unref(t->c);
+	}
+	free(r);
+}
+
 static void pool_close(struct tcp_pool *p, size_t i)
 {
 	struct conn *c = p->conns[i];
@@ -535,24 +578,9 @@ static void pool_accept(struct tcp_pool *p, int lfd)
 /* One complete message. Returns false when the connection must close. */
 static bool tcp_message(struct tcp_pool *p, struct conn *c, const uint8_t *msg, size_t len)
 {
-	struct tcp_reply *r = NULL;
-	if (p->q.srv->fwd) {
-		r = malloc(sizeof *r);
-		if (r) {
-			r->base.send = tcp_reply_send;
-			r->c = c;
-			atomic_fetch_add(&c->refs, 1);
-			atomic_fetch_add(&c->inflight, 1);
-		}
-	}
+	struct origin o = { .tcp = true, .fd = -1, .c = c, .client = c->client };
 	bool forwarded;
-	int n = answer_query(&p->q, msg, len, true, c->client, r ? &r->base : NULL, &forwarded,
-			     p->q.scratch, WIRE_MAX + 2);
-	if (r && !forwarded) {
-		atomic_fetch_sub(&c->inflight, 1);
-		atomic_fetch_sub(&c->refs, 1); /* the pool still holds one */
-		free(r);
-	}
+	int n = answer_query(&p->q, msg, len, &o, &forwarded, p->q.scratch, WIRE_MAX + 2);
 	if (n < 0)
 		return false; /* a response or no header: RFC 7766 lets us close */
 	if (n > 0)
@@ -564,6 +592,14 @@ static bool tcp_message(struct tcp_pool *p, struct conn *c, const uint8_t *msg, 
 static bool tcp_readable(struct tcp_pool *p, struct conn *c)
 {
 	ssize_t r = read(c->fd, c->rbuf + c->have, 2 + WIRE_MAX - c->have);
+	if (r == 0 && atomic_load(&c->inflight) > 0) {
+		/* Half-closed with forwarded answers pending: stop reading and
+		 * close once they are written (pool_expire). */
+		struct epoll_event ev = { .events = 0, .data.ptr = c };
+		epoll_ctl(p->ep, EPOLL_CTL_MOD, c->fd, &ev);
+		c->eof = true;
+		return true;
+	}
 	if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR))
 		return false;
 	if (r < 0)
@@ -593,7 +629,7 @@ static void pool_expire(struct tcp_pool *p, bool all)
 		struct conn *c = p->conns[i];
 		int64_t limit = c->have ? SERVER_TCP_IO_MS : SERVER_TCP_IDLE_MS;
 		bool busy = atomic_load(&c->inflight) > 0;
-		if (all || c->broken || (!busy && now - c->last_ms > limit))
+		if (all || c->broken || (!busy && (c->eof || now - c->last_ms > limit)))
 			pool_close(p, i);
 	}
 }
@@ -659,7 +695,7 @@ static void *tcp_main(void *arg)
 
 static int pool_init(struct tcp_pool *p, struct server *s, unsigned reader)
 {
-	int rc = qctx_init(&p->q, s, reader);
+	int rc = qctx_init(&p->q, s, reader, true);
 	p->ep = epoll_create1(EPOLL_CLOEXEC);
 	if (rc < 0 || p->ep < 0)
 		return rc < 0 ? rc : SKY_EIO;
@@ -731,6 +767,10 @@ static int open_socket(const struct sockaddr_storage *a, socklen_t alen, int typ
 	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
 	if (a->ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+	if (type == SOCK_DGRAM) {
+		int buf = 4 << 20; /* absorbs bursts; the kernel caps it at rmem_max */
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
+	}
 	if (bind(fd, (const struct sockaddr *)a, alen) < 0 ||
 	    (type == SOCK_STREAM && listen(fd, 1024) < 0)) {
 		int e = errno;
@@ -794,7 +834,7 @@ static int start_threads(struct server *s)
 {
 	for (unsigned i = 0; i < s->n_workers; i++) {
 		struct udp_worker *w = &s->workers[i];
-		if (qctx_init(&w->q, s, i) < 0)
+		if (qctx_init(&w->q, s, i, false) < 0)
 			return SKY_ENOMEM;
 		w->fd = s->udp_fds[i % s->n_udp];
 		if (pthread_create(&w->thread, NULL, udp_main, w) != 0)

@@ -18,13 +18,34 @@
 
 enum state { ST_IDLE, ST_UDP_WAIT, ST_TCP_CONNECT, ST_TCP_READ };
 
+/* epoll_event.data.ptr points at one of these three; the first byte says
+ * which. */
+enum tag { TAG_WAKE = 1, TAG_EXCH, TAG_LATE };
+
+#define LATE_MAX 2
+
+struct exch;
+
+/* A UDP attempt that timed out but stays open: a slow server's answer
+ * (a cold recursive lookup upstream) is still taken while later attempts
+ * run, until the exchange ends. */
+struct late {
+	uint8_t tag;            /* TAG_LATE */
+	struct exch *e;
+	int fd, cur;
+	uint16_t id;
+};
+
 struct exch {
+	uint8_t tag;            /* TAG_EXCH */
+	bool delivered;         /* done() ran; freed after the event batch */
 	struct exch *prev, *next;
 	uint8_t *q;             /* 2-byte TCP length prefix, then the query */
 	size_t qlen;            /* query length without the prefix */
 	bool tcp, edns_dropped, finished;
 	char servers[UPSTREAM_MAX_SERVERS][64];
 	int n, tried, max_tries;
+	int cur;                /* index of the server being asked, -1 before */
 	unsigned first;
 	int timeout_ms, err;
 	int64_t budget_end, attempt_end;
@@ -35,6 +56,7 @@ struct exch {
 	uint8_t lenbuf[2];
 	uint8_t *rbuf;
 	size_t rwant;
+	struct late late[LATE_MAX];
 	upstream_done_fn done;
 	void *ctx;
 };
@@ -42,12 +64,28 @@ struct exch {
 struct upstream {
 	int ep, wake_fd;
 	struct exch *head;
+	struct exch *graveyard;  /* delivered, freed at the end of upstream_poll */
 	size_t n;
+	void (*observe)(void *ctx, enum upstream_event ev, const char *server);
+	void *observe_ctx;
 	uint8_t buf[65536];
 };
 
-/* epoll_event.data.ptr for wake_fd: never a struct exch. */
-static char wake_tag;
+static void note(struct upstream *u, const struct exch *e, enum upstream_event ev)
+{
+	if (u->observe && e->cur >= 0)
+		u->observe(u->observe_ctx, ev, e->servers[e->cur]);
+}
+
+void upstream_set_observer(struct upstream *u,
+			   void (*fn)(void *ctx, enum upstream_event ev, const char *server),
+			   void *ctx)
+{
+	u->observe = fn;
+	u->observe_ctx = ctx;
+}
+
+static const uint8_t wake_tag = TAG_WAKE;
 
 static int64_t now_ms(void)
 {
@@ -128,7 +166,7 @@ int upstream_new(int wake_fd, struct upstream **out)
 		return SKY_EIO;
 	}
 	if (wake_fd >= 0) {
-		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &wake_tag};
+		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = (void *)&wake_tag};
 		if (epoll_ctl(u->ep, EPOLL_CTL_ADD, wake_fd, &ev) < 0) {
 			close(u->ep);
 			free(u);
@@ -149,9 +187,21 @@ static void close_attempt(struct exch *e)
 	e->st = ST_IDLE;
 }
 
+static void close_late(struct exch *e)
+{
+	for (int i = 0; i < LATE_MAX; i++) {
+		if (e->late[i].fd >= 0)
+			close(e->late[i].fd);
+		e->late[i].fd = -1;
+	}
+}
+
+/* Events for this exchange may still sit in the current epoll batch, so it
+ * is only freed once the batch is done (graveyard). */
 static void exch_finish(struct upstream *u, struct exch *e, int err, const uint8_t *r, size_t len)
 {
 	close_attempt(e);
+	close_late(e);
 	if (e->prev)
 		e->prev->next = e->next;
 	else
@@ -159,9 +209,20 @@ static void exch_finish(struct upstream *u, struct exch *e, int err, const uint8
 	if (e->next)
 		e->next->prev = e->prev;
 	u->n--;
+	e->delivered = true;
+	e->next = u->graveyard;
+	u->graveyard = e;
 	e->done(e->ctx, err, r, len);
-	free(e->q);
-	free(e);
+}
+
+static void bury(struct upstream *u)
+{
+	while (u->graveyard) {
+		struct exch *e = u->graveyard;
+		u->graveyard = e->next;
+		free(e->q);
+		free(e);
+	}
 }
 
 static int open_attempt(struct upstream *u, struct exch *e, const char *srv, int64_t now)
@@ -204,20 +265,43 @@ static int open_attempt(struct upstream *u, struct exch *e, const char *srv, int
 /* Move on to the next server; when none is left the exchange is marked
  * finished and completed by the next timeout scan (so done() never runs
  * inside upstream_start). */
+/* A UDP attempt that timed out keeps its socket in a late slot. */
+static void keep_late(struct upstream *u, struct exch *e)
+{
+	for (int i = 0; i < LATE_MAX; i++) {
+		struct late *l = &e->late[i];
+		if (l->fd >= 0)
+			continue;
+		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = l};
+		if (epoll_ctl(u->ep, EPOLL_CTL_MOD, e->fd, &ev) < 0)
+			return;
+		*l = (struct late){.tag = TAG_LATE, .e = e, .fd = e->fd, .cur = e->cur, .id = e->id};
+		e->fd = -1;
+		return;
+	}
+}
+
 static void next_attempt(struct upstream *u, struct exch *e, int err)
 {
+	if (err == SKY_ETIMEDOUT && e->st == ST_UDP_WAIT && e->fd >= 0)
+		keep_late(u, e);
 	close_attempt(e);
 	if (err)
 		e->err = err;
+	if (err == SKY_ETIMEDOUT)
+		note(u, e, UPSTREAM_TIMEOUT);
+	else if (err == SKY_EIO)
+		note(u, e, UPSTREAM_NETWORK);
 	int64_t now = now_ms();
 	while (e->tried < e->max_tries && now < e->budget_end) {
-		const char *srv = e->servers[(e->first + (unsigned)e->tried) % (unsigned)e->n];
+		e->cur = (int)((e->first + (unsigned)e->tried) % (unsigned)e->n);
 		e->tried++;
-		int r = open_attempt(u, e, srv, now);
+		int r = open_attempt(u, e, e->servers[e->cur], now);
 		if (r == 0)
 			return;
 		close_attempt(e);
 		e->err = r;
+		note(u, e, UPSTREAM_NETWORK);
 	}
 	e->finished = true;
 	e->attempt_end = now;
@@ -248,7 +332,11 @@ int upstream_start(struct upstream *u, const struct upstream_req *req)
 	e->timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : 2000;
 	e->budget_end = now_ms() + (req->budget_ms > 0 ? req->budget_ms : e->timeout_ms);
 	e->err = SKY_ETIMEDOUT;
+	e->tag = TAG_EXCH;
 	e->fd = -1;
+	e->cur = -1;
+	for (int i = 0; i < LATE_MAX; i++)
+		e->late[i].fd = -1;
 	e->done = req->done;
 	e->ctx = req->ctx;
 	e->next = u->head;
@@ -260,9 +348,9 @@ int upstream_start(struct upstream *u, const struct upstream_req *req)
 	return 0;
 }
 
-static bool reply_matches(const struct exch *e, const uint8_t *r, size_t len)
+static bool reply_matches(const struct exch *e, uint16_t id, const uint8_t *r, size_t len)
 {
-	return len >= PKT_HDR && (r[2] & 0x80) && pkt_get16(r) == e->id &&
+	return len >= PKT_HDR && (r[2] & 0x80) && pkt_get16(r) == id &&
 	       pktwalk_same_question(e->q + 2, e->qlen, r, len);
 }
 
@@ -285,9 +373,11 @@ static void got_reply(struct upstream *u, struct exch *e, const uint8_t *r, size
 		}
 	}
 	if (rcode == RCODE_SERVFAIL) {
+		note(u, e, UPSTREAM_SERVFAIL);
 		next_attempt(u, e, SKY_EPROTO);
 		return;
 	}
+	note(u, e, UPSTREAM_OK);
 	exch_finish(u, e, 0, r, len);
 }
 
@@ -301,11 +391,11 @@ static void on_udp(struct upstream *u, struct exch *e)
 			next_attempt(u, e, SKY_EIO); /* ECONNREFUSED: nobody listens */
 			return;
 		}
-		if (reply_matches(e, u->buf, (size_t)n)) {
+		if (reply_matches(e, e->id, u->buf, (size_t)n)) {
 			got_reply(u, e, u->buf, (size_t)n);
 			return;
 		}
-		/* wrong ID or question: spoofed or stale; keep waiting */
+		note(u, e, UPSTREAM_MISMATCH); /* spoofed or stale: keep waiting */
 	}
 }
 
@@ -362,7 +452,8 @@ static void on_tcp_read(struct upstream *u, struct exch *e)
 			}
 			continue;
 		}
-		if (!reply_matches(e, e->rbuf, e->rwant)) {
+		if (!reply_matches(e, e->id, e->rbuf, e->rwant)) {
+			note(u, e, UPSTREAM_MISMATCH);
 			next_attempt(u, e, SKY_EPROTO); /* our own connection: no excuse */
 			return;
 		}
@@ -371,6 +462,31 @@ static void on_tcp_read(struct upstream *u, struct exch *e)
 		got_reply(u, e, r, e->rwant);
 		free(r);
 		return;
+	}
+}
+
+/* A reply on a timed-out attempt's socket: taken unless it is a SERVFAIL
+ * (the current attempt carries on then). */
+static void on_late(struct upstream *u, struct late *l)
+{
+	struct exch *e = l->e;
+	for (int i = 0; i < 64 && l->fd >= 0; i++) {
+		ssize_t n = recv(l->fd, u->buf, sizeof u->buf, 0);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+			return;
+		bool ok = n >= 0 && reply_matches(e, l->id, u->buf, (size_t)n);
+		if (n >= 0 && !ok) {
+			note(u, e, UPSTREAM_MISMATCH);
+			continue;
+		}
+		if (ok && (u->buf[3] & 0x0f) != RCODE_SERVFAIL) {
+			e->cur = l->cur;
+			note(u, e, UPSTREAM_OK);
+			exch_finish(u, e, 0, u->buf, (size_t)n);
+			return;
+		}
+		close(l->fd);
+		l->fd = -1;
 	}
 }
 
@@ -401,12 +517,19 @@ int upstream_poll(struct upstream *u, int max_ms)
 	int n = epoll_wait(u->ep, evs, 64, wait);
 	int woke = 0;
 	for (int i = 0; i < n; i++) {
-		if (evs[i].data.ptr == &wake_tag) {
+		uint8_t tag = *(const uint8_t *)evs[i].data.ptr;
+		if (tag == TAG_WAKE) {
 			woke = 1;
 			continue;
 		}
+		if (tag == TAG_LATE) {
+			struct late *l = evs[i].data.ptr;
+			if (!l->e->delivered && !l->e->finished)
+				on_late(u, l);
+			continue;
+		}
 		struct exch *e = evs[i].data.ptr;
-		if (e->finished)
+		if (e->delivered || e->finished)
 			continue;
 		switch (e->st) {
 		case ST_UDP_WAIT:
@@ -423,6 +546,7 @@ int upstream_poll(struct upstream *u, int max_ms)
 		}
 	}
 	expire(u);
+	bury(u);
 	return woke;
 }
 
@@ -437,6 +561,7 @@ void upstream_free(struct upstream *u)
 		return;
 	while (u->head)
 		exch_finish(u, u->head, SKY_ESTOPPED, NULL, 0);
+	bury(u);
 	close(u->ep);
 	free(u);
 }

@@ -11,9 +11,11 @@
  * waiting. An attempt fails on timeout, network error (ICMP refused arrives
  * at once on loopback), a broken TCP stream, or a SERVFAIL reply; the next
  * server is then tried, until every server was tried once more than the
- * list is long (SkyDNS: n+1) or the total budget is spent. A truncated UDP
- * reply is a success (the caller relays it with TC). TCP queries carry the
- * RFC 1035 §4.2.2 length prefix.
+ * list is long (SkyDNS: n+1) or the total budget is spent. A UDP attempt
+ * that timed out keeps its socket (two at most) until the exchange ends, so
+ * a slow server's late answer is still taken. A truncated UDP reply is a
+ * success (the caller relays it with TC). TCP queries carry the RFC 1035
+ * §4.2.2 length prefix.
  *
  * Single-threaded: every call, and every callback, runs on the thread that
  * calls upstream_poll(). Not thread-safe.
@@ -64,6 +66,16 @@ int upstream_start(struct upstream *u, const struct upstream_req *req);
 /* Wait up to max_ms for network events and timeouts, run callbacks.
  * Returns 1 when wake_fd is readable (the caller drains it), 0 otherwise. */
 int upstream_poll(struct upstream *u, int max_ms);
+
+/* Attempt outcomes, reported as they happen with the server concerned (for
+ * metrics and server health). A discarded reply (wrong ID or question) is
+ * UPSTREAM_MISMATCH even if the attempt then succeeds with the right one. */
+enum upstream_event {
+	UPSTREAM_TIMEOUT, UPSTREAM_SERVFAIL, UPSTREAM_MISMATCH, UPSTREAM_NETWORK, UPSTREAM_OK,
+};
+void upstream_set_observer(struct upstream *u,
+			   void (*fn)(void *ctx, enum upstream_event ev, const char *server),
+			   void *ctx);
 
 /* Exchanges in flight. */
 size_t upstream_inflight(const struct upstream *u);

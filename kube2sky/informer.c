@@ -65,7 +65,7 @@ static void set_status(struct informer *in, bool healthy, const char *err)
 /* Sleep up to ms, waking early on stop. */
 static void nap(struct informer *in, int ms)
 {
-	for (int slept = 0; slept < ms && !*in->o.stop; slept += 100) {
+	for (int slept = 0; slept < ms && !atomic_load(in->o.stop); slept += 100) {
 		struct timespec ts = {0, 100 * 1000000L};
 		nanosleep(&ts, NULL);
 	}
@@ -109,13 +109,15 @@ static int relist(struct informer *in, char *err, size_t errcap)
 		struct list_ctx l = {.in = in, .batch = cache_batch_new(resources[in->res].kind)};
 		if (!l.batch)
 			return SKY_ENOMEM;
+		long status = 0;
 		int rc = kapi_list(in->o.api, resources[in->res].path, in->o.page_limit, list_item, &l,
-				   in->rv, sizeof in->rv, err, errcap);
+				   in->rv, sizeof in->rv, &status, err, errcap);
 		if (rc) {
 			strmap_free(l.batch);
-			if (rc == SKY_ENOTFOUND && in->res == 1) {
-				log_warn("api", "the API does not serve EndpointSlices (discovery.k8s.io/v1); "
-					 "watching v1 Endpoints instead");
+			/* 404: an API before 1.21; 403: RBAC without endpointslices. */
+			if ((status == 404 || status == 403) && in->res == 1) {
+				log_warn("api", "cannot list EndpointSlices (discovery.k8s.io/v1, HTTP %ld); "
+					 "watching v1 Endpoints instead", status);
 				in->res = 2;
 				continue;
 			}
@@ -152,18 +154,29 @@ static int on_event(void *arg, const struct watch_event *ev)
 static void watch_loop(struct informer *in)
 {
 	char err[768];
-	while (!*in->o.stop) {
+	while (!atomic_load(in->o.stop)) {
 		int garbage = 0, t = in->o.watch_timeout_s;
 		t += (int)(rand_r(&in->seed) % (unsigned)(t > 0 ? t : 1));
 		err[0] = '\0';
+		struct timespec t0, t1;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		int rc = kapi_watch(in->o.api, resources[in->res].path, in->rv, t, t + 30, on_event, in,
 				    in->o.stop, &garbage, err, sizeof err);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
 		if (garbage)
 			log_warn("api", "ignored undecodable watch lines count=%d resource=%s", garbage,
 				 informer_name(in));
 		if (rc == 0) {
 			set_status(in, true, NULL);
-			continue; /* stream ended normally: re-watch from the last RV */
+			/* Stream ended normally: re-watch from the last RV, but a
+			 * server that closes every watch at once must not make
+			 * this loop spin. */
+			if (t1.tv_sec - t0.tv_sec < 1) {
+				nap(in, in->backoff_ms);
+				in->backoff_ms = in->backoff_ms * 2 > in->o.backoff_max_ms ? in->o.backoff_max_ms
+											   : in->backoff_ms * 2;
+			}
+			continue;
 		}
 		if (rc == SKY_ESTOPPED)
 			return;
@@ -179,7 +192,7 @@ static void *run(void *arg)
 {
 	struct informer *in = arg;
 	char err[768];
-	while (!*in->o.stop) {
+	while (!atomic_load(in->o.stop)) {
 		err[0] = '\0';
 		int rc = relist(in, err, sizeof err);
 		if (rc) {

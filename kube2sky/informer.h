@@ -10,6 +10,7 @@
 #ifndef K2S_INFORMER_H
 #define K2S_INFORMER_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 
 #include "cache.h"
@@ -24,7 +25,7 @@ struct informer_opts {
 	int page_limit;           /* LIST limit (500) */
 	int watch_timeout_s;      /* timeoutSeconds; randomised in [t, 2t) as client-go does */
 	int backoff_min_ms, backoff_max_ms; /* 800, 30000 */
-	volatile bool *stop;      /* set to end the thread */
+	const atomic_bool *stop;  /* set to end the thread */
 };
 
 int informer_start(const struct informer_opts *o, struct informer **out);

@@ -382,7 +382,7 @@ static size_t body_write(char *data, size_t sz, size_t n, void *arg)
 
 /* One page: items to cb, *cont gets metadata.continue (malloc'd or NULL). */
 static int list_page(struct kapi *k, const char *path, const char *query, kapi_item_cb cb, void *arg,
-		     char *rv, size_t rvcap, char **cont, char *err, size_t errcap)
+		     char *rv, size_t rvcap, char **cont, long *status, char *err, size_t errcap)
 {
 	char url[8192];
 	int w = snprintf(url, sizeof url, "%s%s?%s", k->cfg.server, path, query);
@@ -399,12 +399,12 @@ static int list_page(struct kapi *k, const char *path, const char *query, kapi_i
 	curl_easy_setopt(r.h, CURLOPT_WRITEDATA, &b);
 	curl_easy_setopt(r.h, CURLOPT_TIMEOUT_MS, 60000L);
 	CURLcode cc = curl_easy_perform(r.h);
-	long status = 0;
-	curl_easy_getinfo(r.h, CURLINFO_RESPONSE_CODE, &status);
+	*status = 0;
+	curl_easy_getinfo(r.h, CURLINFO_RESPONSE_CODE, status);
 	if (cc != CURLE_OK)
 		rc = curl_fail(k, &r, cc, err, errcap);
-	else if (status != 200)
-		rc = http_fail(k, status, path, b.buf, err, errcap);
+	else if (*status != 200)
+		rc = http_fail(k, *status, path, b.buf, err, errcap);
 	req_done(&r);
 	cJSON *doc = rc ? NULL : cJSON_ParseWithLength(b.buf ? b.buf : "", b.len);
 	free(b.buf);
@@ -431,13 +431,16 @@ static int list_page(struct kapi *k, const char *path, const char *query, kapi_i
 }
 
 int kapi_list(struct kapi *k, const char *path, int limit, kapi_item_cb cb, void *arg,
-	      char *rv, size_t rvcap, char *err, size_t errcap)
+	      char *rv, size_t rvcap, long *status, char *err, size_t errcap)
 {
 	char *cont = NULL, query[4096];
+	long st_local;
 	int rc;
+	if (!status)
+		status = &st_local;
 	snprintf(query, sizeof query, "limit=%d", limit);
 	for (int page = 0;; page++) {
-		rc = list_page(k, path, query, cb, arg, rv, rvcap, &cont, err, errcap);
+		rc = list_page(k, path, query, cb, arg, rv, rvcap, &cont, status, err, errcap);
 		if (rc || !cont)
 			break;
 		char *esc = curl_easy_escape(NULL, cont, 0);
@@ -460,7 +463,7 @@ struct wctx {
 	int *garbage;
 	char *err;
 	size_t errcap;
-	volatile bool *stop;
+	const atomic_bool *stop;
 	long status;
 	CURL *h;
 	struct body errbody;    /* non-200 answers are kept for the message */
@@ -515,7 +518,7 @@ static size_t watch_write(char *data, size_t sz, size_t n, void *arg)
 static int watch_progress(void *arg, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
 {
 	struct wctx *w = arg;
-	if (*w->stop) {
+	if (atomic_load(w->stop)) {
 		w->rc = SKY_ESTOPPED;
 		return 1;
 	}
@@ -523,7 +526,7 @@ static int watch_progress(void *arg, curl_off_t a, curl_off_t b, curl_off_t c, c
 }
 
 int kapi_watch(struct kapi *k, const char *path, const char *rv, int timeout_s, int idle_s,
-	       kapi_event_cb cb, void *arg, volatile bool *stop, int *garbage, char *err,
+	       kapi_event_cb cb, void *arg, const atomic_bool *stop, int *garbage, char *err,
 	       size_t errcap)
 {
 	char url[4096];

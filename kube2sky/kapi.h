@@ -11,6 +11,7 @@
 #ifndef K2S_KAPI_H
 #define K2S_KAPI_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -54,10 +55,11 @@ void kapi_free(struct kapi *k);
  * Returns 0; SKY_ENOTFOUND (404: resource not served), SKY_ECOMPACTED (410:
  * continue token expired; start over), SKY_EAUTH (401/403), SKY_ETLS,
  * SKY_EIO (connection), SKY_EPROTO (bad body), or cb's non-zero return.
- * err gets a one-line description on failure. */
+ * err gets a one-line description on failure, *status (if non-NULL) the
+ * last HTTP status (0 when no answer came). */
 typedef int (*kapi_item_cb)(void *arg, const struct cJSON *item);
 int kapi_list(struct kapi *k, const char *path, int limit, kapi_item_cb cb, void *arg,
-	      char *rv, size_t rvcap, char *err, size_t errcap);
+	      char *rv, size_t rvcap, long *status, char *err, size_t errcap);
 
 /* GET path?watch=1&resourceVersion=rv&allowWatchBookmarks=true&timeoutSeconds=t
  * and call cb for each event until the stream ends (returns 0: re-watch from
@@ -67,7 +69,7 @@ int kapi_list(struct kapi *k, const char *path, int limit, kapi_item_cb cb, void
  * that do not parse are skipped and counted in *garbage. */
 typedef int (*kapi_event_cb)(void *arg, const struct watch_event *ev);
 int kapi_watch(struct kapi *k, const char *path, const char *rv, int timeout_s, int idle_s,
-	       kapi_event_cb cb, void *arg, volatile bool *stop, int *garbage, char *err,
+	       kapi_event_cb cb, void *arg, const atomic_bool *stop, int *garbage, char *err,
 	       size_t errcap);
 
 #endif

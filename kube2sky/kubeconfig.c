@@ -242,7 +242,7 @@ int kubeconfig_load(const char *path, struct kubeconfig *out, char *err, size_t 
 	FILE *f = fopen(path, "rb");
 	if (!f) {
 		int e = errno;
-		snprintf(err, errcap, "%s: %s", path, strerror(e));
+		snprintf(err, errcap, "kubeconfig %s: %s", path, strerror(e));
 		return e == ENOENT ? SKY_ENOTFOUND : SKY_EIO;
 	}
 	char *buf = NULL;

@@ -150,6 +150,19 @@ void strmap_del(struct strmap *m, const char *key)
 		m->free_val(v);
 }
 
+void strmap_clear(struct strmap *m)
+{
+	for (size_t i = 0; i < m->cap; i++) {
+		if (m->slots[i].key) {
+			if (m->free_val)
+				m->free_val(m->slots[i].val);
+			free(m->slots[i].key);
+		}
+		m->slots[i] = (struct slot){0};
+	}
+	m->len = m->used = 0;
+}
+
 size_t strmap_len(const struct strmap *m)
 {
 	return m->len;

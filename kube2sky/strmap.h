@@ -26,6 +26,8 @@ void strmap_del(struct strmap *m, const char *key);
 /* Remove and hand the value back to the caller (not freed). */
 void *strmap_take(struct strmap *m, const char *key);
 size_t strmap_len(const struct strmap *m);
+/* Remove every entry (values freed with free_val). */
+void strmap_clear(struct strmap *m);
 
 /* Iterate: for (size_t it = 0; strmap_next(m, &it, &k, &v);) ...
  * The map must not be modified during the iteration. */

@@ -16,6 +16,7 @@ struct writer {
 	struct strmap *owner;   /* key -> service whose value it is (char *) */
 	struct strmap *claims;  /* service -> strmap set of keys it wants/has */
 	struct strmap *nclaims; /* key -> number of services claiming it (intptr_t) */
+	struct strmap *orphans; /* keys whose owner let go while others claim them */
 	struct writer_stats st;
 };
 
@@ -51,7 +52,10 @@ int writer_new(struct etcd_client *etcd, const struct translate_opts *opts, stru
 	w->zone = strdup(opts->zone);
 	w->opts.prefix = w->prefix;
 	w->opts.zone = w->zone;
-	if (!w->prefix || !w->zone || new_maps(&w->value, &w->owner, &w->claims, &w->nclaims)) {
+	w->orphans = strmap_new(NULL);
+	if (!w->prefix || !w->zone || !w->orphans ||
+	    new_maps(&w->value, &w->owner, &w->claims, &w->nclaims)) {
+		strmap_free(w->orphans);
 		free(w->prefix);
 		free(w->zone);
 		free(w);
@@ -69,6 +73,7 @@ void writer_free(struct writer *w)
 	strmap_free(w->owner);
 	strmap_free(w->claims);
 	strmap_free(w->nclaims);
+	strmap_free(w->orphans);
 	free(w->prefix);
 	free(w->zone);
 	free(w);
@@ -212,8 +217,8 @@ static int put_one(struct writer *w, const char *svc, const struct k2s_rec *r)
 }
 
 /* Drop svc's claim on key; delete it from etcd when nobody else wants it.
- * When another service still claims it, the stale value stays until that
- * service's next sync rewrites it (its owner entry is cleared). */
+ * When another service still claims it, the old value stays (no gap) until
+ * that service rewrites it: the key is remembered as an orphan. */
 static int release_one(struct writer *w, const char *svc, const char *key)
 {
 	const char *o = strmap_get(w->owner, key);
@@ -230,6 +235,7 @@ static int release_one(struct writer *w, const char *svc, const char *key)
 		strmap_del(w->owner, key);
 	} else if (mine) {
 		strmap_del(w->owner, key);
+		strmap_put(w->orphans, key, NULL);
 	}
 	unclaim(w, svc, key);
 	return 0;
@@ -287,6 +293,26 @@ int writer_stale_owners(struct writer *w, writer_live_fn live, void *arg, char *
 	}
 	*owners = list;
 	return 0;
+}
+
+void writer_take_orphans(struct writer *w, void (*cb)(void *arg, const char *svc), void *arg)
+{
+	if (!strmap_len(w->orphans))
+		return;
+	size_t it = 0;
+	const char *svc;
+	void *set;
+	while (strmap_next(w->claims, &it, &svc, &set)) {
+		size_t jt = 0;
+		const char *key;
+		while (strmap_next(w->orphans, &jt, &key, NULL)) {
+			if (strmap_has(set, key)) {
+				cb(arg, svc);
+				break;
+			}
+		}
+	}
+	strmap_clear(w->orphans);
 }
 
 void writer_get_stats(const struct writer *w, struct writer_stats *st)

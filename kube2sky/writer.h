@@ -9,7 +9,7 @@
  * name never disappears while it is being updated; unchanged keys are not
  * touched. A key wanted by two services (a pod behind two headless
  * services gives two PTRs for one address) is written by the first and
- * rewritten by another only after the first lets it go.
+ * rewritten by another only after the first lets it go (writer_take_orphans).
  * Not thread-safe: one writer thread.
  */
 #ifndef K2S_WRITER_H
@@ -45,6 +45,11 @@ int writer_sync(struct writer *w, const char *svc, const struct k2s_recset *desi
 typedef bool (*writer_live_fn)(void *arg, const char *owner);
 int writer_stale_owners(struct writer *w, writer_live_fn live, void *arg,
 			char ***owners, int *n);
+
+/* Keys a removed service let go of while other services still want them
+ * keep the old value until one of those services writes its own: cb gets
+ * each such service once, so the caller can mark it for a sync. */
+void writer_take_orphans(struct writer *w, void (*cb)(void *arg, const char *svc), void *arg);
 
 void writer_get_stats(const struct writer *w, struct writer_stats *st);
 

@@ -8,15 +8,20 @@ whose data lives in etcd (external names, stub zones, cache vs. etcd) run in
 both modes.
 """
 
+import os
+import subprocess
+import urllib.request
+
 import dns.edns
 import dns.exception
 import dns.flags
 import dns.message
 import dns.query
 import dns.rcode
+import dns.rdatatype
 import pytest
 
-from conftest import query, rdatas, wait_until
+from conftest import free_port, query, rdatas, wait_until
 from upstream_util import Nsd, Scripted, Unbound, dead_server
 
 ORG = {
@@ -115,6 +120,12 @@ def test_upstream_servfail_slow_silent(skydns, unbound, scripted):
     for _ in range(3):
         r = query(s2, "www.example.org.", "A", timeout=5)
         assert rdatas(r, "A") == ["192.0.2.10"]  # timeout: next server
+    # one server slower than the timeout: its answer to the first attempt
+    # still counts while the retry is out
+    slow_only = scripted("slow", addr="127.0.0.5", delay=1.4)
+    s5 = skydns(ns_args(slow_only.server, timeout="1s"))
+    r = query(s5, "www.example.org.", "A", timeout=5)
+    assert rdatas(r, "A") == ["192.0.2.77"]
     silent = scripted("silent", addr="127.0.0.3")
     s3 = skydns(ns_args(silent.server, timeout="500ms"))
     r = query(s3, "www.example.org.", "A", timeout=5)
@@ -175,6 +186,19 @@ def test_no_rec_refused_and_ndots(skydns, unbound, kv):
     assert r.rcode() == dns.rcode.SERVFAIL
 
 
+@pytest.mark.parametrize("mode", ["v2"])
+def test_ipv6_upstream_and_live_nameservers(skydns, kv, scripted, unbound):
+    up6 = scripted("ok", addr="::1")
+    s = skydns(ns_args(up6.server))
+    assert rdatas(query(s, "a.example.com.", "A"), "A") == ["192.0.2.77"]
+    assert rdatas(query(s, "a.example.com.", "A", tcp=True), "A") == ["192.0.2.77"]
+    assert {t for t, _, _ in up6.seen} == {"udp", "tcp"}
+    # nameservers changed live through the etcd config document
+    kv.put("/skydns/config", {"nameservers": [unbound.server], "domain": "skydns.local."})
+    wait_until(lambda: rdatas(query(s, "www.example.org.", "A"), "A") == ["192.0.2.10"], 10,
+               what="forwarding to the new nameserver")
+
+
 # ------------------------------------------------------------ data from etcd
 
 
@@ -204,8 +228,12 @@ def test_stub_zones(skydns, kv, unbound, workdir, scripted):
         kv.put(f"{stub}/com/probe/ns1", {"host": "127.0.0.4", "port": marker_probe.port})
         wait_until(lambda: rdatas(query(s, "www.example.net.", "A"), "A") == ["198.51.100.20"],
                    10, what="stub zone to nsd")
+        wait_until(lambda: rdatas(query(s, "x.probe.com.", "A"), "A") == ["192.0.2.77"]
+                   and marker_probe.count() > 0, 10, what="stub zone to the probe")
+        before = default.count()  # (queries sent before the stubs were loaded)
         assert rdatas(query(s, "www.example.org.", "A", tcp=True), "A") == ["192.0.2.10"]
-        assert default.count() == 0  # stub zones never reached the default forwarder
+        assert rdatas(query(s, "www.example.net.", "A"), "A") == ["198.51.100.20"]
+        assert default.count() == before  # stub zones never reach the default forwarder
         # the forwarded query carries SkyDNS's marker (option 65011 = 0x01)
         assert rdatas(query(s, "x.probe.com.", "A"), "A") == ["192.0.2.77"]
         with marker_probe.lock:
@@ -216,6 +244,18 @@ def test_stub_zones(skydns, kv, unbound, workdir, scripted):
         with pytest.raises(dns.exception.Timeout):
             dns.query.udp(marked_query("y.probe.com."), s.addr, port=s.port, timeout=1.5)
         assert marker_probe.count() == n
+        # a stub zone inside the domain wins over local records (§9)
+        kv.put("/skydns/local/skydns/sub/www", {"host": "10.1.1.1"})
+        wait_until(lambda: rdatas(query(s, "www.sub.skydns.local.", "A"), "A") == ["10.1.1.1"],
+                   10, what="local record")
+        kv.put(f"{stub}/local/skydns/sub/ns1", {"host": "127.0.0.4", "port": marker_probe.port})
+        wait_until(lambda: rdatas(query(s, "www.sub.skydns.local.", "A"), "A") == ["192.0.2.77"],
+                   10, what="stub ahead of local data")
+        # a stub zone served by this very skydns: the marked query it sends
+        # itself is dropped, so the client gets SERVFAIL instead of a loop
+        kv.put(f"{stub}/test/loop/ns1", {"host": "127.0.0.1", "port": s.port})
+        wait_until(lambda: query(s, "a.loop.test.", "A", timeout=5).rcode() == dns.rcode.SERVFAIL,
+                   15, what="self-stub answered SERVFAIL")
         # live change: the example.net stub goes away, the default forwarder takes over
         kv.delete(f"{stub}/net/example/ns1")
         wait_until(lambda: rdatas(query(s, "www.example.net.", "A"), "A") == ["192.0.2.77"],
@@ -224,8 +264,18 @@ def test_stub_zones(skydns, kv, unbound, workdir, scripted):
         nsd.stop()
 
 
+def metric(port, prefix):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+        for line in r.read().decode().splitlines():
+            if line.startswith(prefix):
+                return float(line.split()[-1])
+    return None
+
+
 def test_cache_counts_upstream_and_etcd_is_live(skydns, kv, unbound):
-    s = skydns(["-rcache", "100", "-rcache-ttl", "60"] + ns_args(unbound.server))
+    mport = free_port()
+    s = skydns(["-rcache", "100", "-rcache-ttl", "60", "-metrics-addr", f"127.0.0.1:{mport}"]
+               + ns_args(unbound.server))
     n0 = unbound.queries()
     assert rdatas(query(s, "www.example.org.", "A"), "A") == ["192.0.2.10"]
     n1 = unbound.queries()
@@ -241,6 +291,9 @@ def test_cache_counts_upstream_and_etcd_is_live(skydns, kv, unbound):
     n2 = unbound.queries()
     assert query(s, "nope.example.org.", "A").rcode() == dns.rcode.NXDOMAIN
     assert unbound.queries() == n2
+    assert metric(mport, 'skydns_skydns_dns_request_count_total{system="cache"}') == 2
+    assert metric(mport, 'skydns_skydns_dns_request_count_total{system="recursive"}') == 2
+    assert metric(mport, 'skydns_skydns_dns_cachemiss_count_total{cache="response"}') == 2
     # local answers are never cached: an etcd change shows at once
     kv.put("/skydns/local/skydns/web", {"host": "10.0.0.1"})
     wait_until(lambda: rdatas(query(s, "web.skydns.local.", "A"), "A") == ["10.0.0.1"], 10,
@@ -249,3 +302,24 @@ def test_cache_counts_upstream_and_etcd_is_live(skydns, kv, unbound):
     # 10 s bound, far inside rcache_ttl 60: it did not come from a cache
     wait_until(lambda: rdatas(query(s, "web.skydns.local.", "A"), "A") == ["10.0.0.2"], 10,
                what="changed value despite rcache_ttl 60")
+
+
+@pytest.mark.parametrize("mode", ["v2"])
+def test_external_name_answer_signed(skydns, kv, unbound, workdir):
+    """With -dnssec and DO=1, the CNAME that is ours is signed after the
+    forwarder completed the answer; the upstream's A is not ours to sign."""
+    d = os.path.join(workdir, "keys")
+    os.makedirs(d)
+    out = subprocess.run(["dnssec-keygen", "-q", "-K", d, "-a", "ED25519", "-n", "ZONE",
+                          "skydns.local."], capture_output=True, text=True, timeout=60, check=True)
+    base = os.path.join(d, out.stdout.strip().splitlines()[-1])
+    s = skydns(["-dnssec", base] + ns_args(unbound.server))
+    kv.put("/skydns/local/skydns/ext", {"host": "www.example.org"})
+    q = dns.message.make_query("ext.skydns.local.", "A", want_dnssec=True, use_edns=0)
+    r = wait_until(lambda: (lambda m: m if rdatas(m, "A") else None)(
+        dns.query.udp(q, s.addr, port=s.port, timeout=3)), 10, what="external answer")
+    assert rdatas(r, "CNAME") == ["www.example.org."]
+    assert rdatas(r, "A") == ["192.0.2.10"]
+    sigs = [rs for rs in r.answer if rs.rdtype == dns.rdatatype.RRSIG]
+    assert [rd.type_covered for rs in sigs for rd in rs] == [dns.rdatatype.CNAME]
+    assert r.flags & dns.flags.AD

@@ -331,14 +331,31 @@ def test_malformed_tcp_then_good_query(kv, skydns):
 
 
 def test_tcp_connections_do_not_stall_udp(kv, skydns):
+    """More idle TCP clients than the pool keeps (2 x 256): UDP keeps working
+    and a new TCP client is still answered (the least active one goes)."""
     srv = skydns()
     put_web(kv)
     wait_records(srv, "web.east.skydns.local.", "A", 2)
-    idle = [socket.create_connection((srv.addr, srv.port), timeout=3) for _ in range(100)]
+    idle = []
     try:
+        for _ in range(600):
+            idle.append(socket.create_connection((srv.addr, srv.port), timeout=3))
         assert_alive(srv)
         r = query(srv, "web.east.skydns.local.", "A", tcp=True)
         assert rdatas(r) == ["10.0.0.1", "10.0.0.2"]
+        # the server closed idle ones to stay within its bound (600 - 512)
+
+        def closed():
+            n = 0
+            for s in idle:
+                s.setblocking(False)
+                try:
+                    n += s.recv(1) == b""
+                except BlockingIOError:
+                    pass
+            return n >= 600 - 2 * 256 and n
+
+        wait_until(closed, timeout=10, what="idle connections evicted")
     finally:
         for s in idle:
             s.close()
@@ -356,3 +373,92 @@ def test_not_ready_without_etcd_answers_servfail(etcd, workdir, skydns):
         assert srv.proc.poll() is None
     finally:
         etcd.start()
+
+
+NSD_CONF = """server:
+  ip-address: 127.0.0.1@{port}
+  port: {port}
+  server-count: 1
+  username: ""
+  chroot: ""
+  zonesdir: "{dir}"
+  database: ""
+  zonelistfile: "{dir}/zone.list"
+  pidfile: "{dir}/nsd.pid"
+  xfrdfile: "{dir}/xfrd.state"
+  xfrdir: "{dir}"
+  logfile: "{dir}/nsd.log"
+  rrl-ratelimit: 0
+remote-control:
+  control-enable: no
+zone:
+  name: example.org.
+  zonefile: "{dir}/example.org.zone"
+"""
+
+EXAMPLE_ZONE = """$ORIGIN example.org.
+$TTL 300
+@ IN SOA ns.example.org. h.example.org. 1 3600 600 86400 60
+@ IN NS ns.example.org.
+ns IN A 127.0.0.1
+www IN A 192.0.2.7
+"""
+
+
+@pytest.fixture
+def upstream(workdir):
+    """NSD serving example.org. on a loopback high port."""
+    from conftest import free_port, stop_pid
+    d = os.path.join(workdir, "nsd")
+    os.makedirs(d)
+    port = free_port()
+    with open(os.path.join(d, "nsd.conf"), "w") as f:
+        f.write(NSD_CONF.format(port=port, dir=d))
+    with open(os.path.join(d, "example.org.zone"), "w") as f:
+        f.write(EXAMPLE_ZONE)
+    log = open(os.path.join(workdir, "nsd.log"), "ab")
+    proc = subprocess.Popen(["nsd", "-d", "-c", os.path.join(d, "nsd.conf")],
+                            stdout=log, stderr=subprocess.STDOUT)
+
+    class Up:
+        addr, pid = "127.0.0.1", proc.pid
+    Up.port = port
+    try:
+        wait_until(lambda: query(Up, "www.example.org.", "A", timeout=0.5).answer,
+                   timeout=15, what="nsd")
+        yield Up
+    finally:
+        stop_pid(proc)
+        log.close()
+
+
+def test_forwarded_reply_over_udp_and_tcp(kv, skydns, upstream):
+    """Names outside the domain go through the forwarder and come back on the
+    client's own transport (the server's UDP and TCP reply channels)."""
+    srv = skydns(extra_args=["-nameservers", f"{upstream.addr}:{upstream.port}"])
+    put_web(kv)
+    wait_records(srv, "web.east.skydns.local.", "A", 2)
+    for tcp in (False, True):
+        r = query(srv, "www.example.org.", "A", tcp=tcp, timeout=5)
+        assert r.rcode() == dns.rcode.NOERROR, f"tcp={tcp}"
+        assert rdatas(r) == ["192.0.2.7"], f"tcp={tcp}"
+    # a forwarded and a local query pipelined on one connection: both answered
+    with socket.create_connection((srv.addr, srv.port), timeout=5) as s:
+        q1 = dns.message.make_query("www.example.org.", "A")
+        q2 = dns.message.make_query("web.east.skydns.local.", "A")
+        s.sendall(tcp_frame(q1.to_wire()) + tcp_frame(q2.to_wire()))
+        got = {m.id: m for m in (dns.message.from_wire(tcp_read_msg(s)) for _ in range(2))}
+    assert rdatas(got[q1.id]) == ["192.0.2.7"]
+    assert rdatas(got[q2.id]) == ["10.0.0.1", "10.0.0.2"]
+    # a client that half-closes after its query still gets the forwarded answer
+    for name, want in (("www.example.org.", ["192.0.2.7"]),
+                       ("web.east.skydns.local.", ["10.0.0.1", "10.0.0.2"])):
+        with socket.create_connection((srv.addr, srv.port), timeout=5) as s:
+            q = dns.message.make_query(name, "A")
+            s.sendall(tcp_frame(q.to_wire()))
+            s.shutdown(socket.SHUT_WR)
+            wire = tcp_read_msg(s)
+            assert wire is not None, f"{name}: no answer after half-close"
+            assert rdatas(dns.message.from_wire(wire)) == want
+            assert tcp_read_msg(s) is None, "then the server closes"
+    assert_alive(srv)

@@ -21,10 +21,10 @@ import socket
 import struct
 import subprocess
 import threading
-import time
 
 import dns.flags
 import dns.message
+import dns.query
 import dns.rcode
 import dns.rrset
 
@@ -38,7 +38,6 @@ NSD = shutil.which("nsd") or "/usr/sbin/nsd"
 def _answers(addr, port, name, rdtype="SOA"):
     try:
         q = dns.message.make_query(name, rdtype)
-        import dns.query
         r = dns.query.udp(q, addr, port=port, timeout=0.5)
         return r.rcode() == 0
     except Exception:  # noqa: BLE001 - not up yet
@@ -64,7 +63,7 @@ class Unbound:
             f'  directory: "{self.dir}"', '  pidfile: ""', "  use-syslog: no",
             f'  logfile: "{self.log_path}"', "  verbosity: 1", "  do-ip6: no",
             "  access-control: 127.0.0.0/8 allow", "  statistics-cumulative: yes",
-            "  num-threads: 1", "  so-reuseport: no",
+            "  num-threads: 1", "  so-reuseport: no", '  module-config: "iterator"',
         ]
         for zone, rrs in zones.items():
             lines.append(f'  local-zone: "{zone}" static')
@@ -178,16 +177,25 @@ class Scripted:
 
     def __init__(self, addr="127.0.0.1", mode="ok", delay=3.0):
         self.addr, self.mode, self.delay = addr, mode, delay
-        self.port = free_port(host=addr)
         self.seen = []
         self.lock = threading.Lock()
         self.stopping = threading.Event()
-        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.udp.bind((addr, self.port))
+        fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
+        for _ in range(50):  # a free UDP port from the kernel, then TCP on the same
+            self.udp = socket.socket(fam, socket.SOCK_DGRAM)
+            self.udp.bind((addr, 0))
+            self.port = self.udp.getsockname()[1]
+            self.tcp = socket.socket(fam, socket.SOCK_STREAM)
+            self.tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                self.tcp.bind((addr, self.port))
+                break
+            except OSError:
+                self.udp.close()
+                self.tcp.close()
+        else:
+            raise RuntimeError("no free port")
         self.udp.settimeout(0.1)
-        self.tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.tcp.bind((addr, self.port))
         self.tcp.listen(16)
         self.tcp.settimeout(0.1)
         self.threads = [threading.Thread(target=self._udp_loop, daemon=True),
@@ -195,7 +203,7 @@ class Scripted:
 
     @property
     def server(self):
-        return f"{self.addr}:{self.port}"
+        return f"[{self.addr}]:{self.port}" if ":" in self.addr else f"{self.addr}:{self.port}"
 
     def start(self):
         for t in self.threads:

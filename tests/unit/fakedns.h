@@ -2,7 +2,11 @@
  * process answering UDP and TCP on one 127.0.0.1 port. The first label of
  * the question picks the behaviour: "silent" (no reply), "servfail", "tc"
  * (UDP: truncated, empty), "wrongid" (a bad-ID copy, then the good reply),
- * "onlywrongid", "wrongq" (another question); anything else gets
+ * "onlywrongid", "wrongq" (another question), "noedns" (FORMERR to a
+ * query with OPT), "huge" (40 A records, ignoring the buffer size),
+ * "poison" (plus an A record for "evil."), "late" (UDP reply after
+ * 700 ms, blocking the fake meanwhile);
+ * anything else gets
  * A 192.0.2.1 (UDP) / 192.0.2.2 (TCP), or AAAA 2001:db8::1 for AAAA.
  * It counts queries and keeps the IDs, source ports and the last query. */
 #ifndef SKYDNS_TEST_FAKEDNS_H
@@ -88,6 +92,32 @@ static size_t fake_answer(const uint8_t *q, size_t n, bool tcp, uint8_t *out, in
 		pkt_put16(out + 6, 0);
 		return qend;
 	}
+	if (ll == 4 && memcmp(l, "huge", 4) == 0) {
+		/* 40 A records, whatever the client's buffer size */
+		for (int i = 1; i < 40; i++) {
+			memcpy(out + len, o, 16);
+			out[len + 15] = (uint8_t)(10 + i);
+			len += 16;
+		}
+		pkt_put16(out + 6, 40);
+		return len;
+	}
+	if (ll == 6 && memcmp(l, "poison", 6) == 0) {
+		/* an extra record about another name ("evil.") */
+		static const uint8_t evil[] = {4, 'e', 'v', 'i', 'l', 0, 0, 1, 0, 1, 0, 0, 1, 44,
+					       0, 4, 203, 0, 113, 66};
+		memcpy(out + len, evil, sizeof evil);
+		len += sizeof evil;
+		pkt_put16(out + 6, 2);
+		return len;
+	}
+	struct pkt_rr opt;
+	if (ll == 6 && memcmp(l, "noedns", 6) == 0 && pktwalk_find_opt(q, n, &opt) == 1) {
+		out[3] = 0x81; /* FORMERR, no OPT: a pre-EDNS server (RFC 6891 §7) */
+		pkt_put16(out + 6, 0);
+		pkt_put16(out + 10, 0);
+		return qend;
+	}
 	if (ll == 7 && memcmp(l, "wrongid", 7) == 0)
 		*extra = 1; /* a bad-ID copy first, then the good one */
 	if (ll == 11 && memcmp(l, "onlywrongid", 11) == 0)
@@ -115,6 +145,8 @@ static void fake_udp(struct fake *f)
 	size_t len = fake_answer(q, (size_t)n, false, a, &extra);
 	if (!len)
 		return;
+	if (q[12] == 4 && memcmp(q + 13, "late", 4) == 0)
+		usleep(700000); /* slower than the client's attempt timeout */
 	if (extra) {
 		pkt_put16(a, (uint16_t)(pkt_get16(a) ^ 0x5555));
 		sendto(f->udp, a, len, 0, (struct sockaddr *)&from, fl);

@@ -20,6 +20,8 @@
 #include "pktwalk.h"
 #include "snapshot.h"
 #include "snapstore.h"
+#include "metrics.h"
+#include "stats.h"
 
 struct sink {
 	struct fwd_reply r;
@@ -144,6 +146,11 @@ TEST(forward_udp_and_tcp)
 	ql = make_query(q, 7, "tc.example.com", T_A, false);
 	CHECK(exchange(q, ql, false, &s));
 	CHECK(s.pkt[2] & 0x02); /* truncated reply relayed with TC */
+	ql = make_query(q, 8, "huge.example.com", T_A, false);
+	CHECK(exchange(q, ql, false, &s));
+	CHECK(s.len <= 512 && (s.pkt[2] & 0x02) && pkt_get16(s.pkt + 6) == 0); /* fits the client */
+	CHECK(exchange(q, ql, true, &s));
+	CHECK_INT(pkt_get16(s.pkt + 6), 40);
 }
 
 static void no_rec(struct config *c) { c->no_rec = true; }
@@ -189,6 +196,40 @@ TEST(policy_and_failures)
 	ql = make_query(q, 94, "ok.example.com", T_A, false);
 	CHECK(exchange(q, ql, false, &s));
 	CHECK_INT(rcode(&s), RCODE_SERVFAIL);
+}
+
+static unsigned hole_port;
+static void hole_first(struct config *c)
+{
+	c->nnameservers = 2;
+	snprintf(c->nameservers[0], 64, "127.0.0.1:%u", hole_port);
+	snprintf(c->nameservers[1], 64, "127.0.0.1:%u", up.port);
+}
+
+/* A server that swallows queries (no ICMP): after its first timeout it is
+ * asked last, so later clients do not wait for it. */
+TEST(blackholed_server_avoided)
+{
+	int hole = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t al = sizeof a;
+	CHECK(bind(hole, (struct sockaddr *)&a, sizeof a) == 0);
+	getsockname(hole, (struct sockaddr *)&a, &al);
+	hole_port = ntohs(a.sin_port);
+	publish(NULL, 0, hole_first);
+	uint8_t q[512];
+	struct sink s;
+	for (int i = 0; i < 6; i++) {
+		size_t ql = make_query(q, (uint16_t)(200 + i), "ok.example.com", T_A, false);
+		CHECK(exchange(q, ql, false, &s));
+		CHECK_INT(rcode(&s), 0);
+	}
+	int swallowed = 0;
+	uint8_t buf[512];
+	while (recv(hole, buf, sizeof buf, MSG_DONTWAIT) > 0)
+		swallowed++;
+	CHECK_INT(swallowed, 1);
+	close(hole);
 }
 
 static void cache_on(struct config *c) { c->rcache = 100; c->rcache_ttl = 60; }
@@ -242,11 +283,43 @@ TEST(stub_zone_marker_and_drop)
 	CHECK_INT(s.len, 0); /* loop: dropped */
 }
 
+static void stubs_cached(struct config *c)
+{
+	c->stubzones = true;
+	c->rcache = 100;
+}
+
+/* A cached stub answer is keyed by the zone's servers: once etcd points
+ * the zone elsewhere, the cache no longer answers for it. */
+TEST(stub_cache_follows_etcd)
+{
+	char path[] = "local/skydns/dns/stub/org/example/ns1";
+	struct rec recs[] = {{path, "127.0.0.1", (uint16_t)up.port}};
+	publish(recs, 1, stubs_cached);
+	uint8_t q[512];
+	struct sink s;
+	size_t ql = make_query(q, 31, "cachedstub.example.org", T_A, false);
+	int before = atomic_load(&up.queries);
+	CHECK(exchange(q, ql, false, &s));
+	CHECK(exchange(q, ql, false, &s));
+	CHECK_INT(rcode(&s), 0);
+	CHECK_INT(atomic_load(&up.queries) - before, 1);
+	struct rec moved[] = {{path, "127.0.0.1", (uint16_t)dead_port()}};
+	publish(moved, 1, stubs_cached);
+	CHECK(exchange(q, ql, false, &s));
+	CHECK_INT(rcode(&s), RCODE_SERVFAIL); /* asked the new (dead) server */
+	publish(recs, 1, stubs_cached);
+	CHECK(exchange(q, ql, false, &s));
+	CHECK_INT(rcode(&s), 0);
+	CHECK_INT(atomic_load(&up.queries) - before, 1); /* back: cached again */
+}
+
 TEST(external_name_lookup)
 {
 	struct rec recs[] = {{"local/skydns/ext", "ok.example.com", 0},
-			     {"local/skydns/srv/a", "ok.example.net", 80}};
-	publish(recs, 2, NULL);
+			     {"local/skydns/srv/a", "ok.example.net", 80},
+			     {"local/skydns/bad", "poison.example.com", 0}};
+	publish(recs, 3, NULL);
 	uint8_t q[512];
 	struct sink s;
 	size_t ql = make_query(q, 21, "ext.skydns.local", T_A, false);
@@ -260,11 +333,43 @@ TEST(external_name_lookup)
 	while (pktwalk_next(&it, &rr) == 1)
 		types |= (rr.type == T_CNAME) | (rr.type == T_A) << 1;
 	CHECK_INT(types, 3);
+	ql = make_query(q, 23, "bad.skydns.local", T_A, false);
+	CHECK(exchange(q, ql, false, &s));
+	CHECK_INT(pkt_get16(s.pkt + 6), 2); /* CNAME + the target's A, not evil.'s */
 	ql = make_query(q, 22, "srv.skydns.local", T_SRV, false);
 	CHECK(exchange(q, ql, false, &s));
 	CHECK_INT(rcode(&s), 0);
 	CHECK_INT(pkt_get16(s.pkt + 6), 1);
 	CHECK_INT(pkt_get16(s.pkt + 10), 2); /* A and AAAA of the target */
+}
+
+static struct stats *stats;
+
+/* The value of the first rendered series line starting with `prefix`. */
+static double metric(const char *prefix)
+{
+	size_t len;
+	char *txt = metrics_render(stats_registry(stats), &len);
+	double v = -1;
+	for (char *l = txt; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+		if (strncmp(l, prefix, strlen(prefix)) == 0) {
+			v = strtod(strchr(l, ' ') + 1, NULL);
+			break;
+		}
+	}
+	free(txt);
+	return v;
+}
+
+TEST(metrics_counted)
+{
+	CHECK(metric("skydns_skydns_dns_request_count_total{system=\"recursive\"}") >= 5);
+	CHECK(metric("skydns_skydns_dns_request_count_total{system=\"cache\"}") >= 1);
+	CHECK(metric("skydns_skydns_dns_request_count_total{system=\"stub\"}") >= 1);
+	CHECK(metric("skydns_skydns_dns_cachemiss_count_total{cache=\"response\"}") >= 1);
+	CHECK(metric("skydns_skydns_forward_error_count_total{cause=\"servfail\"}") >= 2);
+	CHECK(metric("skydns_skydns_forward_error_count_total{cause=\"timeout\"}") >= 2);
+	CHECK(metric("skydns_skydns_forward_error_count_total{cause=\"mismatch\"}") >= 1);
 }
 
 int main(void)
@@ -273,12 +378,18 @@ int main(void)
 		return 1;
 	store = snapstore_new(1);
 	CHECK_INT(forwarder_new(store, 0, &fwd), 0);
+	stats = stats_new("skydns", "skydns");
+	forwarder_set_stats(fwd, stats);
 	RUN(forward_udp_and_tcp);
 	RUN(policy_and_failures);
+	RUN(blackholed_server_avoided);
 	RUN(cache_counts_upstream);
 	RUN(stub_zone_marker_and_drop);
+	RUN(stub_cache_follows_etcd);
 	RUN(external_name_lookup);
+	RUN(metrics_counted);
 	forwarder_free(fwd);
+	stats_free(stats);
 	snapstore_free(store);
 	fake_stop(&up);
 	return CHECK_DONE();

@@ -128,6 +128,42 @@ TEST(base64)
 	CHECK(kubeconfig_b64decode("Zg==Zg", &n) == NULL);
 }
 
+/* Mutated kubeconfigs: parsed or refused with a message, never a crash. */
+TEST(mutated_yaml_never_crashes)
+{
+	static const char alphabet[] = "-:[]{}'\"# \n\tab0=&*!|>%@";
+	unsigned seed = 777;
+	int ok = 0, refused = 0;
+	size_t len = strlen(KC);
+	for (int iter = 0; iter < 5000; iter++) {
+		char buf[4096];
+		size_t n = len;
+		memcpy(buf, KC, n);
+		int edits = 1 + (int)(rand_r(&seed) % 3);
+		for (int e = 0; e < edits; e++) {
+			size_t at = (size_t)rand_r(&seed) % n;
+			if (rand_r(&seed) % 4 == 0)
+				n = at + 1;
+			else
+				buf[at] = alphabet[rand_r(&seed) % (sizeof alphabet - 1)];
+		}
+		struct kubeconfig kc;
+		char err[512] = "";
+		int rc = kubeconfig_parse(buf, n, "/d", &kc, err, sizeof err);
+		CHECK(rc == 0 || rc == SKY_EPARSE);
+		if (rc == 0) {
+			ok++;
+			CHECK(kc.server != NULL);
+			kubeconfig_clear(&kc);
+		} else {
+			refused++;
+			CHECK(err[0] != '\0');
+		}
+	}
+	CHECK(ok > 50);
+	CHECK(refused > 50);
+}
+
 int main(void)
 {
 	RUN(current_context);
@@ -135,5 +171,6 @@ int main(void)
 	RUN(errors_say_what_and_where);
 	RUN(load_missing_file);
 	RUN(base64);
+	RUN(mutated_yaml_never_crashes);
 	return CHECK_DONE();
 }

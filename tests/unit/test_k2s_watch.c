@@ -6,6 +6,7 @@
 
 #include "check.h"
 #include "err.h"
+#include "kobj.h"
 #include "watchline.h"
 
 static const char *ADDED =
@@ -125,11 +126,70 @@ TEST(line_too_long)
 	watchbuf_free(&wb);
 }
 
+/* Deterministic mutation fuzzing: flipped bytes, truncations and splices of
+ * real event lines give 0, SKY_EPARSE or SKY_ENOTFOUND, never a crash; the
+ * objects that do parse go through the object decoders too. */
+TEST(mutated_lines_never_crash)
+{
+	static const char *seeds[] = {
+		"{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"pg\",\"namespace\":\"db\",\"resourceVersion\":\"5\"},"
+		"\"spec\":{\"clusterIP\":\"None\",\"clusterIPs\":[\"None\"],\"ports\":[{\"name\":\"sql\",\"port\":5432}],"
+		"\"type\":\"ExternalName\",\"externalName\":\"x.example\"}}}",
+		"{\"type\":\"MODIFIED\",\"object\":{\"metadata\":{\"name\":\"pg-1\",\"namespace\":\"db\",\"resourceVersion\":\"6\","
+		"\"labels\":{\"kubernetes.io/service-name\":\"pg\"}},\"addressType\":\"IPv4\",\"endpoints\":[{\"addresses\":"
+		"[\"10.0.0.1\"],\"conditions\":{\"ready\":true},\"hostname\":\"a\"}],\"ports\":[{\"name\":\"x\",\"port\":1}],"
+		"\"subsets\":[{\"addresses\":[{\"ip\":\"10.0.0.2\"}],\"ports\":[{\"port\":2}]}]}}",
+		"{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\",\"code\":410,\"message\":\"too old\"}}",
+	};
+	static const char alphabet[] = "{}[]\":,0123456789aZ-. \\\n\x01\xff";
+	unsigned seed = 12345;
+	int parsed = 0, rejected = 0;
+	for (int iter = 0; iter < 30000; iter++) {
+		const char *src = seeds[iter % 3];
+		char buf[1024];
+		size_t n = strlen(src);
+		memcpy(buf, src, n);
+		int edits = 1 + (int)(rand_r(&seed) % 4);
+		for (int e = 0; e < edits; e++) {
+			size_t at = (size_t)rand_r(&seed) % n;
+			switch (rand_r(&seed) % 3) {
+			case 0: buf[at] = alphabet[rand_r(&seed) % (sizeof alphabet - 1)]; break;
+			case 1: n = at + 1; break;
+			default: memmove(buf + at, buf + at + 1, n - at - 1); n = n > 1 ? n - 1 : 1; break;
+			}
+		}
+		struct watch_event ev;
+		const char *why = NULL;
+		int rc = watchline_parse(buf, n, &ev, &why);
+		CHECK(rc == 0 || rc == SKY_EPARSE || rc == SKY_ENOTFOUND);
+		if (rc == SKY_EPARSE)
+			CHECK(why != NULL);
+		if (rc != 0) {
+			rejected++;
+			continue;
+		}
+		parsed++;
+		CHECK(ev.object != NULL);
+		struct ksvc *s = NULL;
+		struct keps *k1 = NULL, *k2 = NULL;
+		ksvc_from_json(ev.object, &s, &why);
+		keps_from_slice_json(ev.object, &k1, &why);
+		keps_from_endpoints_json(ev.object, &k2, &why);
+		ksvc_free(s);
+		keps_free(k1);
+		keps_free(k2);
+		watch_event_clear(&ev);
+	}
+	CHECK(parsed > 100);
+	CHECK(rejected > 100);
+}
+
 int main(void)
 {
 	RUN(each_event_type);
 	RUN(garbage_lines);
 	RUN(partial_lines_any_chunking);
 	RUN(line_too_long);
+	RUN(mutated_lines_never_crash);
 	return CHECK_DONE();
 }

@@ -212,6 +212,11 @@ TEST(lru_eviction)
 		found += rcache_get(c, kk, (size_t)n, 0, out, sizeof out) > 0;
 	}
 	CHECK_INT(found, 1000);
+	rcache_trim(c, 10);
+	CHECK_INT(rcache_count(c), 10);
+	CHECK(rcache_get(c, "key999", 6, 0, out, sizeof out) > 0); /* most recent kept */
+	rcache_trim(c, 0);
+	CHECK_INT(rcache_count(c), 0);
 	rcache_free(c);
 }
 

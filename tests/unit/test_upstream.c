@@ -194,6 +194,45 @@ TEST(many_in_flight)
 	upstream_free(u);
 }
 
+TEST(formerr_edns_retried_without)
+{
+	struct upstream *u;
+	struct result r;
+	memset(&r, 0, sizeof r);
+	CHECK_INT(upstream_new(-1, &u), 0);
+	uint8_t q[512];
+	size_t ql = make_query(q, "noedns");
+	pkt_put16(q + 10, 1);
+	memcpy(q + ql, "\0\0\51\20\0\0\0\0\0\0\0", 11);
+	ql += 11;
+	struct upstream_req req = {.pkt = q, .len = ql, .servers = (const char (*)[64])one,
+				   .nservers = 1, .timeout_ms = 1000, .budget_ms = 2000,
+				   .done = on_done, .ctx = &r};
+	int before = atomic_load(&srv.queries);
+	CHECK_INT(upstream_start(u, &req), 0);
+	int64_t end = ms_now() + 10000;
+	while (!r.done && ms_now() < end)
+		upstream_poll(u, 100);
+	CHECK_INT(r.err, 0);
+	CHECK_INT(r.reply[3] & 0x0f, 0);
+	CHECK_INT(pkt_get16(r.reply + 6), 1);
+	CHECK_INT(atomic_load(&srv.queries) - before, 2);
+	upstream_free(u);
+}
+
+/* The first attempt times out at 500 ms, the second is sent, and the
+ * first one's answer (700 ms) is still taken from the kept socket. */
+TEST(late_reply_taken)
+{
+	struct result r;
+	int before = atomic_load(&srv.queries);
+	ask("late", false, one, 1, 500, &r);
+	CHECK_INT(r.err, 0);
+	CHECK_INT(pkt_get16(r.reply + 6), 1);
+	CHECK_INT(atomic_load(&srv.queries) - before, 2);
+	usleep(800000); /* let the fake finish sleeping on the second query */
+}
+
 TEST(bad_input)
 {
 	struct upstream *u;
@@ -234,6 +273,8 @@ int main(void)
 	RUN(silent_times_out);
 	RUN(dead_server_skipped);
 	RUN(many_in_flight);
+	RUN(late_reply_taken);
+	RUN(formerr_edns_retried_without);
 	RUN(bad_input);
 	fake_stop(&srv);
 	return CHECK_DONE();

@@ -564,6 +564,30 @@ TEST(truncation_tcp_servfail)
 	CHECK_INT(out[7], 1);
 }
 
+TEST(encode_escaped_names)
+{
+	/* A label holding a dot and a \DDD byte survives presentation -> wire
+	 * -> presentation; compression does not merge "a\.b" with "a.b". */
+	struct pkt p; struct query q; struct wire_question wq; int hint;
+	make_query(&p, "x.skydns.local.", T_PTR, 0, 0);
+	CHECK_INT(parse(&p, &q, &wq, &hint), 0);
+	struct rr an[2] = {
+		{ .owner = NULL, .type = T_PTR, .rclass = C_IN, .ttl = 1,
+		  .d.name.target = "a\\.b\\001.skydns.local." },
+		{ .owner = NULL, .type = T_PTR, .rclass = C_IN, .ttl = 1,
+		  .d.name.target = "a.b.skydns.local." },
+	};
+	struct answer a = { 0 };
+	a.rrs[0] = an; a.n[0] = 2;
+	uint8_t out[512];
+	int n = wire_encode(&q, &wq, &a, out, sizeof out, 512);
+	ldns_pkt *lp = decode(out, n);
+	CHECK(lp != NULL);
+	check_rr(lp, LDNS_SECTION_ANSWER, 0, "x.skydns.local.\t1\tIN\tPTR\ta\\.b\\001.skydns.local.", __LINE__);
+	check_rr(lp, LDNS_SECTION_ANSWER, 1, "x.skydns.local.\t1\tIN\tPTR\ta.b.skydns.local.", __LINE__);
+	ldns_pkt_free(lp);
+}
+
 TEST(encode_bad_name)
 {
 	struct pkt p; struct query q; struct wire_question wq; int hint;
@@ -663,6 +687,7 @@ int main(void)
 	RUN(encode_flags);
 	RUN(truncation);
 	RUN(truncation_tcp_servfail);
+	RUN(encode_escaped_names);
 	RUN(encode_bad_name);
 	RUN(fuzz);
 	return CHECK_DONE();

@@ -1,0 +1,524 @@
+/* kube2sky - publish Kubernetes Services as SkyDNS records in etcd.
+ *
+ * Threads: one informer per watched collection (services, endpointslices or
+ * endpoints) filling the cache; the main thread is the writer loop, turning
+ * dirty services into etcd diffs; an httpd thread serves /healthz and
+ * /readyz. Nothing here exits because the API or etcd is unavailable: the
+ * loops retry with backoff and /readyz reports it.
+ */
+#include <ctype.h>
+#include <curl/curl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cache.h"
+#include "err.h"
+#include "etcd.h"
+#include "httpd.h"
+#include "informer.h"
+#include "kapi.h"
+#include "log.h"
+#include "msg.h"
+#include "strmap.h"
+#include "writer.h"
+
+#define MAX_MACHINES 16
+
+struct opts {
+	char *domain, *etcd_server, *etcd_cafile, *etcd_certfile, *etcd_keyfile;
+	char *etcd_username, *etcd_password, *kube_master_url, *kubecfg_file;
+	char *health_addr, *path_prefix, *sa_dir;
+	bool etcd3, verbose, help;
+	int ttl, resync_s, watch_timeout_s, backoff_max_ms;
+};
+
+enum ftype { F_STR, F_BOOL, F_INT };
+
+/* Flag names as the dashed kube2sky/pflag builds spell them; the Go-flag
+ * spellings with underscores (--kube_master_url) are accepted too. */
+static const struct flag {
+	const char *name, *alias; /* alias: skydns's name for the same etcd option */
+	enum ftype type;
+	size_t off;
+	const char *def, *help;
+} flags[] = {
+	{"domain", NULL, F_STR, offsetof(struct opts, domain), "cluster.local", "cluster domain (a trailing dot is added)"},
+	{"etcd-server", "machines", F_STR, offsetof(struct opts, etcd_server), "http://127.0.0.1:4001", "etcd members, comma-separated"},
+	{"etcd3", NULL, F_BOOL, offsetof(struct opts, etcd3), "false", "use the etcd v3 API (JSON gateway)"},
+	{"etcd-cafile", "ca-cert", F_STR, offsetof(struct opts, etcd_cafile), "", "CA bundle for etcd TLS"},
+	{"etcd-certfile", "tls-pem", F_STR, offsetof(struct opts, etcd_certfile), "", "client certificate for etcd"},
+	{"etcd-keyfile", "tls-key", F_STR, offsetof(struct opts, etcd_keyfile), "", "client key for etcd"},
+	{"etcd-username", "username", F_STR, offsetof(struct opts, etcd_username), "", "etcd user (v2 basic auth / v3 token); env ETCD_USERNAME"},
+	{"etcd-password", "password", F_STR, offsetof(struct opts, etcd_password), "", "etcd password; env ETCD_PASSWORD"},
+	{"kube-master-url", NULL, F_STR, offsetof(struct opts, kube_master_url), "", "API server URL ($VARS expanded); overrides the kubeconfig server"},
+	{"kubecfg-file", NULL, F_STR, offsetof(struct opts, kubecfg_file), "", "kubeconfig file"},
+	{"serviceaccount-dir", NULL, F_STR, offsetof(struct opts, sa_dir), "/var/run/secrets/kubernetes.io/serviceaccount", "in-cluster token and ca.crt directory"},
+	{"health-addr", NULL, F_STR, offsetof(struct opts, health_addr), ":8081", "address for /healthz and /readyz (\"\" = off)"},
+	{"path-prefix", NULL, F_STR, offsetof(struct opts, path_prefix), "skydns", "etcd key prefix (SkyDNS's path prefix)"},
+	{"ttl", NULL, F_INT, offsetof(struct opts, ttl), "30", "record TTL in seconds"},
+	{"resync-period", NULL, F_INT, offsetof(struct opts, resync_s), "300", "seconds between full re-reads of etcd (repairs lost keys)"},
+	{"watch-timeout", NULL, F_INT, offsetof(struct opts, watch_timeout_s), "300", "watch timeoutSeconds (randomised up to twice this)"},
+	{"backoff-max", NULL, F_INT, offsetof(struct opts, backoff_max_ms), "30000", "longest retry delay in milliseconds"},
+	{"v", NULL, F_BOOL, offsetof(struct opts, verbose), "false", "debug logging"},
+	{"help", NULL, F_BOOL, offsetof(struct opts, help), "false", "show this help"},
+};
+#define NFLAGS (sizeof flags / sizeof *flags)
+
+static int set_flag(struct opts *o, const struct flag *f, const char *val)
+{
+	void *p = (char *)o + f->off;
+	switch (f->type) {
+	case F_STR:
+		*(char **)p = (char *)val;
+		return 0;
+	case F_BOOL:
+		if (!strcmp(val, "true") || !strcmp(val, "1"))
+			*(bool *)p = true;
+		else if (!strcmp(val, "false") || !strcmp(val, "0"))
+			*(bool *)p = false;
+		else
+			return SKY_EINVAL;
+		return 0;
+	case F_INT: {
+		char *end;
+		long v = strtol(val, &end, 10);
+		if (*end || end == val || v < 0 || v > 100000000)
+			return SKY_EINVAL;
+		*(int *)p = (int)v;
+		return 0;
+	}
+	}
+	return SKY_EINVAL;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: kube2sky [flags]\n");
+	for (size_t i = 0; i < NFLAGS; i++) {
+		fprintf(out, "  --%-20s %s (default \"%s\")", flags[i].name, flags[i].help, flags[i].def);
+		fprintf(out, flags[i].alias ? "; also --%s\n" : "\n", flags[i].alias);
+	}
+}
+
+/* -x, --x, --x=v, --x v; '_' and '-' are the same in names. */
+static int parse_args(struct opts *o, int argc, char **argv)
+{
+	for (size_t i = 0; i < NFLAGS; i++)
+		set_flag(o, &flags[i], flags[i].def);
+	/* Credentials from the environment (as skydns reads them), so they
+	 * need not appear in the process list; flags still win. */
+	if (getenv("ETCD_USERNAME"))
+		o->etcd_username = getenv("ETCD_USERNAME");
+	if (getenv("ETCD_PASSWORD"))
+		o->etcd_password = getenv("ETCD_PASSWORD");
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (a[0] != '-') {
+			fprintf(stderr, "kube2sky: unexpected argument \"%s\"\n", a);
+			return SKY_EINVAL;
+		}
+		a += a[1] == '-' ? 2 : 1;
+		char name[64];
+		size_t n = 0;
+		for (; a[n] && a[n] != '=' && n + 1 < sizeof name; n++)
+			name[n] = a[n] == '_' ? '-' : a[n];
+		name[n] = '\0';
+		const char *val = a[n] == '=' ? a + n + 1 : NULL;
+		const struct flag *f = NULL;
+		for (size_t j = 0; j < NFLAGS && !f; j++)
+			if (!strcmp(flags[j].name, name) || (flags[j].alias && !strcmp(flags[j].alias, name)) ||
+			    (!strcmp(name, "h") && !strcmp(flags[j].name, "help")))
+				f = &flags[j];
+		if (!f) {
+			fprintf(stderr, "kube2sky: unknown flag \"%s\" (see --help)\n", argv[i]);
+			return SKY_EINVAL;
+		}
+		if (!val)
+			val = f->type == F_BOOL ? "true" : (i + 1 < argc ? argv[++i] : NULL);
+		if (!val || set_flag(o, f, val)) {
+			fprintf(stderr, "kube2sky: bad value for --%s: \"%s\"\n", f->name, val ? val : "");
+			return SKY_EINVAL;
+		}
+	}
+	return 0;
+}
+
+static atomic_bool stopping;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	atomic_store(&stopping, true);
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+struct retry {
+	int64_t next;
+	int delay;
+};
+
+/* The writer loop's state; the ready fields are also read by /readyz. */
+struct run {
+	struct opts *o;
+	struct cache *cache;
+	struct writer *w;
+	struct etcd_client *etcd;
+	struct translate_opts topts;
+	struct informer *inf[CACHE_NKINDS];
+	struct strmap *retry;        /* service -> struct retry */
+	pthread_mutex_t mu;
+	bool loaded, first_done, etcd_ok, need_gc;
+	char etcd_err[512];
+	int64_t next_resync, etcd_backoff_until;
+	int etcd_backoff;
+	unsigned seed;
+};
+
+static void set_etcd(struct run *r, bool ok, int rc)
+{
+	pthread_mutex_lock(&r->mu);
+	bool was = r->etcd_ok;
+	r->etcd_ok = ok;
+	if (!ok)
+		snprintf(r->etcd_err, sizeof r->etcd_err, "%s (%s)", etcd_last_error(r->etcd), err_str(rc));
+	pthread_mutex_unlock(&r->mu);
+	if (was && !ok)
+		log_error("etcd", "etcd unreachable, will retry: %s", r->etcd_err);
+	else if (!was && ok)
+		log_info("etcd", "etcd reachable");
+}
+
+static bool connectivity_error(int rc)
+{
+	return rc == SKY_EIO || rc == SKY_ETIMEDOUT || rc == SKY_ETLS || rc == SKY_EAUTH;
+}
+
+/* Is etcd reachable? A read of the dns-version key (present or not). */
+static bool etcd_answers(struct run *r)
+{
+	char key[1024], name[600], *v = NULL;
+	snprintf(name, sizeof name, "dns-version.%s", r->topts.zone);
+	if (msg_name_to_key(r->topts.prefix, name, key, sizeof key) < 0)
+		return false;
+	int rc = etcd_get(r->etcd, key, &v, NULL);
+	free(v);
+	return rc == 0 || rc == SKY_ENOTFOUND;
+}
+
+static bool skip_retrying(void *arg, const char *svc)
+{
+	struct run *r = arg;
+	struct retry *t = strmap_get(r->retry, svc);
+	return t && t->next > now_ms();
+}
+
+static void schedule_retry(struct run *r, const char *svc, int rc)
+{
+	struct retry *t = strmap_get(r->retry, svc);
+	if (!t && (t = calloc(1, sizeof *t)) && strmap_put(r->retry, svc, t)) {
+		free(t);
+		t = NULL;
+	}
+	int d = t ? (t->delay ? t->delay * 2 : 500) : 1000;
+	if (d > r->o->backoff_max_ms)
+		d = r->o->backoff_max_ms;
+	if (t) {
+		t->delay = d;
+		t->next = now_ms() + d / 2 + (int)(rand_r(&r->seed) % (unsigned)(d / 2 + 1));
+	}
+	log_warn("writer", "cannot write records, retrying: %s service=%s etcd=%s retry_ms=%d",
+		 err_str(rc), *svc ? svc : "(global)", etcd_last_error(r->etcd), d);
+	cache_mark(r->cache, svc);
+}
+
+/* One service: translate, diff, write. Returns a connectivity error (the
+ * whole view must be reloaded), else 0. */
+static int sync_one(struct run *r, const char *svc)
+{
+	struct k2s_recset rs = {0};
+	int rc = cache_translate(r->cache, &r->topts, svc, &rs);
+	if (rc == SKY_EINVAL)
+		log_warn("writer", "service name is not a DNS label; publishing nothing service=%s", svc);
+	else if (rc)
+		return rc;
+	rc = writer_sync(r->w, svc, &rs);
+	recset_clear(&rs);
+	if (!rc) {
+		strmap_del(r->retry, svc);
+		return 0;
+	}
+	if (connectivity_error(rc) && !etcd_answers(r)) {
+		cache_mark(r->cache, svc);
+		return rc;
+	}
+	/* etcd is up but refused this service's records (a request too large,
+	 * a permission): retry it alone, the others go on. */
+	schedule_retry(r, svc, rc);
+	return 0;
+}
+
+static int process_dirty(struct run *r)
+{
+	char *keys[256];
+	int n, rc = 0;
+	while (!rc && !atomic_load(&stopping) &&
+	       (n = cache_take_dirty(r->cache, keys, 256, skip_retrying, r)) > 0) {
+		for (int i = 0; i < n; i++) {
+			if (!rc && !atomic_load(&stopping))
+				rc = sync_one(r, keys[i]);
+			else
+				cache_mark(r->cache, keys[i]); /* not done: keep it dirty */
+			free(keys[i]);
+		}
+	}
+	return rc;
+}
+
+static bool live(void *arg, const char *owner)
+{
+	return cache_has_service(arg, owner);
+}
+
+/* Remove records of services that no longer exist (kube2sky restarted
+ * with stale keys; objects deleted while nobody watched). */
+static int collect_garbage(struct run *r)
+{
+	char **owners;
+	int n, rc = writer_stale_owners(r->w, live, r->cache, &owners, &n);
+	if (rc)
+		return rc;
+	struct k2s_recset empty = {0};
+	for (int i = 0; i < n; i++) {
+		if (!rc) {
+			rc = writer_sync(r->w, owners[i], &empty);
+			if (!rc)
+				log_info("writer", "removed records of a service that no longer exists service=%s", owners[i]);
+		}
+		free(owners[i]);
+	}
+	free(owners);
+	return rc;
+}
+
+static void mark_service(void *arg, const char *svc)
+{
+	cache_mark(arg, svc);
+}
+
+static void etcd_failed(struct run *r, int rc)
+{
+	set_etcd(r, false, rc);
+	r->loaded = false;
+	int d = r->etcd_backoff ? r->etcd_backoff * 2 : 500;
+	r->etcd_backoff = d > r->o->backoff_max_ms ? r->o->backoff_max_ms : d;
+	r->etcd_backoff_until = now_ms() + d / 2 + (int)(rand_r(&r->seed) % (unsigned)(d / 2 + 1));
+}
+
+static void writer_step(struct run *r)
+{
+	if (!r->loaded) {
+		if (now_ms() < r->etcd_backoff_until) {
+			cache_wait(r->cache, 100);
+			return;
+		}
+		int rc = writer_load(r->w);
+		if (rc) {
+			etcd_failed(r, rc);
+			return;
+		}
+		set_etcd(r, true, 0);
+		r->etcd_backoff = 0;
+		r->loaded = r->need_gc = true;
+		r->next_resync = now_ms() + (int64_t)r->o->resync_s * 1000;
+		cache_mark_all(r->cache);
+	}
+	if (!cache_synced(r->cache)) {
+		cache_wait(r->cache, 200);
+		return;
+	}
+	int rc = process_dirty(r);
+	if (!rc && r->need_gc)
+		rc = collect_garbage(r);
+	writer_take_orphans(r->w, mark_service, r->cache);
+	if (rc) {
+		etcd_failed(r, rc);
+		return;
+	}
+	if (r->need_gc) {
+		r->need_gc = false;
+		struct writer_stats st;
+		writer_get_stats(r->w, &st);
+		if (!r->first_done)
+			log_info("writer", "initial sync done services=%d puts=%lu deletes=%lu",
+				 cache_nservices(r->cache), st.puts, st.deletes);
+		pthread_mutex_lock(&r->mu);
+		r->first_done = true;
+		pthread_mutex_unlock(&r->mu);
+	}
+	if (r->o->resync_s > 0 && now_ms() >= r->next_resync)
+		r->loaded = false; /* re-read etcd: repairs keys lost or changed behind our back */
+	cache_wait(r->cache, 250);
+}
+
+static int healthz(void *arg, char **body, size_t *len, const char **ctype)
+{
+	*body = strdup("ok\n");
+	*len = *body ? 3 : 0;
+	*ctype = "text/plain";
+	return 200;
+}
+
+static int readyz(void *arg, char **body, size_t *len, const char **ctype)
+{
+	struct run *r = arg;
+	char msg[2048] = "", api[600];
+	pthread_mutex_lock(&r->mu);
+	bool ok = r->first_done && r->etcd_ok;
+	if (!r->etcd_ok)
+		snprintf(msg, sizeof msg, "etcd: %s\n", r->etcd_err[0] ? r->etcd_err : "not reached yet");
+	else if (!r->first_done)
+		snprintf(msg, sizeof msg, "first sync not done\n");
+	pthread_mutex_unlock(&r->mu);
+	for (int i = 0; i < CACHE_NKINDS; i++) {
+		if (!informer_status(r->inf[i], api, sizeof api)) {
+			ok = false;
+			size_t l = strlen(msg);
+			snprintf(msg + l, sizeof msg - l, "api %s: %s\n", informer_name(r->inf[i]), api);
+		}
+	}
+	if (ok)
+		snprintf(msg, sizeof msg, "ok\n");
+	*body = strdup(msg);
+	*len = *body ? strlen(*body) : 0;
+	*ctype = "text/plain";
+	return ok ? 200 : 503;
+}
+
+static int open_etcd(struct opts *o, struct etcd_client **out)
+{
+	static char buf[4096];
+	const char *machines[MAX_MACHINES];
+	int n = 0;
+	snprintf(buf, sizeof buf, "%s", o->etcd_server);
+	for (char *save, *tok = strtok_r(buf, ",", &save); tok && n < MAX_MACHINES; tok = strtok_r(NULL, ",", &save))
+		if (*tok)
+			machines[n++] = tok;
+	struct etcd_opts eo = {
+		.machines = machines, .nmachines = n, .v3 = o->etcd3, .ca_cert = o->etcd_cafile,
+		.tls_pem = o->etcd_certfile, .tls_key = o->etcd_keyfile, .username = o->etcd_username,
+		.password = o->etcd_password,
+	};
+	int rc = etcd_new(&eo, out);
+	if (rc)
+		fprintf(stderr, "kube2sky: --etcd-server \"%s\": %s\n", o->etcd_server, err_str(rc));
+	return rc;
+}
+
+static int make_zone(const char *domain, char *zone, size_t cap)
+{
+	size_t l = strlen(domain);
+	if (!l || l + 2 > cap || domain[0] == '.')
+		return SKY_EINVAL;
+	for (size_t i = 0; i <= l; i++)
+		zone[i] = (char)tolower((unsigned char)domain[i]);
+	if (zone[l - 1] != '.')
+		strcat(zone, ".");
+	return 0;
+}
+
+static int run_daemon(struct run *r, struct kapi *api)
+{
+	struct httpd *h = NULL;
+	struct httpd_route routes[] = {{"/healthz", healthz, r}, {"/readyz", readyz, r}};
+	for (int k = 0; k < CACHE_NKINDS; k++) {
+		struct informer_opts io = {
+			.api = api, .cache = r->cache, .kind = (enum cache_kind)k, .page_limit = 500,
+			.watch_timeout_s = r->o->watch_timeout_s, .backoff_min_ms = 800,
+			.backoff_max_ms = r->o->backoff_max_ms, .stop = &stopping,
+		};
+		if (informer_start(&io, &r->inf[k])) {
+			log_error("kube2sky", "cannot start a watch thread");
+			atomic_store(&stopping, true);
+			for (int j = 0; j < k; j++)
+				informer_join(r->inf[j]);
+			return 1;
+		}
+	}
+	if (*r->o->health_addr && httpd_start(r->o->health_addr, routes, 2, &h)) {
+		log_error("kube2sky", "cannot listen for health checks health-addr=%s", r->o->health_addr);
+		atomic_store(&stopping, true);
+	} else if (h) {
+		log_info("kube2sky", "health endpoints on /healthz and /readyz port=%u", httpd_port(h));
+	}
+	while (!atomic_load(&stopping))
+		writer_step(r);
+	log_info("kube2sky", "shutting down");
+	if (h)
+		httpd_stop(h); /* first: /readyz reads the informers */
+	for (int k = 0; k < CACHE_NKINDS; k++)
+		informer_join(r->inf[k]);
+	return h || !*r->o->health_addr ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = {0};
+	if (parse_args(&o, argc, argv))
+		return 2;
+	if (o.help) {
+		usage(stdout);
+		return 0;
+	}
+	log_set_level(o.verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+	char zone[512], err[1024];
+	if (make_zone(o.domain, zone, sizeof zone)) {
+		fprintf(stderr, "kube2sky: --domain \"%s\" is not a domain name\n", o.domain);
+		return 2;
+	}
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	struct kapi_config kc;
+	if (kapi_config_resolve(o.kube_master_url, o.kubecfg_file, o.sa_dir, &kc, err, sizeof err)) {
+		fprintf(stderr, "kube2sky: %s\n", err);
+		return 2;
+	}
+	struct run r = {.o = &o, .seed = (unsigned)time(NULL)};
+	r.topts = (struct translate_opts){.prefix = o.path_prefix, .zone = zone, .ttl = (uint32_t)o.ttl,
+					  .priority = 10, .weight = 10};
+	struct kapi *api = NULL;
+	int rc = kapi_new(&kc, &api);
+	log_info("kube2sky", "starting domain=%s api=%s credentials=%s etcd=%s%s", zone, kc.server,
+		 kc.source, o.etcd_server, o.etcd3 ? " (v3)" : " (v2)");
+	if (kc.tls_server_name)
+		log_warn("kube2sky", "kubeconfig tls-server-name is not supported; the server certificate "
+			 "is checked against the host of %s", kc.server);
+	kapi_config_clear(&kc);
+	if (rc || open_etcd(&o, &r.etcd) || cache_new(&r.cache) || writer_new(r.etcd, &r.topts, &r.w) ||
+	    !(r.retry = strmap_new(free)))
+		return 2;
+	pthread_mutex_init(&r.mu, NULL);
+	struct sigaction sa = {.sa_handler = on_signal};
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	rc = run_daemon(&r, api);
+	writer_free(r.w);
+	cache_free(r.cache);
+	strmap_free(r.retry);
+	etcd_free(r.etcd);
+	kapi_free(api);
+	curl_global_cleanup();
+	return rc;
+}
