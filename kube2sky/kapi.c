@@ -248,7 +248,8 @@ static int read_token(const struct kapi *k, char *tok, size_t cap, char *err, si
 
 struct req {
 	CURL *h;
-	struct curl_slist *hdrs;
+	struct curl_slist *hdrs, *connect_to;
+	char *url; /* the URL rewritten for tls-server-name, else NULL */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -257,6 +258,33 @@ static void req_done(struct req *r)
 	if (r->h)
 		curl_easy_cleanup(r->h);
 	curl_slist_free_all(r->hdrs);
+	curl_slist_free_all(r->connect_to);
+	curl_free(r->url);
+}
+
+/* kubeconfig tls-server-name: verify the certificate (and send SNI) for
+ * that name while connecting to the server's own address. curl checks the
+ * URL's host, so the URL names tls-server-name and CONNECT_TO maps it back
+ * to the real host. */
+static int server_name_override(struct req *r, const char *url, const char *name)
+{
+	CURLU *u = curl_url();
+	char *host = NULL, *port = NULL, map[1024];
+	int rc = SKY_EINVAL;
+	if (u && !curl_url_set(u, CURLUPART_URL, url, 0) && !curl_url_get(u, CURLUPART_HOST, &host, 0) &&
+	    !curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) &&
+	    !curl_url_set(u, CURLUPART_HOST, name, 0) && !curl_url_get(u, CURLUPART_URL, &r->url, 0)) {
+		int w = snprintf(map, sizeof map, "%s:%s:%s:%s", name, port, host, port);
+		if (w > 0 && (size_t)w < sizeof map && (r->connect_to = curl_slist_append(NULL, map))) {
+			curl_easy_setopt(r->h, CURLOPT_URL, r->url);
+			curl_easy_setopt(r->h, CURLOPT_CONNECT_TO, r->connect_to);
+			rc = 0;
+		}
+	}
+	curl_free(host);
+	curl_free(port);
+	curl_url_cleanup(u);
+	return rc;
 }
 
 static void set_blob(CURL *h, CURLoption opt, const char *data, size_t len)
@@ -281,7 +309,10 @@ static int req_init(struct kapi *k, struct req *r, const char *url, char *err, s
 		r->hdrs = curl_slist_append(r->hdrs, auth);
 	}
 	CURL *h = r->h;
-	curl_easy_setopt(h, CURLOPT_URL, url);
+	if (c->tls_server_name && (rc = server_name_override(r, url, c->tls_server_name)))
+		return rc;
+	if (!r->url)
+		curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, r->hdrs);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, r->errbuf);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);

@@ -187,6 +187,8 @@ struct run {
 	unsigned seed;
 };
 
+/* etcd state for /readyz; a failure is logged by etcd_failed() with its
+ * retry delay, a recovery here. */
 static void set_etcd(struct run *r, bool ok, int rc)
 {
 	pthread_mutex_lock(&r->mu);
@@ -195,9 +197,7 @@ static void set_etcd(struct run *r, bool ok, int rc)
 	if (!ok)
 		snprintf(r->etcd_err, sizeof r->etcd_err, "%s (%s)", etcd_last_error(r->etcd), err_str(rc));
 	pthread_mutex_unlock(&r->mu);
-	if (was && !ok)
-		log_error("etcd", "etcd unreachable, will retry: %s", r->etcd_err);
-	else if (!was && ok)
+	if (!was && ok)
 		log_info("etcd", "etcd reachable");
 }
 
@@ -324,7 +324,9 @@ static void etcd_failed(struct run *r, int rc)
 	r->loaded = false;
 	int d = r->etcd_backoff ? r->etcd_backoff * 2 : 500;
 	r->etcd_backoff = d > r->o->backoff_max_ms ? r->o->backoff_max_ms : d;
-	r->etcd_backoff_until = now_ms() + d / 2 + (int)(rand_r(&r->seed) % (unsigned)(d / 2 + 1));
+	int wait = d / 2 + (int)(rand_r(&r->seed) % (unsigned)(d / 2 + 1));
+	r->etcd_backoff_until = now_ms() + wait;
+	log_error("etcd", "cannot use etcd, retrying: %s retry_ms=%d", r->etcd_err, wait);
 }
 
 static void writer_step(struct run *r)
@@ -501,9 +503,6 @@ int main(int argc, char **argv)
 	int rc = kapi_new(&kc, &api);
 	log_info("kube2sky", "starting domain=%s api=%s credentials=%s etcd=%s%s", zone, kc.server,
 		 kc.source, o.etcd_server, o.etcd3 ? " (v3)" : " (v2)");
-	if (kc.tls_server_name)
-		log_warn("kube2sky", "kubeconfig tls-server-name is not supported; the server certificate "
-			 "is checked against the host of %s", kc.server);
 	kapi_config_clear(&kc);
 	if (rc || open_etcd(&o, &r.etcd) || cache_new(&r.cache) || writer_new(r.etcd, &r.topts, &r.w) ||
 	    !(r.retry = strmap_new(free)))

@@ -9,6 +9,7 @@ wait is bounded (wait_until).
 import base64
 import json
 import os
+import ssl
 import subprocess
 import sys
 import threading
@@ -19,6 +20,7 @@ import urllib.request
 import dns.rcode
 import pytest
 
+import conftest
 from conftest import _http, b64, free_port, query, rdatas, stop_pid, wait_until
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -75,7 +77,7 @@ def pki(tmp_path_factory):
 
 
 def write_kubeconfig(path, server, ca=None, token=None, ca_data=None, cert_data=None,
-                     key_data=None, extra_user=""):
+                     key_data=None, extra_user="", tls_server_name=None):
     lines = ["apiVersion: v1", "kind: Config", "current-context: test",
              "clusters:", "- name: other", "  cluster: {server: 'https://192.0.2.1:6443'}",
              "- name: fake", "  cluster:", f"    server: {server}"]
@@ -83,6 +85,8 @@ def write_kubeconfig(path, server, ca=None, token=None, ca_data=None, cert_data=
         lines.append(f"    certificate-authority: {ca}")
     if ca_data:
         lines.append(f"    certificate-authority-data: {ca_data}")
+    if tls_server_name:
+        lines.append(f"    tls-server-name: {tls_server_name}")
     lines += ["contexts:", "- name: test", "  context: {cluster: fake, user: u, namespace: kube-system}",
               "users:", "- name: u", "  user:"]
     if token:
@@ -565,7 +569,7 @@ def test_etcd_restart(workdir, etcd, api, kube2sky, skydns):
                20, what="delete applied after etcd came back")
     wait_answer(s, "during.default.svc.cluster.local.", "A", ["10.96.5.5"], timeout=30)
     wait_answer(s, "mail.default.svc.cluster.local.", "CNAME", NXDOMAIN, timeout=30)
-    assert "etcd unreachable" in k.logs()
+    assert "cannot use etcd" in k.logs()
 
 
 def test_restart_removes_stale_keys(workdir, etcd, kv, api, kube2sky, skydns):
@@ -737,7 +741,6 @@ def test_runtime_credential_errors_reported(workdir, etcd, api, kube2sky, pki):
 def test_unwritable_service_retried_alone(workdir, api, kube2sky, monkeypatch):
     """etcd refuses one service's record (request too large); that service is
     retried with backoff while the others, even ones added later, are written."""
-    import conftest
     monkeypatch.setenv("ETCD_MAX_REQUEST_BYTES", "320")
     small = conftest.Etcd(os.path.join(workdir, "small"))
     os.makedirs(small.dir.rsplit("/", 1)[0], exist_ok=True)
@@ -810,7 +813,7 @@ class TlsEtcd:
         peer = f"http://127.0.0.1:{self.peer}"
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            [conftest_etcd_bin(), "--name", "t", "--data-dir", self.dir,
+            [conftest.ETCD_BIN, "--name", "t", "--data-dir", self.dir,
              "--listen-client-urls", self.url, "--advertise-client-urls", self.url,
              "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
              "--initial-cluster", f"t={peer}", "--log-level", "warn",
@@ -821,7 +824,6 @@ class TlsEtcd:
         return self
 
     def call(self, path, body, token=None):
-        import ssl
         ctx = ssl.create_default_context(cafile=os.path.join(self.pki, "ca.crt"))
         ctx.load_cert_chain(os.path.join(self.pki, "admin.crt"), os.path.join(self.pki, "admin.key"))
         hdrs = {"Content-Type": "application/json"}
@@ -832,7 +834,7 @@ class TlsEtcd:
             with urllib.request.urlopen(req, context=ctx, timeout=2) as r:
                 return r.status, json.loads(r.read() or b"{}")
         except urllib.error.HTTPError as e:
-            return e.code, {}
+            return e.code, {"error": e.read().decode(errors="replace")}
         except (urllib.error.URLError, OSError):
             return None, {}
 
@@ -847,14 +849,9 @@ class TlsEtcd:
         self.log.close()
 
 
-def conftest_etcd_bin():
-    import conftest
-    return conftest.ETCD_BIN
-
-
-def test_etcd_tls_and_auth(workdir, api, kube2sky, pki):
-    """etcd over TLS with a client certificate, then with v3 auth enabled: the
-    etcd options skydns has, given to kube2sky."""
+def test_etcd_tls_client_certificate(workdir, api, kube2sky, pki):
+    """etcd over TLS requiring a client certificate: the etcd TLS options
+    skydns has, given to kube2sky."""
     e = TlsEtcd(workdir, pki).start()
     try:
         a = api(fixtures=["service-clusterip.json"])
@@ -864,22 +861,68 @@ def test_etcd_tls_and_auth(workdir, api, kube2sky, pki):
         k.wait_ready()
         assert any('"10.96.0.50"' in v for v in e.keys().values())
         k.stop()
-        # v3 auth: a root user, auth on; the right password works, a wrong one is reported
-        for path, body in [("/v3/auth/user/add", {"name": "root", "password": "pw"}),
-                           ("/v3/auth/role/add", {"name": "root"}),
-                           ("/v3/auth/user/grant", {"user": "root", "role": "root"}),
-                           ("/v3/auth/enable", {})]:
-            print(path, e.call(path, body))
-        st, tok = e.call("/v3/auth/authenticate", {"name": "root", "password": "pw"})
-        assert st == 200 and tok.get("token"), (st, tok)
-        assert e.call("/v3/kv/range", {"key": b64("/")})[0] != 200  # auth is really on
-        a.state.apply(svc_obj("authed", ip="10.96.10.10"))
-        k = kube2sky(tls, etcd_url=e.url, env={"ETCD_USERNAME": "root", "ETCD_PASSWORD": "wrong"})
-        wait_until(lambda: "etcd unreachable" in k.logs(), 15, what="auth failure reported")
+        # without the client certificate etcd refuses the connection: reported, not fatal
+        k = kube2sky(["--kube-master-url", a.url, "--etcd-cafile", os.path.join(pki, "ca.crt")], etcd_url=e.url)
+        wait_until(lambda: "cannot use etcd" in k.logs(), 15, what="TLS refusal reported")
         assert k.health("/readyz")[0] == 503 and k.alive()
-        k.stop()
-        k = kube2sky([*tls, "--etcd-username", "root", "--etcd-password", "pw"], etcd_url=e.url)
-        k.wait_ready()
-        assert any('"10.96.10.10"' in v for v in e.keys(tok["token"]).values())
     finally:
         e.stop()
+
+
+def test_etcd_v3_auth(workdir, etcd, api, kube2sky):
+    """etcd v3 with auth enabled: --etcd-username/--etcd-password (or the
+    ETCD_USERNAME/ETCD_PASSWORD environment) get a token."""
+    for path, body in [("/v3/auth/user/add", {"name": "root", "password": "pw"}),
+                       ("/v3/auth/role/add", {"name": "root"}),
+                       ("/v3/auth/user/grant", {"user": "root", "role": "root"}),
+                       ("/v3/auth/enable", {})]:
+        st, resp = _http("POST", etcd.url + path, body)
+        assert st == 200, (path, st, resp)
+    st, tok = _http("POST", etcd.url + "/v3/auth/authenticate", {"name": "root", "password": "pw"})
+    assert st == 200 and tok.get("token"), (st, tok)
+    assert _http("POST", etcd.url + "/v3/kv/range", {"key": b64("/")})[0] != 200  # auth is on
+    a = api(fixtures=["service-clusterip.json"])
+    k = kube2sky(["--kube-master-url", a.url], env={"ETCD_USERNAME": "root", "ETCD_PASSWORD": "wrong"})
+    wait_until(lambda: "cannot use etcd" in k.logs(), 15, what="auth failure reported")
+    assert k.health("/readyz")[0] == 503 and k.alive()
+    k.stop()
+    k = kube2sky(["--kube-master-url", a.url, "--etcd-username", "root", "--etcd-password", "pw"])
+    k.wait_ready()
+    st, body = _http("POST", etcd.url + "/v3/kv/range", {"key": b64("/skydns/"), "range_end": b64("/skydns0")},
+                     headers={"Authorization": tok["token"]})
+    assert st == 200, body
+    assert any(base64.b64decode(kv["value"]).decode().find('"10.96.0.50"') >= 0 for kv in body.get("kvs", []))
+
+
+def test_resync_repairs_lost_keys(workdir, etcd, kv, api, kube2sky, skydns):
+    """etcd loses kube2sky's keys behind its back (a wiped data dir, a stray
+    delete): the periodic resync writes them again."""
+    a = api(fixtures=["service-clusterip.json", "service-dualstack.json"])
+    k = kube2sky(["--kube-master-url", a.url, "--resync-period", "1"])
+    k.wait_ready()
+    before = etcd_keys(etcd)
+    assert len(before) == 11, sorted(before)  # 5 + 5 + dns-version
+    kv.delete("/skydns/", recursive=True)
+    assert not etcd_keys(etcd)
+    wait_until(lambda: {key: v for key, (v, _) in etcd_keys(etcd).items()} ==
+               {key: v for key, (v, _) in before.items()}, 15, what="keys written again")
+    s = skydns(domain=ZONE)
+    wait_answer(s, "api.prod.svc.cluster.local.", "AAAA", ["fd00:10:96::60"])
+
+
+def test_kubeconfig_tls_server_name(workdir, etcd, api, kube2sky, pki):
+    """The server is reached as "localhost", which the certificate does not
+    name; tls-server-name says which name to verify ("kubernetes")."""
+    a = api(fixtures=["service-clusterip.json"], certfile=os.path.join(pki, "apiserver.crt"),
+            keyfile=os.path.join(pki, "apiserver.key"))
+    url = f"https://localhost:{a.port}"
+    kc = write_kubeconfig(os.path.join(workdir, "kc-plain"), url, ca=os.path.join(pki, "ca.crt"))
+    k = kube2sky(["--kubecfg-file", kc])
+    wait_until(lambda: "TLS" in k.logs(), 15, what="name mismatch reported")
+    assert k.health("/readyz")[0] == 503
+    k.stop()
+    kc = write_kubeconfig(os.path.join(workdir, "kc-sni"), url, ca=os.path.join(pki, "ca.crt"),
+                          tls_server_name="kubernetes")
+    k = kube2sky(["--kubecfg-file", kc])
+    k.wait_ready()
+    assert any('"10.96.0.50"' in v for v, _ in etcd_keys(etcd).values())
