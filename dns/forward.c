@@ -17,7 +17,8 @@
  *    re-asked the same one); a server that timed out or refused is asked
  *    last for BAD_MS.
  *  - External-name records keep the upstream's TTLs (SkyDNS forced
- *    rcache_ttl) and only records on the CNAME chain of the asked name are
+ *    rcache_ttl), then SkyDNS's multi-RR rule (§12.2) runs again over the
+ *    answer section; only records on the CNAME chain of the asked name are
  *    taken.
  *  - Cache: forwarded/stub/lookup replies only, for min(rcache_ttl, record
  *    TTLs; RFC 2308 negative TTL), TTLs aged when served; never SERVFAIL or
@@ -26,7 +27,6 @@
  */
 #include "forward.h"
 
-#include <errno.h>
 #include <ldns/ldns.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -83,6 +83,7 @@ struct job {
 	int klen;
 	char key[RCACHE_KEY_MAX];
 	uint32_t cache_ttl;       /* config rcache_ttl (cap) */
+	uint32_t cfg_ttl;         /* config ttl, for the multi-RR TTL rule */
 	size_t cache_cap;         /* config rcache (entries); 0 = off */
 	struct answer ans;        /* ext lookups: the answer being completed */
 	size_t pending;
@@ -100,7 +101,7 @@ struct lookup {
 struct fcfg {
 	bool no_rec, ns_rotate;
 	int ndots, timeout_ms, rcache;
-	uint32_t rcache_ttl;
+	uint32_t rcache_ttl, ttl;
 	int nservers;
 	char servers[UPSTREAM_MAX_SERVERS][64];
 };
@@ -407,9 +408,26 @@ static int lookup_sign(struct job *j)
 	return rc;
 }
 
+/* §12.2 again, now that upstream records joined the answer section: with
+ * more than one RR, all share min(config ttl, every answer TTL). */
+static void lookup_ttls(struct job *j)
+{
+	size_t n = j->ans.n[SEC_ANSWER];
+	struct rr *rr = j->ans.rrs[SEC_ANSWER];
+	if (n < 2)
+		return;
+	uint32_t min = j->cfg_ttl;
+	for (size_t i = 0; i < n; i++)
+		if (rr[i].ttl < min)
+			min = rr[i].ttl;
+	for (size_t i = 0; i < n; i++)
+		rr[i].ttl = min;
+}
+
 static void lookup_finish(struct job *j)
 {
 	uint8_t *o = j->f->out;
+	lookup_ttls(j);
 	if (lookup_sign(j) < 0) {
 		job_error(j, RCODE_SERVFAIL, true);
 		return;
@@ -583,6 +601,7 @@ static void lookups_start(struct job *j, const struct fcfg *fc)
 {
 	j->cache_cap = fc->rcache > 0 ? (size_t)fc->rcache : 0;
 	j->cache_ttl = fc->rcache_ttl;
+	j->cfg_ttl = fc->ttl;
 	size_t n = (fc->no_rec || fc->nservers == 0) ? 0 : j->ans.next;
 	j->pending = n + 1; /* +1 holds the job until every lookup is started */
 	for (size_t i = 0; i < n; i++)
@@ -666,6 +685,7 @@ static void fcfg_from(struct fcfg *fc, const struct config *c)
 	fc->timeout_ms = c->read_timeout_ms > 0 ? c->read_timeout_ms : 2000;
 	fc->rcache = c->rcache;
 	fc->rcache_ttl = c->rcache_ttl;
+	fc->ttl = c->ttl;
 	fc->nservers = c->nnameservers < UPSTREAM_MAX_SERVERS ? c->nnameservers
 							       : UPSTREAM_MAX_SERVERS;
 	for (int i = 0; i < fc->nservers; i++)

@@ -21,6 +21,7 @@ import socket
 import struct
 import subprocess
 import threading
+import time
 
 import dns.flags
 import dns.message
@@ -28,7 +29,7 @@ import dns.query
 import dns.rcode
 import dns.rrset
 
-from conftest import free_port, stop_pid, wait_until
+from conftest import free_port, stop_pid
 
 UNBOUND = shutil.which("unbound") or "/usr/sbin/unbound"
 UNBOUND_CONTROL = shutil.which("unbound-control") or "/usr/sbin/unbound-control"
@@ -42,6 +43,21 @@ def _answers(addr, port, name, rdtype="SOA"):
         return r.rcode() == 0
     except Exception:  # noqa: BLE001 - not up yet
         return False
+
+
+def _wait_or_stop(server, ready, what, timeout=10.0):
+    """Wait until ready() (bounded); on failure stop the process by PID
+    before raising, so nothing outlives the test."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.proc.poll() is not None:
+            server.stop()
+            raise AssertionError(f"{what} exited at start; see {server.log_path}")
+        if ready():
+            return
+        time.sleep(0.05)
+    server.stop()
+    raise AssertionError(f"{what} not answering after {timeout}s; see {server.log_path}")
 
 
 class Unbound:
@@ -79,14 +95,8 @@ class Unbound:
         self.out = open(self.log_path + ".out", "ab")
         self.proc = subprocess.Popen([UNBOUND, "-d", "-c", self.conf], stdout=self.out,
                                      stderr=subprocess.STDOUT)
-        wait_until(lambda: self._alive() and _answers(self.addr, self.port, self.first_zone),
-                   10, what="unbound answering")
+        _wait_or_stop(self, lambda: _answers(self.addr, self.port, self.first_zone), "unbound")
         return self
-
-    def _alive(self):
-        if self.proc.poll() is not None:
-            raise AssertionError(f"unbound exited {self.proc.returncode}")
-        return True
 
     def queries(self):
         """Queries unbound has received so far (cumulative statistics)."""
@@ -148,12 +158,7 @@ zone:
         self.out = open(self.log_path + ".out", "ab")
         self.proc = subprocess.Popen([NSD, "-d", "-c", self.conf], stdout=self.out,
                                      stderr=subprocess.STDOUT)
-
-        def up():
-            if self.proc.poll() is not None:
-                raise AssertionError(f"nsd exited {self.proc.returncode}")
-            return _answers(self.addr, self.port, self.zone)
-        wait_until(up, 10, what="nsd answering")
+        _wait_or_stop(self, lambda: _answers(self.addr, self.port, self.zone), "nsd")
         return self
 
     @property

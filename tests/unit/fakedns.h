@@ -4,7 +4,8 @@
  * (UDP: truncated, empty), "wrongid" (a bad-ID copy, then the good reply),
  * "onlywrongid", "wrongq" (another question), "noedns" (FORMERR to a
  * query with OPT), "huge" (40 A records, ignoring the buffer size),
- * "poison" (plus an A record for "evil."), "late" (UDP reply after
+ * "poison" (plus an A record for "evil."), "garbage" (UDP: 7 junk bytes
+ * and a QR=0 copy first), "late" (UDP reply after
  * 700 ms, blocking the fake meanwhile);
  * anything else gets
  * A 192.0.2.1 (UDP) / 192.0.2.2 (TCP), or AAAA 2001:db8::1 for AAAA.
@@ -147,6 +148,13 @@ static void fake_udp(struct fake *f)
 		return;
 	if (q[12] == 4 && memcmp(q + 13, "late", 4) == 0)
 		usleep(700000); /* slower than the client's attempt timeout */
+	if (q[12] == 7 && memcmp(q + 13, "garbage", 7) == 0) {
+		/* junk, then the reply with QR clear, then the real one */
+		sendto(f->udp, "\x01\x02\x03\x04\x05\x06\x07", 7, 0, (struct sockaddr *)&from, fl);
+		a[2] &= 0x7f;
+		sendto(f->udp, a, len, 0, (struct sockaddr *)&from, fl);
+		a[2] |= 0x80;
+	}
 	if (extra) {
 		pkt_put16(a, (uint16_t)(pkt_get16(a) ^ 0x5555));
 		sendto(f->udp, a, len, 0, (struct sockaddr *)&from, fl);

@@ -133,6 +133,9 @@ TEST(wrong_id_discarded)
 	struct result r;
 	ask("wrongid", false, one, 1, 1000, &r); /* bad copy first, good one next */
 	CHECK_INT(r.err, 0);
+	ask("garbage", false, one, 1, 1000, &r);
+	CHECK_INT(r.err, 0);
+	CHECK(r.len > PKT_HDR && (r.reply[2] & 0x80));
 	ask("onlywrongid", false, one, 1, 300, &r);
 	CHECK_INT(r.err, SKY_ETIMEDOUT);
 	ask("wrongq", false, one, 1, 300, &r);
