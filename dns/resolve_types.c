@@ -89,10 +89,41 @@ out:
 	rlist_free(&l);
 }
 
+/* RFC 1034 §3.6.2: a name with a CNAME has no other data. A directory that
+ * holds both address services and name services (kube2sky's <ns>.svc parent
+ * of a ClusterIP and an ExternalName service) would give one owner CNAMEs
+ * next to addresses; the addresses win, the CNAME chains (and their ext
+ * lookups) go. SkyDNS sent both. */
+static void drop_cnames_beside_data(struct rctx *x, struct rrvec *ans, size_t ext_mark)
+{
+	bool data = false, cname = false;
+	for (size_t i = 0; i < ans->n; i++) {
+		if (ans->v[i].owner)
+			continue;
+		data |= ans->v[i].type != T_CNAME;
+		cname |= ans->v[i].type == T_CNAME;
+	}
+	if (!data || !cname)
+		return;
+	size_t k = 0;
+	bool in_chain = false;
+	for (size_t i = 0; i < ans->n; i++) {
+		const struct rr *r = &ans->v[i];
+		if (!r->owner)
+			in_chain = r->type == T_CNAME;
+		if (!in_chain)
+			ans->v[k++] = *r;
+	}
+	ans->n = k;
+	x->out->next = ext_mark;
+}
+
 void rt_address(struct rctx *x, const char *name, uint16_t qtype, struct rrvec *ans, bool *exists)
 {
 	struct chain ch = {.names = {name}, .n = 1};
+	size_t ext_mark = x->out->next;
 	address_level(x, name, NULL, qtype, &ch, SEC_ANSWER, ans, exists);
+	drop_cnames_beside_data(x, ans, ext_mark);
 	if (x->c->round_robin)
 		rt_shuffle_addresses(x, ans);
 }

@@ -241,6 +241,24 @@ TEST(cname_external)
 	fx_end();
 }
 
+TEST(cname_beside_addresses_dropped)
+{
+	/* kube2sky's namespace directory: a ClusterIP service and an
+	 * ExternalName service side by side. */
+	fx_begin();
+	fx_put("h1.web.ns.svc.skydns.local.", (struct service){.host = "10.0.0.7"});
+	fx_put("h2.ext.ns.svc.skydns.local.", (struct service){.host = "www.example.com"});
+	fx_put("h3.int.ns.svc.skydns.local.", (struct service){.host = "web.ns.svc.skydns.local"});
+	fx_freeze();
+	fx_ask("ns.svc.skydns.local.", T_A);
+	CHECK_REPLY(RCODE_NOERROR, 1, "@ 3600 A 10.0.0.7", "", "");
+	CHECK_STR(ext_text, "");
+	fx_ask("ext.ns.svc.skydns.local.", T_A); /* a CNAME alone stays */
+	CHECK_REPLY(RCODE_NOERROR, 1, "@ 3600 CNAME www.example.com.", "", "");
+	CHECK_STR(ext_text, "www.example.com. A answer");
+	fx_end();
+}
+
 TEST(cname_chain_limit)
 {
 	char name[64], host[64];
@@ -463,6 +481,7 @@ int main(void)
 	RUN(srv_targets_internal_external);
 	RUN(cname_chains);
 	RUN(cname_external);
+	RUN(cname_beside_addresses_dropped);
 	RUN(cname_chain_limit);
 	RUN(cname_qtype);
 	RUN(mx);
