@@ -24,6 +24,7 @@
 #include "metrics.h"
 #include "mirror.h"
 #include "server.h"
+#include "snapshot.h"
 #include "snapstore.h"
 #include "stats.h"
 
@@ -129,7 +130,8 @@ static int serve_http(const char *addr, const struct httpd_route *routes, int n,
 }
 
 /* /metrics on metrics_addr; /healthz and /readyz on health_addr, or next to
- * the metrics when health_addr is empty. */
+ * the metrics when health_addr is empty. Started last: the handlers read
+ * the mirror. */
 static int start_http(struct daemon *d)
 {
 	const struct config *c = &d->cfg;
@@ -138,10 +140,6 @@ static int start_http(struct daemon *d)
 		{ "/readyz", http_readyz, d },
 	};
 	if (c->metrics_addr[0]) {
-		d->stats = stats_new(c->metrics_namespace, c->metrics_subsystem);
-		if (!d->stats)
-			return SKY_ENOMEM;
-		register_gauges(d);
 		const struct httpd_route routes[] = { { c->metrics_path, http_metrics, d }, health[0],
 						      health[1] };
 		int rc = serve_http(c->metrics_addr, routes, c->health_addr[0] ? 1 : 3, &d->httpd,
@@ -177,22 +175,54 @@ static int start_sockets(struct daemon *d)
 	return 0;
 }
 
+/* SkyDNS reads /<prefix>/config once before it listens, so dns_addr (and
+ * the DNSSEC key) from etcd win over flags. Wait that long for the first
+ * snapshot; with etcd down, carry on with the flags (SkyDNS: "unreadable
+ * config -> continue") and answer SERVFAIL until data arrives. */
+#define STARTUP_CONFIG_WAIT_MS 3000
+
+static void apply_startup_config(struct daemon *d)
+{
+	if (!mirror_wait_ready(d->mirror, STARTUP_CONFIG_WAIT_MS)) {
+		log_warn("main", "no snapshot from etcd yet, using flags for dns_addr=%s",
+			 d->cfg.dns_addr);
+		return;
+	}
+	/* Reader slot 0 belongs to the first UDP worker, which does not run yet. */
+	const struct snapshot *snap = snapstore_enter(d->store, 0);
+	if (snap) {
+		const struct config *eff = snapshot_config(snap);
+		if (strcmp(eff->dns_addr, d->cfg.dns_addr) != 0)
+			log_info("main", "dns_addr from etcd config: %s", eff->dns_addr);
+		snprintf(d->cfg.dns_addr, sizeof d->cfg.dns_addr, "%s", eff->dns_addr);
+		snprintf(d->cfg.dnssec, sizeof d->cfg.dnssec, "%s", eff->dnssec);
+	}
+	snapstore_leave(d->store, 0);
+}
+
+static int load_dnssec(struct daemon *d)
+{
+	if (!d->cfg.dnssec[0])
+		return 0;
+	char why[256] = "";
+	int rc = dnssec_load(d->cfg.dnssec, d->cfg.domain, &d->dnssec, why, sizeof why);
+	if (rc < 0)
+		log_error("main", "cannot load DNSSEC key basename=%s: %s", d->cfg.dnssec, why);
+	return rc;
+}
+
 static int start(struct daemon *d)
 {
 	struct config *c = &d->cfg;
 	int rc = start_sockets(d);
 	if (rc < 0)
 		return rc;
-	if (c->dnssec[0]) {
-		char why[256] = "";
-		rc = dnssec_load(c->dnssec, c->domain, &d->dnssec, why, sizeof why);
-		if (rc < 0) {
-			log_error("main", "cannot load DNSSEC key basename=%s: %s", c->dnssec, why);
-			return rc;
-		}
+	if (c->metrics_addr[0]) {
+		d->stats = stats_new(c->metrics_namespace, c->metrics_subsystem);
+		if (!d->stats)
+			return SKY_ENOMEM;
+		register_gauges(d);
 	}
-	if ((rc = start_http(d)) < 0)
-		return rc;
 	size_t n_udp = server_count_udp(d->act.fds, (size_t)d->act.nfds);
 	d->store = snapstore_new(server_reader_slots(c, n_udp));
 	if (!d->store)
@@ -202,6 +232,9 @@ static int start(struct daemon *d)
 		log_error("main", "cannot start the etcd mirror: %s", err_str(rc));
 		return rc;
 	}
+	apply_startup_config(d);
+	if ((rc = load_dnssec(d)) < 0)
+		return rc;
 	rc = forwarder_new(d->store, server_forwarder_slot(c, n_udp), &d->fwd);
 	if (rc < 0) {
 		log_warn("main", "no forwarder, names outside the domain get SERVFAIL: %s", err_str(rc));
@@ -217,6 +250,8 @@ static int start(struct daemon *d)
 		log_error("main", "cannot start the DNS server addr=%s: %s", c->dns_addr, err_str(rc));
 		return rc;
 	}
+	if ((rc = start_http(d)) < 0)
+		return rc;
 	rc = activation_drop_privileges(c->user);
 	if (rc < 0) {
 		log_error("main", "cannot drop privileges user=%s: %s", c->user, err_str(rc));
@@ -283,7 +318,7 @@ int main(int argc, char **argv)
 	config_finish(&d.cfg);
 	log_set_level(d.cfg.verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO);
 
-	/* Every thread inherits this mask; only sigwait() below sees them. */
+	/* Every thread inherits this mask: only wait_signals() sees them. */
 	sigset_t set;
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
@@ -296,8 +331,9 @@ int main(int argc, char **argv)
 		stop(&d);
 		return 1;
 	}
-	log_info("main", "serving addr=%s domain=%s etcd=%s%s", d.cfg.systemd ? "(systemd)" : d.cfg.dns_addr,
-		 d.cfg.domain, d.cfg.machines[0], d.cfg.etcd3 ? " (v3)" : "");
+	log_info("main", "serving addr=%s domain=%s etcd=%s%s",
+		 d.act.nfds > 0 ? "(systemd)" : d.cfg.dns_addr, d.cfg.domain, d.cfg.machines[0],
+		 d.cfg.etcd3 ? " (v3)" : "");
 	wait_signals(&d, &set);
 	activation_stopping();
 	stop(&d);

@@ -289,7 +289,7 @@ static void addr_str(const struct sockaddr_storage *a, char *out, size_t cap)
 		inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof ip);
 		port = ntohs(in6->sin6_port);
 	}
-	snprintf(out, cap, "%s:%u", ip, port);
+	snprintf(out, cap, a->ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip, port);
 }
 
 /* ------------------------------------------------------------ UDP */
@@ -757,14 +757,19 @@ static int parse_addr(const char *s, struct sockaddr_storage *out, socklen_t *le
 	return SKY_EINVAL;
 }
 
-static int open_socket(const struct sockaddr_storage *a, socklen_t alen, int type)
+/* SO_REUSEPORT only for the UDP worker group; TCP gets SO_REUSEADDR
+ * (TIME_WAIT) only, so a second listener on the port fails to bind. */
+static int open_socket(const struct sockaddr_storage *a, socklen_t alen, int type,
+		       bool reuseport)
 {
 	int fd = socket(a->ss_family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -1;
 	int one = 1;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+	if (type == SOCK_STREAM)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (reuseport)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
 	if (a->ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
 	if (type == SOCK_DGRAM) {
@@ -781,30 +786,45 @@ static int open_socket(const struct sockaddr_storage *a, socklen_t alen, int typ
 	return fd;
 }
 
+/* The UDP group: one SO_REUSEPORT socket per worker (the kernel spreads
+ * clients over them). SO_REUSEPORT would also let a second skydns (same
+ * uid) join the group and silently take half the traffic, so the port is
+ * first bound once without it: that fails with EADDRINUSE if anyone holds
+ * it, and a later skydns fails the same way against our group. */
+static int open_udp_group(struct server *s, const struct sockaddr_storage *a, socklen_t alen,
+			  unsigned workers)
+{
+	int probe = open_socket(a, alen, SOCK_DGRAM, false);
+	if (probe < 0)
+		return -1;
+	close(probe);
+	for (unsigned i = 0; i < workers && i < MAX_FDS; i++) {
+		int fd = open_socket(a, alen, SOCK_DGRAM, true);
+		if (fd < 0)
+			return -1;
+		s->udp_fds[s->n_udp++] = fd;
+	}
+	return 0;
+}
+
 static int open_listeners(struct server *s, const char *dns_addr, unsigned workers)
 {
 	struct sockaddr_storage a;
 	socklen_t alen;
 	if (parse_addr(dns_addr, &a, &alen) < 0)
 		return SKY_EINVAL;
-	/* One UDP socket per worker on the same port (SO_REUSEPORT spreads
-	 * clients over them). A port of 0 is fixed by the first bind. */
-	for (unsigned i = 0; i < workers && i < MAX_FDS; i++) {
-		int fd = open_socket(&a, alen, SOCK_DGRAM);
-		if (fd < 0) {
-			log_error("server", "cannot bind udp addr=%s: %s", dns_addr, strerror(errno));
-			return SKY_EIO;
-		}
-		s->udp_fds[s->n_udp++] = fd;
-		if (i == 0)
-			getsockname(fd, (struct sockaddr *)&a, &alen);
-	}
-	int fd = open_socket(&a, alen, SOCK_STREAM);
+	/* TCP first: it fixes a port of 0 for the UDP group too. */
+	int fd = open_socket(&a, alen, SOCK_STREAM, false);
 	if (fd < 0) {
 		log_error("server", "cannot bind tcp addr=%s: %s", dns_addr, strerror(errno));
 		return SKY_EIO;
 	}
 	s->tcp_fds[s->n_tcp++] = fd;
+	getsockname(fd, (struct sockaddr *)&a, &alen);
+	if (open_udp_group(s, &a, alen, workers) < 0) {
+		log_error("server", "cannot bind udp addr=%s: %s", dns_addr, strerror(errno));
+		return SKY_EIO;
+	}
 	return 0;
 }
 

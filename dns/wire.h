@@ -31,7 +31,10 @@ struct wire_question {
  * Rules: exactly one question (QDCOUNT!=1 -> FORMERR), opcode QUERY only
  * (others NOTIMP via *rcode_hint), at most one OPT, EDNS version >0 ->
  * BADVERS via *rcode_hint. `rcode_hint` is set to the rcode to answer with
- * when the query is well-formed but cannot be served (0 otherwise). */
+ * when the query is well-formed but cannot be served (0 otherwise).
+ * wq->qname is NULL unless the question itself parsed (it may be set on
+ * SKY_EPARSE when only a later section is bad); pass wq to
+ * wire_encode_error() in every case. */
 int wire_parse_query(const uint8_t *pkt, size_t len, struct query *q,
 		     struct wire_question *wq, int *rcode_hint);
 
@@ -44,7 +47,9 @@ int wire_encode(const struct query *q, const struct wire_question *wq, const str
 		uint8_t *out, size_t cap, size_t limit);
 
 /* A header-only (plus question when one was parsed) reply with `rcode`;
- * wq may be NULL (then only the 12-byte header is echoed from pkt). */
+ * wq may be NULL or have qname NULL (then only the 12-byte header is echoed
+ * from pkt). NOTIMP gets a clean header (no RD); rcode > 15 (BADVERS) adds
+ * an OPT carrying the extended rcode. */
 int wire_encode_error(const uint8_t *pkt, size_t len, const struct wire_question *wq, int rcode,
 		      uint8_t *out, size_t cap);
 

@@ -12,6 +12,7 @@
 #   hack/bench/bench.sh                       10000 services, v2, 10 s runs
 #   N=50000 DURATION=20 ETCD3=1 hack/bench/bench.sh
 #   SKYDNS_BIN=build/dns/skydns COMPARE=0 hack/bench/bench.sh
+#   TRANSPORT=tcp hack/bench/bench.sh         dnsperf over TCP (-m tcp)
 #
 # Note: dnsperf shares the machine's cores with the server, so absolute qps
 # is a floor; compare servers within one run.
@@ -24,6 +25,7 @@ CLIENTS=${CLIENTS:-4}
 RATE=${RATE:-20000}
 ETCD3=${ETCD3:-0}
 COMPARE=${COMPARE:-1}
+TRANSPORT=${TRANSPORT:-udp}
 
 if [ -z "${SKYDNS_BIN:-}" ]; then
   cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -94,15 +96,15 @@ echo "skydns: serving all $N services $((SECONDS - t0)) s after start (rss $(ps 
 # run_perf <label> <port>: prints one result line and sets QPS_<label>
 run_perf() {
   local label=$1 port=$2 out qps avg lost
-  out=$(dnsperf -s 127.0.0.1 -p "$port" -d "$WORK/queries.txt" -l "$DURATION" -c "$CLIENTS" -q 500 2>&1)
+  out=$(dnsperf -m "$TRANSPORT" -s 127.0.0.1 -p "$port" -d "$WORK/queries.txt" -l "$DURATION" -c "$CLIENTS" -q 500 2>&1)
   qps=$(awk '/Queries per second/ {printf "%.0f", $4}' <<<"$out")
-  avg=$(awk '/Average Latency/ {printf "%.3f", $4 * 1000}' <<<"$out")
+  avg=$(awk '/^ *Average Latency/ && !n++ {printf "%.3f", $4 * 1000}' <<<"$out")
   lost=$(awk '/Queries lost/ {print $3, $4}' <<<"$out")
   local codes
   codes=$(awk -F': *' '/Response codes/ {print $2}' <<<"$out")
   # latency at a fixed rate, from dnsperf's per-query lines ("> RCODE name type seconds")
   local pct
-  pct=$(dnsperf -s 127.0.0.1 -p "$port" -d "$WORK/queries.txt" -l "$DURATION" -Q "$RATE" -v 2>/dev/null |
+  pct=$(dnsperf -m "$TRANSPORT" -s 127.0.0.1 -p "$port" -d "$WORK/queries.txt" -l "$DURATION" -Q "$RATE" -v 2>/dev/null |
     awk '$1 == ">" {print $NF * 1000}' | sort -n |
     awk '{v[NR] = $1} END {
       if (NR == 0) { print "no samples"; exit }
@@ -113,8 +115,13 @@ run_perf() {
   printf -v "QPS_$label" '%s' "$qps"
 }
 
-echo "== dnsperf: $DURATION s per run, $CLIENTS clients, $(nproc) cores shared with dnsperf"
+echo "== dnsperf over $TRANSPORT: $DURATION s per run, $CLIENTS clients, $(nproc) cores shared with dnsperf"
 run_perf skydns "$DNS_PORT"
+
+if grep -qv 'level=info' "$WORK/skydns.log"; then
+  echo "skydns log (warnings and errors, first 10):"
+  grep -v 'level=info' "$WORK/skydns.log" | head -10
+fi
 
 if [ "$COMPARE" = 1 ] && command -v nsd >/dev/null; then
   NSD_PORT=$(free_port)

@@ -361,6 +361,60 @@ def test_tcp_connections_do_not_stall_udp(kv, skydns):
             s.close()
 
 
+def test_idle_and_half_sent_tcp_connections_are_closed(kv, skydns):
+    """RFC 7766 §6.2.3: the server closes idle connections (~10 s) and ones
+    stuck inside a message (~2 s, slowloris); a bound, not a timing test."""
+    srv = skydns()
+    put_web(kv)
+    wait_records(srv, "web.east.skydns.local.", "A", 2)
+    idle = socket.create_connection((srv.addr, srv.port), timeout=25)
+    partial = socket.create_connection((srv.addr, srv.port), timeout=25)
+    used = socket.create_connection((srv.addr, srv.port), timeout=25)
+    try:
+        partial.sendall(b"\x00\x40\x12\x34")  # 4 of 66 bytes
+        q = dns.message.make_query("web.east.skydns.local.", "A")
+        used.sendall(tcp_frame(q.to_wire()))
+        assert rdatas(dns.message.from_wire(tcp_read_msg(used))) == ["10.0.0.1", "10.0.0.2"]
+        t0 = time.monotonic()
+        assert partial.recv(1) == b"", "half-sent message: connection closed"
+        assert idle.recv(1) == b"", "idle connection closed"
+        assert used.recv(1) == b"", "idle after a query: closed"
+        assert time.monotonic() - t0 < 25
+    finally:
+        for s in (idle, partial, used):
+            s.close()
+    assert_alive(srv)
+
+
+def test_second_instance_on_the_same_port_fails(kv, skydns):
+    """SO_REUSEPORT must not let a second skydns share (and split) the port."""
+    srv = skydns()
+    put_web(kv)
+    wait_records(srv, "web.east.skydns.local.", "A", 2)
+    second = skydns(port=srv.port, start=False)
+    second.start(wait=False)
+    rc = second.proc.wait(10)
+    assert rc != 0
+    assert "already in use" in second.logs()
+    second.proc = None
+    second.log.close()
+    for _ in range(20):  # every answer still comes from the first one
+        assert_alive(srv)
+
+
+def test_ipv6_listener_and_verbose_query_log(kv, skydns):
+    """-addr [::1]:port serves UDP and TCP; -verbose logs every query."""
+    srv = skydns(extra_args=["-verbose"], addr="::1", start=False)
+    srv.args[srv.args.index("-addr") + 1] = f"[::1]:{srv.port}"
+    srv.start()
+    put_web(kv)
+    wait_records(srv, "web.east.skydns.local.", "A", 2)
+    assert rdatas(query(srv, "web.east.skydns.local.", "A", tcp=True)) == ["10.0.0.1", "10.0.0.2"]
+    wait_until(lambda: "name=web.east.skydns.local. type=1 tcp=1" in srv.logs(), 5,
+               what="per-query debug line")
+    assert "client=[::1]:" in srv.logs()
+
+
 def test_not_ready_without_etcd_answers_servfail(etcd, workdir, skydns):
     """Before the first snapshot (etcd down) queries get SERVFAIL, not silence."""
     etcd.stop()

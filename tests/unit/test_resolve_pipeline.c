@@ -351,6 +351,7 @@ TEST(round_robin)
 	fx_put("t.skydns.local.", S(.host = "10.0.1.3"));
 	fx_put("c1.skydns.local.", S(.host = "c2.skydns.local"));
 	fx_put("c2.skydns.local.", S(.host = "pool.skydns.local"));
+	fx_put("alias.skydns.local.", S(.host = "pool.skydns.local"));
 	static char first[8192];
 	int orders = 0;
 	for (uint64_t seed = 1; seed <= 30; seed++) {
@@ -364,8 +365,12 @@ TEST(round_robin)
 			snprintf(first, sizeof first, "%s", sec_text[SEC_ANSWER]);
 		else
 			orders += strcmp(first, sec_text[SEC_ANSWER]) != 0;
-		fx_ask_full("mix.skydns.local.", T_A, C_IN, seed); /* fix #217: CNAME first */
-		CHECK_INT(ans.n[SEC_ANSWER], 4);
+		fx_ask_full("mix.skydns.local.", T_A, C_IN, seed); /* RFC 1034 3.6.2: no CNAME beside A */
+		CHECK_INT(ans.n[SEC_ANSWER], 2);
+		CHECK_INT(ans.rrs[SEC_ANSWER][0].type, T_A);
+		CHECK_INT(ans.rrs[SEC_ANSWER][1].type, T_A);
+		fx_ask_full("alias.skydns.local.", T_A, C_IN, seed); /* fix #217: CNAME first */
+		CHECK_INT(ans.n[SEC_ANSWER], 6);
 		CHECK_INT(ans.rrs[SEC_ANSWER][0].type, T_CNAME);
 		fx_ask_full("c1.skydns.local.", T_A, C_IN, seed); /* 2 CNAMEs: untouched */
 		CHECK_STR(sec_text[SEC_ANSWER], "@ 3600 CNAME c2.skydns.local.\n"
