@@ -399,6 +399,12 @@ def test_ns_records(walk):
     dig_is(res, ["skydns.local. 3600 IN NS ns1.ns.dns.skydns.local."],
            ["ns1.ns.dns.skydns.local. 3600 IN A 172.16.0.1"])
     check_positive(query(s, "skydns.local.", "NS"), res["answer"], res["additional"])
+    # "Note these services MUST use IP address, using names will not work":
+    # one name among them and SkyDNS gives no NS at all (NODATA)
+    walk.curl("""curl -XPUT http://127.0.0.1:4001/v2/keys/skydns/local/skydns/dns/ns/ns2 \\
+    -d value='{"host":"ns.example.com"}'""")
+    walk.sync()
+    check_negative(query(s, "skydns.local.", "NS"), dns.rcode.NOERROR)
 
 
 def test_ptr_records(walk):

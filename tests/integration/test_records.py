@@ -466,10 +466,9 @@ def test_nxdomain_vs_nodata_same_on_both_apis(env):
 def test_round_robin_changes_order_cname_first(env):
     for i in range(1, 6):
         env.put(n(f"x{i}", "rr"), {"host": f"10.14.0.{i}"})
-    env.put(n("x1", "rrc"), {"host": "10.14.1.1"})
-    env.put(n("x2", "rrc"), {"host": "10.14.1.2"})
     env.put(n("c", "rrc"), {"host": "t.rrdst.skydns.local"})
-    env.put(n("t", "rrdst"), {"host": "10.14.2.9"})
+    for i in range(1, 5):
+        env.put(n(f"a{i}", "t", "rrdst"), {"host": f"10.14.2.{i}"})
     env.sync()
     orders = set()
     q = n("rr")
@@ -479,14 +478,31 @@ def test_round_robin_changes_order_cname_first(env):
         check_positive(r, want)
         orders.add(tuple(rd.to_text() for rd in r.answer[0]))
     assert len(orders) > 1, "round robin never changed the order"
-    q = n("rrc")
-    want = [f"{q} 3600 IN CNAME {n('t', 'rrdst')}", f"{n('t', 'rrdst')} 3600 IN A 10.14.2.9",
-            f"{q} 3600 IN A 10.14.1.1", f"{q} 3600 IN A 10.14.1.2"]
-    for _ in range(20):
+    q, t = n("rrc"), n("t", "rrdst")
+    want = [f"{q} 3600 IN CNAME {t}"] + [f"{t} 3600 IN A 10.14.2.{i}" for i in range(1, 5)]
+    orders = set()
+    for _ in range(30):
         r = env.q(q, "A")
         check_positive(r, want)
-        # fix (SkyDNS #217): the CNAME stays first
+        # fix (SkyDNS #217): the CNAME stays first; the addresses rotate
         assert r.answer[0].rdtype == dns.rdatatype.CNAME, [x.to_text() for x in r.answer]
+        orders.add(tuple(rd.to_text() for rd in r.answer[1]))
+    assert len(orders) > 1, "round robin never changed the order behind the CNAME"
+
+
+def test_cname_beside_addresses_is_dropped(env):
+    # fix (RFC 1034 3.6.2): a name with addresses has no CNAME; SkyDNS sent
+    # "x CNAME t" next to "x A ..." when a directory mixed both kinds
+    env.put(n("x1", "mix"), {"host": "10.14.3.1"})
+    env.put(n("c", "mix"), {"host": "t.mixdst.skydns.local"})
+    env.put(n("t", "mixdst"), {"host": "10.14.4.9"})
+    env.sync()
+    q = n("mix")
+    check_positive(env.q(q, "A"), [f"{q} 3600 IN A 10.14.3.1"])
+    # the CNAME service alone still answers with its chain
+    c = n("c", "mix")
+    check_positive(env.q(c, "A"), [f"{c} 3600 IN CNAME {n('t', 'mixdst')}",
+                                   f"{n('t', 'mixdst')} 3600 IN A 10.14.4.9"])
 
 
 # ------------------------------------------------------------ hidden `_` names
@@ -500,9 +516,17 @@ def test_underscore_names_not_in_parent_answers(env):
     check_positive(env.q(us, "A"), [f"{us} 3600 IN A 10.15.0.2"])
     check_positive(env.q(us, "SRV"), [f"{us} 3600 IN SRV 10 100 0 {n('plain', 'us')}"],
                    [f"{n('plain', 'us')} 3600 IN A 10.15.0.2"])
-    h = n("_http", "_tcp", "us")
-    check_positive(env.q(h, "SRV"), [f"{h} 3600 IN SRV 10 100 80 {h}"], [f"{h} 3600 IN A 10.15.0.1"])
-    check_positive(env.q(h, "A"), [f"{h} 3600 IN A 10.15.0.1"])
+
+
+def test_underscore_names_answer_when_asked(env):
+    # SkyDNS read `_` keys with a direct etcd get, so RFC 2782 names work even
+    # though etcd v2 leaves them out of directory listings (and watches)
+    env.put(n("_http", "_tcp", "us2"), {"host": "10.15.1.1", "port": 80})
+    env.put(n("plain", "us2"), {"host": "10.15.1.2"})
+    env.sync()
+    h = n("_http", "_tcp", "us2")
+    check_positive(env.q(h, "SRV"), [f"{h} 3600 IN SRV 10 100 80 {h}"], [f"{h} 3600 IN A 10.15.1.1"])
+    check_positive(env.q(h, "A"), [f"{h} 3600 IN A 10.15.1.1"])
 
 
 # ------------------------------------------------------------ v3 sibling prefixes
