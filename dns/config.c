@@ -107,6 +107,8 @@ static const struct key keys[] = {
 	  "support stub zones (stub.dns.<domain>)", 0 },
 	{ NULL, NULL, "verbose", NULL, CT_BOOL, F(verbose), 0, 0, "false",
 	  "log every query", 0 },
+	{ NULL, NULL, "log-journal", "SKYDNS_LOG_JOURNAL", CT_BOOL, F(log_journal), 0, 0, "false",
+	  "log to the systemd journal (default: stderr, or the journal when stderr is one)", 0 },
 	{ NULL, NULL, "path-prefix", "SKYDNS_PATH_PREFIX", CT_STR, F(path_prefix), 0, 0, "skydns",
 	  "etcd path prefix (/<prefix>/...)", K_RESTART },
 	{ NULL, NULL, "machines", "ETCD_MACHINES", CT_MACHINES, F(machines), 0, 0,

@@ -35,6 +35,7 @@ struct config {
 	bool stubzones;
 	bool systemd;
 	bool verbose;
+	bool log_journal;             /* log to the systemd journal instead of stderr */
 	uint32_t ttl;                   /* 3600 */
 	uint32_t min_ttl;               /* 60 */
 	uint32_t priority;              /* 10 */

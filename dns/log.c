@@ -3,7 +3,9 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <syslog.h>
 #include <systemd/sd-journal.h>
@@ -19,6 +21,16 @@ static const int journal_prio[] = { LOG_DEBUG, LOG_INFO, LOG_WARNING, LOG_ERR };
 void log_set_level(enum log_level min) { min_level = min; }
 void log_set_journal(bool on) { to_journal = on; }
 bool log_enabled(enum log_level lvl) { return (int)lvl >= min_level; }
+
+bool log_stderr_is_journal(void)
+{
+	const char *e = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	if (!e || sscanf(e, "%llu:%llu", &dev, &ino) != 2 || fstat(STDERR_FILENO, &st) < 0)
+		return false;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
 
 void log_write(enum log_level lvl, const char *comp, const char *fmt, ...)
 {

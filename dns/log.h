@@ -19,6 +19,11 @@ void log_set_level(enum log_level min);
 void log_set_journal(bool on);
 bool log_enabled(enum log_level lvl);
 
+/* True when stderr is connected to the journal (systemd sets JOURNAL_STREAM
+ * to the device:inode of that stream), so native journal logging keeps the
+ * levels instead of flattening them. */
+bool log_stderr_is_journal(void);
+
 /* comp: component ("etcd", "server", "mirror", "kube"...); msg: printf format;
  * then the arguments. Use log_kv() for key=value details. */
 void log_write(enum log_level lvl, const char *comp, const char *fmt, ...)

@@ -317,6 +317,7 @@ int main(int argc, char **argv)
 		return 2;
 	config_finish(&d.cfg);
 	log_set_level(d.cfg.verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+	log_set_journal(d.cfg.log_journal || log_stderr_is_journal());
 
 	/* Every thread inherits this mask: only wait_signals() sees them. */
 	sigset_t set;

@@ -2,6 +2,7 @@
 activation and readiness notification. Real etcd, real skydns, real clients."""
 
 import os
+import pwd
 import signal
 import socket
 import struct
@@ -240,3 +241,54 @@ def test_sd_notify_ready_after_first_snapshot_and_stopping(kv, skydns, workdir):
     assert s.proc.wait(10) == 0
     s.proc = None
     ns.close()
+
+
+JOURNAL_SOCKET = "/run/systemd/journal/socket"
+
+
+def test_log_journal_sends_native_entries_with_levels(kv, skydns, workdir):
+    """-log-journal: entries go to the journal's native socket with a
+    PRIORITY and our message, not to stderr. Where no journald runs (CI),
+    the test listens on the socket path itself; where one runs, it asks
+    journalctl."""
+    own = not os.path.exists(JOURNAL_SOCKET)
+    if own:
+        os.makedirs(os.path.dirname(JOURNAL_SOCKET), exist_ok=True)
+        js = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        js.bind(JOURNAL_SOCKET)
+        js.settimeout(10)
+    try:
+        kv.put("/skydns/local/skydns/bad", "{not json")
+        s = skydns(["-log-journal"])
+        assert "level=" not in s.logs(), "with -log-journal nothing is logged to stderr"
+        if own:
+            entries = []
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and not any("bad" in e for e in entries):
+                entries.append(js.recv(65536).decode(errors="replace"))
+            warn = [e for e in entries if "/skydns/local/skydns/bad" in e]
+            assert warn, entries
+            assert "PRIORITY=4" in warn[0] and "MESSAGE=" in warn[0], warn[0]
+        else:
+            out = subprocess.run(["journalctl", "--no-pager", "-o", "cat", "-p", "warning",
+                                  "_PID=" + str(s.proc.pid)], capture_output=True, text=True,
+                                 timeout=20).stdout
+            assert "/skydns/local/skydns/bad" in out
+    finally:
+        if own:
+            js.close()
+            os.unlink(JOURNAL_SOCKET)
+
+
+def test_drops_root_to_the_given_user(kv, skydns):
+    kv.put(EXAMPLE, {"host": "10.0.1.125"})
+    if os.geteuid() != 0:
+        pytest.fail("this test needs to run as root (it checks dropping root)")
+    s = skydns(["-user", "nobody"])
+    assert query(s, "4.rails.staging.east.skydns.local", "A").answer[0][0].to_text() == "10.0.1.125"
+    with open(f"/proc/{s.proc.pid}/status") as f:
+        status = f.read()
+    uid_line = [line for line in status.splitlines() if line.startswith("Uid:")][0].split()
+    nobody = pwd.getpwnam("nobody").pw_uid
+    assert uid_line[1:] == [str(nobody)] * 4, uid_line
+    assert query(s, "4.rails.staging.east.skydns.local", "A", tcp=True).answer
