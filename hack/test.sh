@@ -9,6 +9,7 @@ hack/deps.sh
 if [ "${SANITIZE:-0}" = 1 ]; then
   dir=build-asan; extra=(-DSKYDNS_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug)
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp:fast_unwind_on_malloc=0"
 else
   dir=build; extra=(-DCMAKE_BUILD_TYPE=RelWithDebInfo)
 fi
