@@ -3,6 +3,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,7 @@ struct cache {
 	pthread_cond_t cv;
 	struct strmap *objs[CACHE_NKINDS]; /* "ns/name" -> ksvc* / keps* */
 	struct strmap *by_svc;             /* "ns/svc" -> set of keps keys (non-owning values) */
-	struct strmap *dirty;              /* "ns/svc" -> NULL */
+	struct strmap *dirty;              /* "ns/svc" -> int64_t * (first event, ns) or NULL */
 	bool synced[CACHE_NKINDS];
 	bool woken;
 };
@@ -51,7 +52,7 @@ int cache_new(struct cache **out)
 	c->objs[CACHE_SERVICES] = strmap_new(free_svc);
 	c->objs[CACHE_ENDPOINTS] = strmap_new(free_eps);
 	c->by_svc = strmap_new(free_set);
-	c->dirty = strmap_new(NULL);
+	c->dirty = strmap_new(free);
 	if (!c->objs[0] || !c->objs[1] || !c->by_svc || !c->dirty) {
 		cache_free(c);
 		return SKY_ENOMEM;
@@ -123,9 +124,26 @@ static void svc_of(enum cache_kind kind, const void *o, char *out)
 	}
 }
 
-static void mark_locked(struct cache *c, const char *svc)
+static int64_t clock_ns(void)
 {
-	strmap_put(c->dirty, svc, NULL);
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* A service stays dirty with the time of its oldest unwritten event, so
+ * the event-to-write latency covers retries too. since = 0: no event (a
+ * relist, a resync); an allocation failure also just loses the time. */
+static void mark_locked(struct cache *c, const char *svc, int64_t since)
+{
+	const int64_t *cur = strmap_get(c->dirty, svc);
+	if (!strmap_has(c->dirty, svc) || (since && (!cur || since < *cur))) {
+		int64_t *t = since ? malloc(sizeof *t) : NULL;
+		if (t)
+			*t = since;
+		if (strmap_put(c->dirty, svc, t))
+			free(t);
+	}
 	pthread_cond_signal(&c->cv);
 }
 
@@ -152,7 +170,7 @@ static int index_add(struct cache *c, const char *svc, const char *key, void *ep
 }
 
 /* Remove object `key` of kind; its service becomes dirty. */
-static void remove_locked(struct cache *c, enum cache_kind kind, const char *key)
+static void remove_locked(struct cache *c, enum cache_kind kind, const char *key, int64_t since)
 {
 	void *old = strmap_get(c->objs[kind], key);
 	if (!old)
@@ -162,13 +180,14 @@ static void remove_locked(struct cache *c, enum cache_kind kind, const char *key
 	if (kind == CACHE_ENDPOINTS)
 		index_del(c, svc, key);
 	strmap_del(c->objs[kind], key);
-	mark_locked(c, svc);
+	mark_locked(c, svc, since);
 }
 
 /* Insert or replace; `o` is consumed. */
-static int upsert_locked(struct cache *c, enum cache_kind kind, const char *key, void *o)
+static int upsert_locked(struct cache *c, enum cache_kind kind, const char *key, void *o,
+			 int64_t since)
 {
-	remove_locked(c, kind, key);
+	remove_locked(c, kind, key, since);
 	char svc[512];
 	svc_of(kind, o, svc);
 	int rc = strmap_put(c->objs[kind], key, o);
@@ -178,7 +197,7 @@ static int upsert_locked(struct cache *c, enum cache_kind kind, const char *key,
 	}
 	if (kind == CACHE_ENDPOINTS && (rc = index_add(c, svc, key, o)))
 		return rc;
-	mark_locked(c, svc);
+	mark_locked(c, svc, since);
 	return 0;
 }
 
@@ -199,7 +218,7 @@ void cache_replace(struct cache *c, enum cache_kind kind, struct strmap *batch)
 		if (!strmap_has(batch, key) && (gone[n] = strdup(key)))
 			n++;
 	for (size_t i = 0; i < n; i++) {
-		remove_locked(c, kind, gone[i]);
+		remove_locked(c, kind, gone[i], 0);
 		free(gone[i]);
 	}
 	free(gone);
@@ -216,7 +235,7 @@ void cache_replace(struct cache *c, enum cache_kind kind, struct strmap *batch)
 			n++;
 	}
 	for (size_t i = 0; i < n; i++) {
-		upsert_locked(c, kind, changed[i], strmap_take(batch, changed[i]));
+		upsert_locked(c, kind, changed[i], strmap_take(batch, changed[i]), 0);
 		free(changed[i]);
 	}
 	free(changed);
@@ -240,11 +259,12 @@ int cache_apply(struct cache *c, enum cache_kind kind, enum eps_flavor fl, bool 
 	} else if ((rc = decode(kind, fl, obj, &o, key, why))) {
 		return rc;
 	}
+	int64_t now = clock_ns();
 	pthread_mutex_lock(&c->mu);
 	if (deleted)
-		remove_locked(c, kind, key);
+		remove_locked(c, kind, key, now);
 	else
-		rc = upsert_locked(c, kind, key, o);
+		rc = upsert_locked(c, kind, key, o, now);
 	pthread_mutex_unlock(&c->mu);
 	return rc;
 }
@@ -259,8 +279,13 @@ bool cache_synced(struct cache *c)
 
 void cache_mark(struct cache *c, const char *svc)
 {
+	cache_mark_since(c, svc, 0);
+}
+
+void cache_mark_since(struct cache *c, const char *svc, int64_t since)
+{
 	pthread_mutex_lock(&c->mu);
-	mark_locked(c, svc);
+	mark_locked(c, svc, since);
 	pthread_mutex_unlock(&c->mu);
 }
 
@@ -270,24 +295,30 @@ void cache_mark_all(struct cache *c)
 	size_t it = 0;
 	const char *key;
 	while (strmap_next(c->objs[CACHE_SERVICES], &it, &key, NULL))
-		strmap_put(c->dirty, key, NULL);
-	strmap_put(c->dirty, "", NULL);
+		if (!strmap_has(c->dirty, key))
+			strmap_put(c->dirty, key, NULL);
+	if (!strmap_has(c->dirty, ""))
+		strmap_put(c->dirty, "", NULL);
 	pthread_cond_signal(&c->cv);
 	pthread_mutex_unlock(&c->mu);
 }
 
-int cache_take_dirty(struct cache *c, char **keys, int max, bool (*skip)(void *, const char *),
-		     void *arg)
+int cache_take_dirty(struct cache *c, char **keys, int64_t *since, int max,
+		     bool (*skip)(void *, const char *), void *arg)
 {
 	int n = 0;
 	pthread_mutex_lock(&c->mu);
 	size_t it = 0;
 	const char *key;
-	while (n < max && strmap_next(c->dirty, &it, &key, NULL)) {
+	void *t;
+	while (n < max && strmap_next(c->dirty, &it, &key, &t)) {
 		if (skip && skip(arg, key))
 			continue;
-		if ((keys[n] = strdup(key)))
+		if ((keys[n] = strdup(key))) {
+			if (since)
+				since[n] = t ? *(int64_t *)t : 0;
 			n++;
+		}
 	}
 	for (int i = 0; i < n; i++)
 		strmap_del(c->dirty, keys[i]);
@@ -323,6 +354,14 @@ bool cache_has_service(struct cache *c, const char *svc)
 	bool h = strmap_has(c->objs[CACHE_SERVICES], svc);
 	pthread_mutex_unlock(&c->mu);
 	return h;
+}
+
+size_t cache_count(struct cache *c, enum cache_kind kind)
+{
+	pthread_mutex_lock(&c->mu);
+	size_t n = strmap_len(c->objs[kind]);
+	pthread_mutex_unlock(&c->mu);
+	return n;
 }
 
 int cache_nservices(struct cache *c)

@@ -11,6 +11,7 @@
 #define K2S_CACHE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "translate.h"
@@ -38,7 +39,9 @@ int cache_batch_add(struct strmap *batch, enum cache_kind kind, enum eps_flavor 
  * their services are marked dirty. Marks `kind` synced. */
 void cache_replace(struct cache *c, enum cache_kind kind, struct strmap *batch);
 
-/* Apply one watch event object: upsert (deleted=false) or delete. */
+/* Apply one watch event object: upsert (deleted=false) or delete. The
+ * service is marked dirty with the event's time (CLOCK_MONOTONIC ns, taken
+ * here, right after the watch line was read and decoded). */
 int cache_apply(struct cache *c, enum cache_kind kind, enum eps_flavor fl, bool deleted,
 		const struct cJSON *obj, const char **why);
 
@@ -47,11 +50,17 @@ bool cache_synced(struct cache *c);
 /* Mark every known service (and the global records, key "") dirty. */
 void cache_mark_all(struct cache *c);
 void cache_mark(struct cache *c, const char *svc);
+/* Mark dirty keeping an event time (CLOCK_MONOTONIC ns, 0 = none): the
+ * earliest time of a still dirty service wins. For re-marking a service
+ * whose write failed. */
+void cache_mark_since(struct cache *c, const char *svc, int64_t since);
 
 /* Take up to max dirty service keys for which skip(arg, key) is false
- * (malloc'd strings into keys[]); returns the count. */
-int cache_take_dirty(struct cache *c, char **keys, int max, bool (*skip)(void *, const char *),
-		     void *arg);
+ * (malloc'd strings into keys[]); returns the count. since (NULL or max
+ * entries) gets each key's oldest unwritten event time, 0 if it was marked
+ * by no watch event (a relist, cache_mark_all, cache_mark). */
+int cache_take_dirty(struct cache *c, char **keys, int64_t *since, int max,
+		     bool (*skip)(void *, const char *), void *arg);
 
 /* Translate one service ("" = global records) from the cache. A service not
  * in the cache gives an empty set (its records are to be removed). */
@@ -61,6 +70,8 @@ int cache_translate(struct cache *c, const struct translate_opts *o, const char 
 /* True when the service is in the cache. */
 bool cache_has_service(struct cache *c, const char *svc);
 int cache_nservices(struct cache *c);
+/* Objects of one kind in the cache. */
+size_t cache_count(struct cache *c, enum cache_kind kind);
 
 /* Wait until something is marked dirty, or timeout_ms passes, or
  * cache_wake() is called. */

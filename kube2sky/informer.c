@@ -10,6 +10,8 @@
 
 #include "err.h"
 #include "kapi.h"
+#include "kobj.h"
+#include "kstats.h"
 #include "log.h"
 #include "strmap.h"
 
@@ -102,16 +104,22 @@ static int list_item(void *arg, const cJSON *item)
 	return rc;
 }
 
+static void count_objects(struct informer *in)
+{
+	kstats_objects(in->o.stats, informer_name(in), cache_count(in->o.cache, resources[in->res].kind));
+}
+
 /* LIST everything into the cache. Returns 0 or the error (logged by caller). */
-static int relist(struct informer *in, char *err, size_t errcap)
+static int relist(struct informer *in, enum kstats_relist why, char *err, size_t errcap)
 {
 	for (;;) {
+		kstats_relist(in->o.stats, informer_name(in), why);
 		struct list_ctx l = {.in = in, .batch = cache_batch_new(resources[in->res].kind)};
 		if (!l.batch)
 			return SKY_ENOMEM;
 		long status = 0;
 		int rc = kapi_list(in->o.api, resources[in->res].path, in->o.page_limit, list_item, &l,
-				   in->rv, sizeof in->rv, &status, err, errcap);
+				   in->rv, sizeof in->rv, &status, in->o.stop, err, errcap);
 		if (rc) {
 			strmap_free(l.batch);
 			/* 404: an API before 1.21; 403: RBAC without endpointslices. */
@@ -119,19 +127,33 @@ static int relist(struct informer *in, char *err, size_t errcap)
 				log_warn("api", "cannot list EndpointSlices (discovery.k8s.io/v1, HTTP %ld); "
 					 "watching v1 Endpoints instead", status);
 				in->res = 2;
+				why = KRELIST_START;
 				continue;
 			}
 			return rc;
 		}
 		log_info("api", "listed %s count=%zu rv=%s", informer_name(in), strmap_len(l.batch), in->rv);
 		cache_replace(in->o.cache, resources[in->res].kind, l.batch);
+		count_objects(in);
 		return 0;
 	}
 }
 
+static const char *const event_names[] = {
+	[WATCH_ADDED] = "ADDED", [WATCH_MODIFIED] = "MODIFIED", [WATCH_DELETED] = "DELETED",
+	[WATCH_BOOKMARK] = "BOOKMARK", [WATCH_ERROR] = "ERROR",
+};
+
 static int on_event(void *arg, const struct watch_event *ev)
 {
 	struct informer *in = arg;
+	if (log_enabled(LOG_LVL_DEBUG)) {
+		char key[512] = "";
+		if (ev->type != WATCH_BOOKMARK)
+			kobj_key(ev->object, key, sizeof key);
+		log_debug("api", "watch event type=%s resource=%s object=%s rv=%s", event_names[ev->type],
+			  informer_name(in), key, ev->rv);
+	}
 	if (!in->healthy)
 		set_status(in, true, NULL);
 	in->backoff_ms = in->o.backoff_min_ms;
@@ -144,6 +166,7 @@ static int on_event(void *arg, const struct watch_event *ev)
 				 informer_name(in));
 		else if (rc)
 			return rc;
+		count_objects(in);
 	}
 	if (*ev->rv)
 		snprintf(in->rv, sizeof in->rv, "%s", ev->rv);
@@ -154,7 +177,10 @@ static int on_event(void *arg, const struct watch_event *ev)
 static void watch_loop(struct informer *in)
 {
 	char err[768];
+	int again = -1; /* why the previous watch ended (-1: none yet, first watch after a list) */
 	while (!atomic_load(in->o.stop)) {
+		if (again >= 0)
+			kstats_rewatch(in->o.stats, informer_name(in), (enum kstats_rewatch)again);
 		int garbage = 0, t = in->o.watch_timeout_s;
 		t += (int)(rand_r(&in->seed) % (unsigned)(t > 0 ? t : 1));
 		err[0] = '\0';
@@ -167,6 +193,7 @@ static void watch_loop(struct informer *in)
 			log_warn("api", "ignored undecodable watch lines count=%d resource=%s", garbage,
 				 informer_name(in));
 		if (rc == 0) {
+			again = KREWATCH_CLOSED;
 			set_status(in, true, NULL);
 			/* Stream ended normally: re-watch from the last RV, but a
 			 * server that closes every watch at once must not make
@@ -184,6 +211,8 @@ static void watch_loop(struct informer *in)
 			log_info("api", "watch expired, relisting: %s resource=%s", err, informer_name(in));
 			return;
 		}
+		again = KREWATCH_ERROR;
+		kstats_api_error(in->o.stats, informer_name(in), KAPI_WATCH);
 		backoff(in, "watch", rc, err);
 	}
 }
@@ -192,16 +221,23 @@ static void *run(void *arg)
 {
 	struct informer *in = arg;
 	char err[768];
+	enum kstats_relist why = KRELIST_START;
 	while (!atomic_load(in->o.stop)) {
 		err[0] = '\0';
-		int rc = relist(in, err, sizeof err);
+		int rc = relist(in, why, err, sizeof err);
+		if (rc == SKY_ESTOPPED)
+			break;
 		if (rc) {
+			kstats_api_error(in->o.stats, informer_name(in), KAPI_LIST);
 			backoff(in, "list", rc, err);
+			/* 410 on a list: its continue token expired. */
+			why = rc == SKY_ECOMPACTED ? KRELIST_EXPIRED : KRELIST_ERROR;
 			continue;
 		}
 		set_status(in, true, NULL);
 		in->backoff_ms = in->o.backoff_min_ms;
 		watch_loop(in);
+		why = KRELIST_EXPIRED; /* watch_loop returns on 410 (or stop) */
 	}
 	return NULL;
 }

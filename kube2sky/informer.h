@@ -16,6 +16,7 @@
 #include "cache.h"
 
 struct kapi;
+struct kstats;
 struct informer;
 
 struct informer_opts {
@@ -26,6 +27,7 @@ struct informer_opts {
 	int watch_timeout_s;      /* timeoutSeconds; randomised in [t, 2t) as client-go does */
 	int backoff_min_ms, backoff_max_ms; /* 800, 30000 */
 	const atomic_bool *stop;  /* set to end the thread */
+	struct kstats *stats;     /* borrowed; NULL = no metrics */
 };
 
 int informer_start(const struct informer_opts *o, struct informer **out);

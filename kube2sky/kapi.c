@@ -411,9 +411,16 @@ static size_t body_write(char *data, size_t sz, size_t n, void *arg)
 	return len;
 }
 
+static int list_progress(void *arg, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
+{
+	(void)a, (void)b, (void)c, (void)d;
+	return atomic_load((const atomic_bool *)arg) ? 1 : 0;
+}
+
 /* One page: items to cb, *cont gets metadata.continue (malloc'd or NULL). */
 static int list_page(struct kapi *k, const char *path, const char *query, kapi_item_cb cb, void *arg,
-		     char *rv, size_t rvcap, char **cont, long *status, char *err, size_t errcap)
+		     char *rv, size_t rvcap, char **cont, long *status, const atomic_bool *stop,
+		     char *err, size_t errcap)
 {
 	char url[8192];
 	int w = snprintf(url, sizeof url, "%s%s?%s", k->cfg.server, path, query);
@@ -429,10 +436,18 @@ static int list_page(struct kapi *k, const char *path, const char *query, kapi_i
 	curl_easy_setopt(r.h, CURLOPT_WRITEFUNCTION, body_write);
 	curl_easy_setopt(r.h, CURLOPT_WRITEDATA, &b);
 	curl_easy_setopt(r.h, CURLOPT_TIMEOUT_MS, 60000L);
+	if (stop) {
+		/* A LIST from a slow API server must not hold up a shutdown. */
+		curl_easy_setopt(r.h, CURLOPT_NOPROGRESS, 0L);
+		curl_easy_setopt(r.h, CURLOPT_XFERINFOFUNCTION, list_progress);
+		curl_easy_setopt(r.h, CURLOPT_XFERINFODATA, (void *)stop);
+	}
 	CURLcode cc = curl_easy_perform(r.h);
 	*status = 0;
 	curl_easy_getinfo(r.h, CURLINFO_RESPONSE_CODE, status);
-	if (cc != CURLE_OK)
+	if (cc == CURLE_ABORTED_BY_CALLBACK && stop && atomic_load(stop))
+		rc = SKY_ESTOPPED;
+	else if (cc != CURLE_OK)
 		rc = curl_fail(k, &r, cc, err, errcap);
 	else if (*status != 200)
 		rc = http_fail(k, *status, path, b.buf, err, errcap);
@@ -462,7 +477,7 @@ static int list_page(struct kapi *k, const char *path, const char *query, kapi_i
 }
 
 int kapi_list(struct kapi *k, const char *path, int limit, kapi_item_cb cb, void *arg,
-	      char *rv, size_t rvcap, long *status, char *err, size_t errcap)
+	      char *rv, size_t rvcap, long *status, const atomic_bool *stop, char *err, size_t errcap)
 {
 	char *cont = NULL, query[4096];
 	long st_local;
@@ -471,7 +486,7 @@ int kapi_list(struct kapi *k, const char *path, int limit, kapi_item_cb cb, void
 		status = &st_local;
 	snprintf(query, sizeof query, "limit=%d", limit);
 	for (int page = 0;; page++) {
-		rc = list_page(k, path, query, cb, arg, rv, rvcap, &cont, status, err, errcap);
+		rc = list_page(k, path, query, cb, arg, rv, rvcap, &cont, status, stop, err, errcap);
 		if (rc || !cont)
 			break;
 		char *esc = curl_easy_escape(NULL, cont, 0);

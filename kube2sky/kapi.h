@@ -52,14 +52,15 @@ void kapi_free(struct kapi *k);
 
 /* GET path?limit=N[&continue=...] until metadata.continue is empty; cb gets
  * each item (borrowed). rv receives the list's metadata.resourceVersion.
- * Returns 0; SKY_ENOTFOUND (404: resource not served), SKY_ECOMPACTED (410:
+ * stop (may be NULL) aborts a request in progress within about a second.
+ * Returns 0; SKY_ESTOPPED (stop), SKY_ENOTFOUND (404: resource not served), SKY_ECOMPACTED (410:
  * continue token expired; start over), SKY_EAUTH (401/403), SKY_ETLS,
  * SKY_EIO (connection), SKY_EPROTO (bad body), or cb's non-zero return.
  * err gets a one-line description on failure, *status (if non-NULL) the
  * last HTTP status (0 when no answer came). */
 typedef int (*kapi_item_cb)(void *arg, const struct cJSON *item);
 int kapi_list(struct kapi *k, const char *path, int limit, kapi_item_cb cb, void *arg,
-	      char *rv, size_t rvcap, long *status, char *err, size_t errcap);
+	      char *rv, size_t rvcap, long *status, const atomic_bool *stop, char *err, size_t errcap);
 
 /* GET path?watch=1&resourceVersion=rv&allowWatchBookmarks=true&timeoutSeconds=t
  * and call cb for each event until the stream ends (returns 0: re-watch from

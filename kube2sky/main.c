@@ -16,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cache.h"
 #include "err.h"
@@ -24,7 +26,9 @@
 #include "httpd.h"
 #include "informer.h"
 #include "kapi.h"
+#include "kstats.h"
 #include "log.h"
+#include "metrics.h"
 #include "msg.h"
 #include "strmap.h"
 #include "writer.h"
@@ -35,8 +39,9 @@ struct opts {
 	char *domain, *etcd_server, *etcd_cafile, *etcd_certfile, *etcd_keyfile;
 	char *etcd_username, *etcd_password, *kube_master_url, *kubecfg_file;
 	char *health_addr, *path_prefix, *sa_dir;
-	bool etcd3, verbose, help;
-	int ttl, resync_s, watch_timeout_s, backoff_max_ms;
+	char *metrics_addr, *metrics_path, *metrics_ns, *metrics_sub;
+	bool etcd3, verbose, log_journal, help;
+	int ttl, resync_s, watch_timeout_s, backoff_max_ms, shutdown_s;
 };
 
 enum ftype { F_STR, F_BOOL, F_INT };
@@ -60,13 +65,19 @@ static const struct flag {
 	{"kube-master-url", NULL, F_STR, offsetof(struct opts, kube_master_url), "", "API server URL ($VARS expanded); overrides the kubeconfig server"},
 	{"kubecfg-file", NULL, F_STR, offsetof(struct opts, kubecfg_file), "", "kubeconfig file"},
 	{"serviceaccount-dir", NULL, F_STR, offsetof(struct opts, sa_dir), "/var/run/secrets/kubernetes.io/serviceaccount", "in-cluster token and ca.crt directory"},
-	{"health-addr", NULL, F_STR, offsetof(struct opts, health_addr), ":8081", "address for /healthz and /readyz (\"\" = off)"},
+	{"health-addr", NULL, F_STR, offsetof(struct opts, health_addr), ":8081", "address for /healthz, /readyz and the metrics (\"\" = off)"},
+	{"metrics-addr", NULL, F_STR, offsetof(struct opts, metrics_addr), "", "separate address for the metrics (\"\" = on --health-addr)"},
+	{"metrics-path", NULL, F_STR, offsetof(struct opts, metrics_path), "/metrics", "path of the Prometheus metrics"},
+	{"metrics-namespace", NULL, F_STR, offsetof(struct opts, metrics_ns), "kube2sky", "metric name prefix (namespace)"},
+	{"metrics-subsystem", NULL, F_STR, offsetof(struct opts, metrics_sub), "", "metric name prefix after the namespace"},
 	{"path-prefix", NULL, F_STR, offsetof(struct opts, path_prefix), "skydns", "etcd key prefix (SkyDNS's path prefix)"},
 	{"ttl", NULL, F_INT, offsetof(struct opts, ttl), "30", "record TTL in seconds"},
 	{"resync-period", NULL, F_INT, offsetof(struct opts, resync_s), "300", "seconds between full re-reads of etcd (repairs lost keys)"},
 	{"watch-timeout", NULL, F_INT, offsetof(struct opts, watch_timeout_s), "300", "watch timeoutSeconds (randomised up to twice this)"},
 	{"backoff-max", NULL, F_INT, offsetof(struct opts, backoff_max_ms), "30000", "longest retry delay in milliseconds"},
-	{"v", NULL, F_BOOL, offsetof(struct opts, verbose), "false", "debug logging"},
+	{"shutdown-timeout", NULL, F_INT, offsetof(struct opts, shutdown_s), "10", "seconds after SIGTERM before giving up on a clean exit"},
+	{"v", "verbose", F_BOOL, offsetof(struct opts, verbose), "false", "debug logging (one line per watch event and etcd write)"},
+	{"log-journal", NULL, F_BOOL, offsetof(struct opts, log_journal), "false", "log to the systemd journal instead of stderr"},
 	{"help", NULL, F_BOOL, offsetof(struct opts, help), "false", "show this help"},
 };
 #define NFLAGS (sizeof flags / sizeof *flags)
@@ -179,6 +190,8 @@ struct run {
 	struct translate_opts topts;
 	struct informer *inf[CACHE_NKINDS];
 	struct strmap *retry;        /* service -> struct retry */
+	struct kstats *stats;
+	struct writer_stats seen;    /* writer counters already added to stats */
 	pthread_mutex_t mu;
 	bool loaded, first_done, etcd_ok, need_gc;
 	char etcd_err[512];
@@ -225,7 +238,28 @@ static bool skip_retrying(void *arg, const char *svc)
 	return t && t->next > now_ms();
 }
 
-static void schedule_retry(struct run *r, const char *svc, int rc)
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Add the writer's counters since the last call to the metrics; returns
+ * how many etcd writes succeeded in between. */
+static unsigned long account(struct run *r)
+{
+	struct writer_stats st;
+	writer_get_stats(r->w, &st);
+	unsigned long puts = st.puts - r->seen.puts, dels = st.deletes - r->seen.deletes;
+	kstats_etcd(r->stats, KETCD_PUT, puts, st.put_errors - r->seen.put_errors);
+	kstats_etcd(r->stats, KETCD_DELETE, dels, st.delete_errors - r->seen.delete_errors);
+	kstats_keys(r->stats, st.keys);
+	r->seen = st;
+	return puts + dels;
+}
+
+static void schedule_retry(struct run *r, const char *svc, int rc, int64_t since)
 {
 	struct retry *t = strmap_get(r->retry, svc);
 	if (!t && (t = calloc(1, sizeof *t)) && strmap_put(r->retry, svc, t)) {
@@ -241,12 +275,13 @@ static void schedule_retry(struct run *r, const char *svc, int rc)
 	}
 	log_warn("writer", "cannot write records, retrying: %s service=%s etcd=%s retry_ms=%d",
 		 err_str(rc), *svc ? svc : "(global)", etcd_last_error(r->etcd), d);
-	cache_mark(r->cache, svc);
+	cache_mark_since(r->cache, svc, since);
 }
 
-/* One service: translate, diff, write. Returns a connectivity error (the
- * whole view must be reloaded), else 0. */
-static int sync_one(struct run *r, const char *svc)
+/* One service: translate, diff, write. since: its oldest unwritten watch
+ * event (0 = none). Returns a connectivity error (the whole view must be
+ * reloaded), else 0. */
+static int sync_one(struct run *r, const char *svc, int64_t since)
 {
 	struct k2s_recset rs = {0};
 	int rc = cache_translate(r->cache, &r->topts, svc, &rs);
@@ -255,32 +290,40 @@ static int sync_one(struct run *r, const char *svc)
 	else if (rc)
 		return rc;
 	rc = writer_sync(r->w, svc, &rs);
+	int nrec = rs.n;
 	recset_clear(&rs);
+	unsigned long writes = account(r);
 	if (!rc) {
 		strmap_del(r->retry, svc);
+		/* An event that changed no record caused no write to time. */
+		if (since && writes)
+			kstats_event_to_write(r->stats, (double)(now_ns() - since) / 1e9);
+		log_debug("writer", "service synced service=%s writes=%lu records=%d", *svc ? svc : "(global)",
+			  writes, nrec);
 		return 0;
 	}
 	if (connectivity_error(rc) && !etcd_answers(r)) {
-		cache_mark(r->cache, svc);
+		cache_mark_since(r->cache, svc, since);
 		return rc;
 	}
 	/* etcd is up but refused this service's records (a request too large,
 	 * a permission): retry it alone, the others go on. */
-	schedule_retry(r, svc, rc);
+	schedule_retry(r, svc, rc, since);
 	return 0;
 }
 
 static int process_dirty(struct run *r)
 {
 	char *keys[256];
+	int64_t since[256];
 	int n, rc = 0;
 	while (!rc && !atomic_load(&stopping) &&
-	       (n = cache_take_dirty(r->cache, keys, 256, skip_retrying, r)) > 0) {
+	       (n = cache_take_dirty(r->cache, keys, since, 256, skip_retrying, r)) > 0) {
 		for (int i = 0; i < n; i++) {
 			if (!rc && !atomic_load(&stopping))
-				rc = sync_one(r, keys[i]);
+				rc = sync_one(r, keys[i], since[i]);
 			else
-				cache_mark(r->cache, keys[i]); /* not done: keep it dirty */
+				cache_mark_since(r->cache, keys[i], since[i]); /* not done: keep it dirty */
 			free(keys[i]);
 		}
 	}
@@ -304,6 +347,7 @@ static int collect_garbage(struct run *r)
 	for (int i = 0; i < n; i++) {
 		if (!rc) {
 			rc = writer_sync(r->w, owners[i], &empty);
+			account(r);
 			if (!rc)
 				log_info("writer", "removed records of a service that no longer exists service=%s", owners[i]);
 		}
@@ -337,6 +381,7 @@ static void writer_step(struct run *r)
 			return;
 		}
 		int rc = writer_load(r->w);
+		account(r);
 		if (rc) {
 			etcd_failed(r, rc);
 			return;
@@ -370,6 +415,8 @@ static void writer_step(struct run *r)
 		r->first_done = true;
 		pthread_mutex_unlock(&r->mu);
 	}
+	if (!strmap_len(r->retry))
+		kstats_synced(r->stats, (double)time(NULL));
 	if (r->o->resync_s > 0 && now_ms() >= r->next_resync)
 		r->loaded = false; /* re-read etcd: repairs keys lost or changed behind our back */
 	cache_wait(r->cache, 250);
@@ -409,6 +456,58 @@ static int readyz(void *arg, char **body, size_t *len, const char **ctype)
 	return ok ? 200 : 503;
 }
 
+static int metrics(void *arg, char **body, size_t *len, const char **ctype)
+{
+	struct run *r = arg;
+	*body = metrics_render(kstats_registry(r->stats), len);
+	*ctype = "text/plain; version=0.0.4; charset=utf-8";
+	return *body ? 200 : 500;
+}
+
+/* Start the listeners: health (and metrics, unless --metrics-addr) on
+ * --health-addr, metrics alone on --metrics-addr. Logs and returns -1 when
+ * an address cannot be used. */
+static int start_http(struct run *r, struct httpd **health, struct httpd **metr)
+{
+	const struct opts *o = r->o;
+	struct httpd_route routes[] = {
+		{"/healthz", healthz, r}, {"/readyz", readyz, r}, {o->metrics_path, metrics, r},
+	};
+	bool apart = *o->metrics_addr != '\0';
+	if (*o->health_addr && httpd_start(o->health_addr, routes, apart ? 2 : 3, health)) {
+		log_error("kube2sky", "cannot listen for health checks health-addr=%s", o->health_addr);
+		return -1;
+	}
+	if (*health)
+		log_info("kube2sky", "health endpoints on /healthz and /readyz port=%u%s%s", httpd_port(*health),
+			 apart ? "" : " metrics=", apart ? "" : o->metrics_path);
+	if (apart && httpd_start(o->metrics_addr, routes + 2, 1, metr)) {
+		log_error("kube2sky", "cannot listen for metrics metrics-addr=%s", o->metrics_addr);
+		return -1;
+	}
+	if (*metr)
+		log_info("kube2sky", "metrics endpoint port=%u path=%s", httpd_port(*metr), o->metrics_path);
+	return 0;
+}
+
+/* After SIGTERM the loops end within about a second, but the etcd request
+ * in flight is waited for (up to its 5 s timeout, longer with several
+ * members): the shutdown is bounded here, from the signal on. */
+static void *shutdown_guard(void *arg)
+{
+	int secs = *(int *)arg;
+	struct timespec tick = {0, 100 * 1000000L};
+	while (!atomic_load(&stopping))
+		nanosleep(&tick, NULL);
+	log_info("kube2sky", "stop requested; finishing the etcd request in flight timeout_s=%d", secs);
+	struct timespec ts = {secs, 0};
+	while (nanosleep(&ts, &ts) != 0)
+		;
+	log_error("kube2sky", "shutdown did not finish in time; exiting timeout_s=%d", secs);
+	_exit(1);
+	return NULL;
+}
+
 static int open_etcd(struct opts *o, struct etcd_client **out)
 {
 	static char buf[4096];
@@ -443,13 +542,12 @@ static int make_zone(const char *domain, char *zone, size_t cap)
 
 static int run_daemon(struct run *r, struct kapi *api)
 {
-	struct httpd *h = NULL;
-	struct httpd_route routes[] = {{"/healthz", healthz, r}, {"/readyz", readyz, r}};
+	struct httpd *h = NULL, *hm = NULL;
 	for (int k = 0; k < CACHE_NKINDS; k++) {
 		struct informer_opts io = {
 			.api = api, .cache = r->cache, .kind = (enum cache_kind)k, .page_limit = 500,
 			.watch_timeout_s = r->o->watch_timeout_s, .backoff_min_ms = 800,
-			.backoff_max_ms = r->o->backoff_max_ms, .stop = &stopping,
+			.backoff_max_ms = r->o->backoff_max_ms, .stop = &stopping, .stats = r->stats,
 		};
 		if (informer_start(&io, &r->inf[k])) {
 			log_error("kube2sky", "cannot start a watch thread");
@@ -459,20 +557,45 @@ static int run_daemon(struct run *r, struct kapi *api)
 			return 1;
 		}
 	}
-	if (*r->o->health_addr && httpd_start(r->o->health_addr, routes, 2, &h)) {
-		log_error("kube2sky", "cannot listen for health checks health-addr=%s", r->o->health_addr);
+	pthread_t guard;
+	if (r->o->shutdown_s > 0 && pthread_create(&guard, NULL, shutdown_guard, &r->o->shutdown_s) == 0)
+		pthread_detach(guard);
+	int bad = start_http(r, &h, &hm);
+	if (bad)
 		atomic_store(&stopping, true);
-	} else if (h) {
-		log_info("kube2sky", "health endpoints on /healthz and /readyz port=%u", httpd_port(h));
-	}
 	while (!atomic_load(&stopping))
-		writer_step(r);
+		writer_step(r); /* returns between etcd writes, never inside one */
 	log_info("kube2sky", "shutting down");
 	if (h)
 		httpd_stop(h); /* first: /readyz reads the informers */
+	if (hm)
+		httpd_stop(hm);
 	for (int k = 0; k < CACHE_NKINDS; k++)
 		informer_join(r->inf[k]);
-	return h || !*r->o->health_addr ? 0 : 1;
+	log_info("kube2sky", "stopped");
+	return bad ? 1 : 0;
+}
+
+/* Listener settings are configuration: a typo exits 2 at start rather
+ * than leaving a daemon without probes. */
+static int check_listeners(const struct opts *o)
+{
+	struct sockaddr_storage ss;
+	unsigned len;
+	if (o->metrics_path[0] != '/') {
+		fprintf(stderr, "kube2sky: --metrics-path \"%s\" must start with /\n", o->metrics_path);
+		return SKY_EINVAL;
+	}
+	const struct { const char *flag, *val; } addrs[] = {
+		{"health-addr", o->health_addr}, {"metrics-addr", o->metrics_addr},
+	};
+	for (size_t i = 0; i < sizeof addrs / sizeof *addrs; i++) {
+		if (*addrs[i].val && httpd_parse_addr(addrs[i].val, &ss, &len)) {
+			fprintf(stderr, "kube2sky: --%s \"%s\" is not host:port\n", addrs[i].flag, addrs[i].val);
+			return SKY_EINVAL;
+		}
+	}
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -485,6 +608,9 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	log_set_level(o.verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+	log_set_journal(o.log_journal);
+	if (check_listeners(&o))
+		return 2;
 	char zone[512], err[1024];
 	if (make_zone(o.domain, zone, sizeof zone)) {
 		fprintf(stderr, "kube2sky: --domain \"%s\" is not a domain name\n", o.domain);
@@ -505,7 +631,7 @@ int main(int argc, char **argv)
 		 kc.source, o.etcd_server, o.etcd3 ? " (v3)" : " (v2)");
 	kapi_config_clear(&kc);
 	if (rc || open_etcd(&o, &r.etcd) || cache_new(&r.cache) || writer_new(r.etcd, &r.topts, &r.w) ||
-	    !(r.retry = strmap_new(free)))
+	    !(r.retry = strmap_new(free)) || !(r.stats = kstats_new(o.metrics_ns, o.metrics_sub)))
 		return 2;
 	pthread_mutex_init(&r.mu, NULL);
 	struct sigaction sa = {.sa_handler = on_signal};
@@ -516,6 +642,7 @@ int main(int argc, char **argv)
 	writer_free(r.w);
 	cache_free(r.cache);
 	strmap_free(r.retry);
+	kstats_free(r.stats);
 	etcd_free(r.etcd);
 	kapi_free(api);
 	curl_global_cleanup();

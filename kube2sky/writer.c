@@ -202,6 +202,7 @@ static int put_one(struct writer *w, const char *svc, const struct k2s_rec *r)
 		return 0;
 	if ((rc = etcd_put(w->etcd, r->key, r->value, 0))) {
 		w->st.errors++;
+		w->st.put_errors++;
 		return rc;
 	}
 	w->st.puts++;
@@ -228,6 +229,7 @@ static int release_one(struct writer *w, const char *svc, const char *key)
 		int rc = etcd_delete(w->etcd, key);
 		if (rc) {
 			w->st.errors++;
+			w->st.delete_errors++;
 			return rc;
 		}
 		w->st.deletes++;
@@ -318,4 +320,5 @@ void writer_take_orphans(struct writer *w, void (*cb)(void *arg, const char *svc
 void writer_get_stats(const struct writer *w, struct writer_stats *st)
 {
 	*st = w->st;
+	st->keys = strmap_len(w->value);
 }

@@ -23,7 +23,9 @@ struct etcd_client;
 struct writer;
 
 struct writer_stats {
-	unsigned long puts, deletes, errors;
+	unsigned long puts, deletes, errors;  /* errors: every failed etcd request */
+	unsigned long put_errors, delete_errors;
+	unsigned long keys;                   /* keys in the view (owned in etcd) */
 };
 
 /* etcd is borrowed; opts is copied. */

@@ -35,7 +35,7 @@ static cJSON *slice(const char *ns, const char *name, const char *svcname, const
 
 static int take_all(struct cache *c, char **keys)
 {
-	int n = cache_take_dirty(c, keys, 64, NULL, NULL);
+	int n = cache_take_dirty(c, keys, NULL, 64, NULL, NULL);
 	/* sort for stable checks */
 	for (int i = 0; i < n; i++)
 		for (int j = i + 1; j < n; j++)
@@ -151,7 +151,7 @@ TEST(slices_before_service_any_order)
 	CHECK_INT(cache_apply(c, CACHE_SERVICES, EPS_SLICES, false, o, &why), SKY_EPARSE);
 	CHECK(why != NULL);
 	cJSON_Delete(o);
-	CHECK_INT(cache_take_dirty(c, keys, 64, NULL, NULL), 0);
+	CHECK_INT(cache_take_dirty(c, keys, NULL, 64, NULL, NULL), 0);
 	cache_free(c);
 }
 
@@ -171,7 +171,7 @@ TEST(mark_all_and_skip)
 	char *keys[64];
 	free_keys(keys, take_all(c, keys));
 	cache_mark_all(c);
-	int n = cache_take_dirty(c, keys, 64, skip_a, NULL);
+	int n = cache_take_dirty(c, keys, NULL, 64, skip_a, NULL);
 	CHECK_INT(n, 2); /* "" (global records) and default/b; a is skipped but stays dirty */
 	free_keys(keys, n);
 	n = take_all(c, keys);
