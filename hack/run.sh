@@ -7,6 +7,7 @@
 #   hack/run.sh            interactive: runs until Ctrl-C
 #   hack/run.sh --smoke    runs the example queries, checks them, stops (used by the tests)
 #   ETCD3=1 hack/run.sh    the same through etcd's v3 API
+#   SKYDNS_ARGS="-verbose" hack/run.sh   extra skydns flags
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -65,6 +66,10 @@ put arpa/in-addr/10/0/1/125 '{"host":"4.rails.staging.east.skydns.local"}'
 
 args=(-addr "127.0.0.1:$DNS_PORT" -machines "$ETCD_URL" -domain skydns.local.)
 [ "${ETCD3:-0}" = 1 ] && args+=(-etcd3)
+# The smoke run stays on loopback: no forwarding to the machine's resolvers.
+[ "$SMOKE" = 1 ] && args+=(-no-rec)
+# shellcheck disable=SC2206 # extra flags, split on purpose
+args+=(${SKYDNS_ARGS:-})
 "$SKYDNS_BIN" "${args[@]}" 2>"$RUNDIR/skydns.log" &
 pids+=($!)
 
@@ -101,8 +106,9 @@ if [ "$SMOKE" = 1 ]; then
   expect NS skydns.local "ns1.ns.dns.skydns.local."
   expect TXT info.skydns.local "hello from skydns"
   expect PTR 125.1.0.10.in-addr.arpa "4.rails.staging.east.skydns.local."
-  [ "$fail" = 0 ] && echo "1 passed, 0 failed" || { echo "0 passed, 1 failed"; exit 1; }
-  exit 0
+  if [ "$fail" = 0 ]; then echo "1 passed, 0 failed"; exit 0; fi
+  echo "0 passed, 1 failed"
+  exit 1
 fi
 
 cat <<MSG
@@ -111,6 +117,7 @@ skydns is answering on 127.0.0.1:$DNS_PORT for skydns.local. (etcd at $ETCD_URL,
 Try:
 MSG
 for e in "${examples[@]}"; do
+  # shellcheck disable=SC2086 # "TYPE NAME" split on purpose
   set -- $e
   echo "  dig @127.0.0.1 -p $DNS_PORT $1 $2"
 done
