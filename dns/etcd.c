@@ -366,7 +366,7 @@ static int stream_once(struct etcd_client *c, const struct etcd_stream *s, struc
 		rc = SKY_ENOMEM;
 	int running = 1;
 	while (rc == 0 && running) {
-		if (s->stop && *s->stop) {
+		if (s->stop && __atomic_load_n(s->stop, __ATOMIC_ACQUIRE)) {
 			rc = SKY_ESTOPPED;
 			break;
 		}
@@ -383,7 +383,7 @@ static int stream_once(struct etcd_client *c, const struct etcd_stream *s, struc
 		r->status = status;
 		if (status != 0)
 			*got_bytes = true;
-		if (s->line && status == 200 && (rc = feed_lines(s, r, !running)) != 0)
+		if (s->line && status == 200 && (rc = feed_lines(s, r, false)) != 0)
 			break;
 		if (!running)
 			break;
@@ -401,6 +401,9 @@ static int stream_once(struct etcd_client *c, const struct etcd_stream *s, struc
 			if (msg->msg == CURLMSG_DONE && msg->data.result != CURLE_OK)
 				rc = map_curl(c, msg->data.result, errbuf);
 	}
+	/* A last line without '\n' counts only if the response ended cleanly. */
+	if (rc == 0 && s->line && r->status == 200)
+		rc = feed_lines(s, r, true);
 	if (m && h)
 		curl_multi_remove_handle(m, h);
 	if (h)

@@ -219,6 +219,11 @@ int etcd_v2_get_prefix(struct etcd_client *c, const char *prefix, etcd_kv_cb cb,
 		rc = v2_fail(c, &r, prefix);
 		if (rc == SKY_ENOTFOUND)
 			rc = 0; /* an empty tree */
+		if (rc == 0 && !*revision) { /* no header: the error body has it */
+			cJSON *root = cJSON_ParseWithLength(r.body.data, r.body.len);
+			*revision = (uint64_t)etcd_json_int(root, "index", 0);
+			cJSON_Delete(root);
+		}
 	}
 out:
 	etcd_resp_free(&r);

@@ -165,12 +165,15 @@ static int lease_expires(struct etcd_client *c, uint64_t id, int64_t now, struct
 	int rc = v3_post(c, "/v3/lease/timetolive", req, &r);
 	if (rc == 0) {
 		int64_t ttl = -1;
+		bool known = true;
 		if (r.status == 200) {
 			cJSON *root = cJSON_ParseWithLength(r.body.data, r.body.len);
 			ttl = etcd_json_int(root, "TTL", -1);
 			cJSON_Delete(root);
 		} else if (v3_fail(c, &r, "lease") != SKY_ENOTFOUND) {
-			rc = SKY_EPROTO;
+			/* Not allowed to look (a read-only role) or some other refusal:
+			 * serve the key without an expiry rather than not at all. */
+			known = false;
 		}
 		/* TTL is whole seconds, truncated: the lease ends somewhere in
 		 * [t+TTL, t+TTL+1); aim at the middle (etcd's DELETE event at the
@@ -179,7 +182,7 @@ static int lease_expires(struct etcd_client *c, uint64_t id, int64_t now, struct
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
 		double t = (double)ts.tv_sec + ts.tv_nsec / 1e9;
-		*out = ttl > 0 ? (int64_t)(t + (double)ttl + 0.5) : now;
+		*out = !known ? 0 : ttl > 0 ? (int64_t)(t + (double)ttl + 0.5) : now;
 	}
 	etcd_resp_free(&r);
 	if (rc == 0 && lc->n < LEASE_CACHE) {
@@ -527,7 +530,8 @@ static int watch_line(void *arg, const char *line, size_t len)
 {
 	struct v3watch *w = arg;
 	w->lc.n = 0;
-	if (!w->created_rev && strstr(line, "\"created\":true")) {
+	static const char created[] = "\"created\":true";
+	if (!w->created_rev && memmem(line, len, created, sizeof created - 1)) {
 		cJSON *root = cJSON_ParseWithLength(line, len);
 		const cJSON *res = cJSON_GetObjectItemCaseSensitive(root, "result");
 		w->created_rev = (uint64_t)etcd_json_int(

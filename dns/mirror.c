@@ -34,6 +34,7 @@
 #define MAX_DELAY_MS 200
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
+#define QUICK_RETRY_MS 5000
 
 /* ------------------------------------------------------------ table */
 
@@ -177,7 +178,8 @@ struct mirror {
 
 	pthread_mutex_t mu; /* guards everything below */
 	pthread_cond_t cv;  /* CLOCK_MONOTONIC */
-	struct table tab;   /* written by the watcher only (under mu) */
+	struct table tab;   /* shape changed by the watcher only; the publisher
+			     * updates expiry fields; every write under mu */
 	char *cfg_json;     /* value of /<prefix>/config, NULL if absent */
 	bool cfg_dirty;
 	struct config eff;  /* effective config: base + last good cfg_json */
@@ -188,6 +190,13 @@ struct mirror {
 	atomic_bool connected;
 	_Atomic int64_t last_contact;
 };
+
+/* The stop flag is a volatile bool because etcd_watch() takes one; access it
+ * atomically all the same. */
+static bool stopping(struct mirror *m)
+{
+	return __atomic_load_n(&m->stop, __ATOMIC_ACQUIRE);
+}
 
 static int64_t mono_ms(void)
 {
@@ -300,6 +309,8 @@ static int on_event(void *arg, const struct etcd_event *ev, bool last)
 		/* v2 deletes directories in one event; a v2 leaf has no children,
 		 * so removing the subtree is right for leaves too. */
 		table_del_tree(&m->tab, path);
+		if (!*path) /* the whole /<prefix> directory, config included */
+			rc = set_config_json(m, NULL, 0);
 	} else {
 		table_del(&m->tab, path);
 	}
@@ -338,7 +349,7 @@ static int full_read(struct mirror *m, struct etcd_client *c, uint64_t *rev)
 static void sleep_ms_interruptible(struct mirror *m, int ms)
 {
 	int64_t end = mono_ms() + ms;
-	while (!m->stop && mono_ms() < end)
+	while (!stopping(m) && mono_ms() < end)
 		usleep(20000);
 }
 
@@ -385,7 +396,8 @@ static void *watcher_main(void *arg)
 	enum link_state st = LINK_START;
 	unsigned seed = (unsigned)time(NULL) ^ (unsigned)(uintptr_t)m;
 	int backoff = BACKOFF_MIN_MS;
-	while (!m->stop) {
+	int64_t last_quick = -QUICK_RETRY_MS;
+	while (!stopping(m)) {
 		uint64_t rev = 0;
 		rc = full_read(m, c, &rev);
 		if (rc == 0) {
@@ -402,8 +414,17 @@ static void *watcher_main(void *arg)
 				continue;
 			}
 			atomic_store(&m->last_contact, (int64_t)time(NULL));
+			/* A broken stream (a member restarting, the client moving on
+			 * to the next member) is re-read at once and quietly, at most
+			 * every few seconds; only a failing read means etcd is down. */
+			if (!stopping(m) && mono_ms() - last_quick >= QUICK_RETRY_MS) {
+				last_quick = mono_ms();
+				log_debug("mirror", "watch ended (%s: %s), re-reading", err_str(rc),
+					  etcd_last_error(c));
+				continue;
+			}
 		}
-		if (m->stop)
+		if (stopping(m))
 			break;
 		link_change(m, &st, LINK_DOWN, c, rc);
 		/* Full jitter in [backoff/2, backoff] keeps restarts of many
@@ -524,7 +545,7 @@ static void verify_expired(struct mirror *m, struct etcd_client **pc, int64_t no
 		int64_t exp = -1;
 		snprintf(key, sizeof key, "%s/%s", m->prefix, x[i].path);
 		int rc = up ? etcd_get_kv(*pc, key, capture_expires, &exp) : SKY_EIO;
-		if ((rc != 0 && rc != SKY_ENOTFOUND) || m->stop)
+		if ((rc != 0 && rc != SKY_ENOTFOUND) || stopping(m))
 			up = false; /* etcd is away: let TTLs run out as they are */
 		if (rc == 0 && (exp == 0 || exp > now)) {
 			pthread_mutex_lock(&m->mu);
@@ -599,7 +620,7 @@ static void *publisher_main(void *arg)
 	struct etcd_client *c = NULL;
 	int64_t next_expiry = 0;
 	pthread_mutex_lock(&m->mu);
-	while (!m->stop) {
+	while (!stopping(m)) {
 		if (m->reload) {
 			m->reload = false;
 			pthread_mutex_unlock(&m->mu);
@@ -625,16 +646,20 @@ static void *publisher_main(void *arg)
 				apply_config(m);
 			}
 			struct snapshot *s = build(m, now_s, &next_expiry);
-			if (s) {
-				m->dirty = m->urgent = false;
-				m->last_publish_ms = now;
-				m->ready = true;
-				snapstore_publish(m->store, s);
-				pthread_cond_broadcast(&m->cv);
-			} else {
-				log_error("mirror", "out of memory building a snapshot; retrying");
-				due = now + 1000;
+			if (!s) {
+				log_error("mirror", "out of memory building a snapshot; retrying in 1 s");
+				wait_until_ms(m, now + 1000);
+				continue;
 			}
+			m->dirty = m->urgent = false;
+			m->last_publish_ms = now;
+			/* Publishing may free old snapshots: not while holding up
+			 * the watcher. Only this thread publishes. */
+			pthread_mutex_unlock(&m->mu);
+			snapstore_publish(m->store, s);
+			pthread_mutex_lock(&m->mu);
+			m->ready = true;
+			pthread_cond_broadcast(&m->cv);
 			continue;
 		}
 		/* Sleep until the publish is due, the next expiry (checked at
@@ -685,7 +710,7 @@ int mirror_start(const struct config *base, struct snapstore *store, struct mirr
 		return SKY_ENOMEM;
 	}
 	if (pthread_create(&m->watcher, NULL, watcher_main, m) != 0) {
-		m->stop = true;
+		__atomic_store_n(&m->stop, true, __ATOMIC_RELEASE);
 		pthread_cond_broadcast(&m->cv);
 		pthread_join(m->publisher, NULL);
 		free(m);
@@ -731,7 +756,7 @@ void mirror_stop(struct mirror *m)
 	if (!m)
 		return;
 	pthread_mutex_lock(&m->mu);
-	m->stop = true;
+	__atomic_store_n(&m->stop, true, __ATOMIC_RELEASE);
 	pthread_cond_broadcast(&m->cv);
 	pthread_mutex_unlock(&m->mu);
 	pthread_join(m->watcher, NULL);

@@ -17,7 +17,7 @@ import dns.rcode
 import pytest
 
 from conftest import (ETCD_BIN, Etcd, EtcdKV, SkyDNS, _http, b64, free_port, query, rdatas,
-                      rrset_texts, wait_until)
+                      rrset_texts, stop_pid, wait_until)
 
 DOM = "skydns.local."
 BASE = "/skydns/local/skydns"
@@ -71,6 +71,20 @@ def test_update_and_delete_without_restart(kv, skydns):
     gone(sky, "1.x.dir." + DOM)
     gone(sky, "y.dir." + DOM)
     assert a_of(sky, "a." + DOM) == (dns.rcode.NOERROR, ["10.0.0.1"])
+
+
+def test_whole_prefix_deleted(kv, skydns):
+    kv.put("/skydns/config", {"ttl": 120})
+    kv.put(BASE + "/a", {"host": "10.0.0.1"})
+    kv.put(BASE + "/x/y", {"host": "10.0.0.2"})
+    sky = skydns(NO_FORWARD)
+    assert query(sky, "a." + DOM, "A").answer[0].ttl == 120
+    kv.delete("/skydns", recursive=True)
+    gone(sky, "a." + DOM)
+    gone(sky, "y.x." + DOM)
+    kv.put(BASE + "/b", {"host": "10.0.0.3"})
+    answers(sky, "b." + DOM, ["10.0.0.3"])
+    assert query(sky, "b." + DOM, "A").answer[0].ttl == 3600  # the config went too
 
 
 def test_malformed_value_skipped_once(kv, skydns):
@@ -225,6 +239,12 @@ def test_bad_config_keeps_previous(kv, skydns):
     kv.delete("/skydns/config")
     wait_until(lambda: query(sky, "a." + DOM, "A").answer[0].ttl == 3600, timeout=5,
                what="config deleted: default ttl")
+    # a key that cannot change live is named in the log; the server keeps going
+    kv.put("/skydns/config", {"dns_addr": "127.0.0.1:1", "ttl": 100})
+    wait_until(lambda: query(sky, "a." + DOM, "A").answer[0].ttl == 100, timeout=5,
+               what="config with dns_addr applied")
+    restart = log_lines(sky, "need a restart")
+    assert len(restart) == 1 and "dns_addr" in restart[0], sky.logs()
 
 
 def test_sighup_reload(kv, skydns):
@@ -418,6 +438,53 @@ class CustomEtcd(Etcd):
             return False
 
 
+def test_cluster_member_dies(workdir, mode):
+    """A 3-member cluster; the member skydns watches dies; the next one
+    takes over without the mirror reporting etcd as down."""
+    n = 3
+    client = [free_port() for _ in range(n)]
+    peer = [free_port() for _ in range(n)]
+    cluster = ",".join(f"m{i}=http://127.0.0.1:{peer[i]}" for i in range(n))
+    procs, logs = [], []
+    try:
+        for i in range(n):
+            url = f"http://127.0.0.1:{client[i]}"
+            logs.append(open(os.path.join(workdir, f"etcd-m{i}.log"), "ab"))
+            procs.append(subprocess.Popen(
+                [ETCD_BIN, "--name", f"m{i}", "--data-dir", os.path.join(workdir, f"m{i}"),
+                 "--listen-client-urls", url, "--advertise-client-urls", url,
+                 "--listen-peer-urls", f"http://127.0.0.1:{peer[i]}",
+                 "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer[i]}",
+                 "--initial-cluster", cluster, "--initial-cluster-state", "new",
+                 "--enable-v2=true", "--log-level", "warn"],
+                stdout=logs[-1], stderr=subprocess.STDOUT))
+        urls = [f"http://127.0.0.1:{p}" for p in client]
+        for u in urls:
+            wait_until(lambda u=u: _http("GET", u + "/health")[1].get("health") == "true",
+                       timeout=20, what=f"member {u} healthy")
+        EtcdKV(urls[1], mode).put(BASE + "/a", {"host": "10.0.10.1"})
+        sky = SkyDNS(workdir, ",".join(urls), mode, NO_FORWARD).start()
+        try:
+            assert a_of(sky, "a." + DOM) == (dns.rcode.NOERROR, ["10.0.10.1"])
+            procs[0].kill()  # the first member, which the watch is on
+            procs[0].wait(10)
+            # writes may time out while the survivors elect a new leader
+            wait_until(lambda: EtcdKV(urls[1], mode).put(BASE + "/b", {"host": "10.0.10.2"}),
+                       timeout=30, what="write after the member died")
+            answers(sky, "b." + DOM, ["10.0.10.2"])
+            wait_until(lambda: EtcdKV(urls[2], mode).delete(BASE + "/a") is not None,
+                       timeout=30, what="delete after the member died")
+            gone(sky, "a." + DOM)
+            assert not log_lines(sky, "etcd unavailable"), sky.logs()
+        finally:
+            sky.stop()
+    finally:
+        for p in procs:
+            stop_pid(p)
+        for f in logs:
+            f.close()
+
+
 def post(url, path, body, token=None):
     req = urllib.request.Request(url + path, data=json.dumps(body).encode(), method="POST",
                                  headers={"Authorization": token} if token else {})
@@ -435,6 +502,12 @@ def test_v3_auth_and_token_expiry(workdir):
         post(e.url, "/v3/auth/user/add", {"name": "root", "password": "pw"})
         post(e.url, "/v3/auth/role/add", {"name": "root"})
         post(e.url, "/v3/auth/user/grant", {"user": "root", "role": "root"})
+        # skydns runs as a user that may only read /skydns/ (the range it uses)
+        post(e.url, "/v3/auth/user/add", {"name": "dns", "password": "pw2"})
+        post(e.url, "/v3/auth/role/add", {"name": "dns-read"})
+        post(e.url, "/v3/auth/role/grant", {"name": "dns-read", "perm": {
+            "key": b64("/skydns/"), "range_end": b64("/skydns0"), "permType": "READ"}})
+        post(e.url, "/v3/auth/user/grant", {"user": "dns", "role": "dns-read"})
         post(e.url, "/v3/auth/enable", {})
 
         def put(key, value, lease=None):
@@ -451,7 +524,9 @@ def test_v3_auth_and_token_expiry(workdir):
         assert rc == 1, "auth is on: no token, no data"
         assert BASE + "/a" in listing("v3", e.url, "/skydns", auth=("root", "pw"))
 
-        sky = SkyDNS(workdir, e.url, "v3", NO_FORWARD + ["-username", "root", "-password", "pw"])
+        rc, _, err = tool("v3", e.url, "put", BASE + "/x", "{}", auth=("dns", "pw2"))
+        assert rc == 1 and "authentication failed" in err  # read-only
+        sky = SkyDNS(workdir, e.url, "v3", NO_FORWARD + ["-username", "dns", "-password", "pw2"])
         sky.start()
         assert a_of(sky, "a." + DOM) == (dns.rcode.NOERROR, ["10.0.5.1"])
         time.sleep(3)  # skydns's token has expired now

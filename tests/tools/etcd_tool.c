@@ -36,7 +36,7 @@ static void *stopper(void *arg)
 {
 	usleep((useconds_t)(*(int *)arg) * 1000);
 	stop_at_ms = mono_ms();
-	stop_flag = true;
+	__atomic_store_n(&stop_flag, true, __ATOMIC_RELEASE);
 	return NULL;
 }
 
@@ -116,7 +116,7 @@ int main(int argc, char **argv)
 		pthread_create(&th, NULL, stopper, &ms);
 		uint64_t last = 0;
 		rc = etcd_watch(c, a[0], strtoull(a[1], NULL, 10), print_ev, NULL, &stop_flag, &last);
-		int64_t took = stop_flag ? mono_ms() - stop_at_ms : -1;
+		int64_t took = __atomic_load_n(&stop_flag, __ATOMIC_ACQUIRE) ? mono_ms() - stop_at_ms : -1;
 		pthread_join(th, NULL);
 		printf("end rc=%s last=%" PRIu64 " stop_ms=%" PRId64 "\n", err_str(rc), last, took);
 		if (rc == SKY_ESTOPPED)

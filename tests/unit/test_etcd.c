@@ -7,6 +7,7 @@
 #include "check.h"
 #include "err.h"
 #include "etcd.h"
+#include "etcd_int.h" /* base64 helpers */
 
 struct got {
 	int n;
@@ -257,6 +258,35 @@ TEST(v3_garbage_and_partial)
 	CHECK_INT(rev, 8);
 }
 
+TEST(base64_roundtrip)
+{
+	static const char *const plain[] = { "", "f", "fo", "foo", "foob", "fooba", "foobar" };
+	static const char *const enc[] = { "", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=",
+					   "Zm9vYmFy" }; /* RFC 4648 §10 */
+	for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++) {
+		char *e = etcd_b64_encode(plain[i], strlen(plain[i]));
+		CHECK_STR(e, enc[i]);
+		char *d = NULL;
+		size_t n = 99;
+		CHECK_INT(etcd_b64_decode(enc[i], strlen(enc[i]), &d, &n), 0);
+		CHECK_STR(d, plain[i]);
+		CHECK_INT(n, strlen(plain[i]));
+		free(e);
+		free(d);
+	}
+	const char bin[] = { 'a', 0, (char)0xff, '/' };
+	char *e = etcd_b64_encode(bin, sizeof bin), *d = NULL;
+	size_t n = 0;
+	CHECK_INT(etcd_b64_decode(e, strlen(e), &d, &n), 0);
+	CHECK_INT(n, 4);
+	CHECK(d && memcmp(d, bin, 4) == 0);
+	free(e);
+	free(d);
+	CHECK_INT(etcd_b64_decode("Zm9v!", 5, &d, &n), SKY_EPARSE);
+	CHECK(d == NULL);
+	CHECK_INT(etcd_b64_decode("Z", 1, &d, &n), SKY_EPARSE);
+}
+
 TEST(client_options)
 {
 	struct etcd_client *c = NULL;
@@ -295,6 +325,7 @@ int main(void)
 	RUN(v3_put_delete);
 	RUN(v3_compacted_canceled_error);
 	RUN(v3_garbage_and_partial);
+	RUN(base64_roundtrip);
 	RUN(client_options);
 	return CHECK_DONE();
 }
