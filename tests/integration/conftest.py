@@ -36,6 +36,10 @@ SKYDNS_BIN = os.environ.get("SKYDNS_BIN", os.path.join(
     os.environ.get("SKYDNS_BUILD", "build"), "dns", "skydns"))
 ETCD_BIN = shutil.which("etcd") or "/usr/bin/etcd"
 
+# Tests stay on loopback: unless a test names its own forwarders, no skydns
+# started from these tests may fall back to the machine's /etc/resolv.conf.
+os.environ.setdefault("SKYDNS_NAMESERVERS", "127.0.0.1:9")
+
 
 def free_port(kind=socket.SOCK_STREAM, host="127.0.0.1"):
     """A port free for both TCP and UDP on host (best effort)."""
