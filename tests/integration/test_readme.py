@@ -409,8 +409,11 @@ def test_ns_records(walk):
 
 def test_ptr_records(walk):
     s = walk.server()
-    out = subprocess.run(["dig", "-x", "10.0.1.125", "+noall", "+question"], capture_output=True,
-                         text=True, timeout=30, check=True).stdout
+    # The README's `dig -x ... +question` only shows the reverse name; asked
+    # of skydns (not the machine's resolver) so the test stays on loopback.
+    out = subprocess.run(["dig", "@127.0.0.1", "-p", str(s.port), "-x", "10.0.1.125", "+noall",
+                          "+question"], capture_output=True, text=True, timeout=30,
+                         check=True).stdout
     assert norm(out) == ";125.1.0.10.in-addr.arpa. IN PTR", out
     walk.curl("""curl -XPUT http://127.0.0.1:4001/v2/keys/skydns/arpa/in-addr/10/0/1/125 \\
     -d value='{"host":"4.rails.staging.east.skydns.local"}'""")
