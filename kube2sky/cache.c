@@ -250,7 +250,7 @@ int cache_apply(struct cache *c, enum cache_kind kind, enum eps_flavor fl, bool 
 {
 	char key[512];
 	void *o = NULL;
-	int rc;
+	int rc = SKY_OK;
 	if (deleted) {
 		if (kobj_key(obj, key, sizeof key)) {
 			*why = "metadata.name or metadata.namespace missing";
