@@ -122,7 +122,7 @@ def test_upstream_servfail_slow_silent(skydns, unbound, scripted):
         assert rdatas(r, "A") == ["192.0.2.10"]  # timeout: next server
     # one server slower than the timeout: its answer to the first attempt
     # still counts while the retry is out
-    slow_only = scripted("slow", addr="127.0.0.5", delay=1.2)
+    slow_only = scripted("slow", addr="127.0.0.5", delay=1.5)  # mid-way in the 1 s..2 s window
     s5 = skydns(ns_args(slow_only.server, timeout="1s"))
     r = query(s5, "www.example.org.", "A", timeout=5)
     assert rdatas(r, "A") == ["192.0.2.77"]
