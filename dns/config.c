@@ -24,6 +24,7 @@
 
 #include "err.h"
 #include "msg.h"
+#include "netaddr.h"
 
 #define SKYDNS_VERSION "2.5.3a" /* what SkyDNS master still reports */
 
@@ -226,32 +227,19 @@ static int parse_port(const char *s, unsigned *port)
 	return 0;
 }
 
-/* "IP:port" or "[v6]:port" -> canonical text in out. */
-static int parse_hostport(const char *s, char *out, size_t cap)
+/* SkyDNS's "IP:port" form: the port is required and IPv6 goes in brackets
+ * ("::1:53" would be ambiguous); netaddr_parse checks the rest. */
+static int parse_hostport(const char *s, enum netaddr_kind kind, char *out, size_t cap)
 {
-	char host[64];
-	const char *colon;
-	uint8_t ip[16];
-	unsigned port;
-	if (s[0] == '[') {
-		const char *rb = strchr(s, ']');
-		if (!rb || rb[1] != ':' || (size_t)(rb - s - 1) >= sizeof(host))
-			return SKY_EINVAL;
-		memcpy(host, s + 1, (size_t)(rb - s - 1));
-		host[rb - s - 1] = '\0';
-		colon = rb + 1;
-		if (msg_parse_ip(host, ip) != 6 && !strchr(host, ':'))
-			return SKY_EINVAL; /* brackets are for IPv6 only */
-	} else {
-		colon = strrchr(s, ':');
-		if (!colon || memchr(s, ':', (size_t)(colon - s)) ||
-		    (size_t)(colon - s) >= sizeof(host))
-			return SKY_EINVAL; /* a bare IPv6 address needs brackets */
-		memcpy(host, s, (size_t)(colon - s));
-		host[colon - s] = '\0';
-	}
-	if (msg_parse_ip(host, ip) == 0 || parse_port(colon + 1, &port) != 0)
+	struct sockaddr_storage ss;
+	socklen_t len;
+	const char *colon = strrchr(s, ':');
+	bool port_given = colon && (s[0] == '[' ? colon > s && colon[-1] == ']'
+						: strchr(s, ':') == colon);
+	if (!port_given || netaddr_parse(s, kind, &ss, &len) < 0)
 		return SKY_EINVAL;
+	if (s[0] == '[' && ss.ss_family != AF_INET6)
+		return SKY_EINVAL; /* brackets are for IPv6 only */
 	if ((size_t)snprintf(out, cap, "%s", s) >= cap)
 		return SKY_ERANGE;
 	return 0;
@@ -267,7 +255,7 @@ static int parse_listen(const char *s, char *out, size_t cap)
 		snprintf(out, cap, "0.0.0.0:%u", port);
 		return 0;
 	}
-	return parse_hostport(s, out, cap);
+	return parse_hostport(s, NETADDR_LISTEN, out, cap);
 }
 
 static int copy_str(char *dst, size_t cap, const char *s, const char **why)
@@ -299,7 +287,8 @@ static int set_list(char *arr, size_t esize, int max, int *count, const char *s,
 		if (len > 0) {
 			if (n >= max)
 				return *why = "too many entries", SKY_ERANGE;
-			if (addr && parse_hostport(item, arr + (size_t)n * esize, esize) != 0)
+			if (addr && parse_hostport(item, NETADDR_PEER, arr + (size_t)n * esize,
+						   esize) != 0)
 				return *why = "not IP:port ([IPv6]:port)", SKY_EINVAL;
 			if (!addr)
 				strcpy(arr + (size_t)n * esize, item);
@@ -338,7 +327,7 @@ static int set_text(struct config *c, const struct key *k, const char *s, const 
 			return *why = "must start with '/'", SKY_EINVAL;
 		return copy_str(p, k->size, s, why);
 	case CT_ADDR:
-		if (parse_hostport(s, p, k->size) != 0)
+		if (parse_hostport(s, NETADDR_LISTEN, p, k->size) != 0)
 			return *why = "not IP:port ([IPv6]:port)", SKY_EINVAL;
 		return 0;
 	case CT_LISTEN:
@@ -572,7 +561,7 @@ static int apply_json_value(struct config *c, const struct key *k, const cJSON *
 				return *why = "not an array of \"IP:port\" strings", SKY_EPARSE;
 			if (n >= CONFIG_MAX_NS)
 				return *why = "too many entries", SKY_EPARSE;
-			if (parse_hostport(e->valuestring, c->nameservers[n],
+			if (parse_hostport(e->valuestring, NETADDR_PEER, c->nameservers[n],
 					   sizeof(c->nameservers[n])) != 0)
 				return *why = "entry not IP:port ([IPv6]:port)", SKY_EPARSE;
 		}

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "netaddr.h"
 
 #define MAX_ROUTES 8
 #define REQ_MAX 8192
@@ -26,45 +27,6 @@ struct httpd {
 	struct httpd_route routes[MAX_ROUTES];
 	int nroutes;
 };
-
-int httpd_parse_addr(const char *addr, struct sockaddr_storage *ss, unsigned *sslen)
-{
-	char host[128];
-	const char *colon = strrchr(addr, ':');
-	if (!colon || colon - addr >= (long)sizeof host)
-		return SKY_EINVAL;
-	char *end;
-	long port = strtol(colon + 1, &end, 10);
-	if (*end || port < 0 || port > 65535 || end == colon + 1)
-		return SKY_EINVAL;
-	size_t hl = (size_t)(colon - addr);
-	memcpy(host, addr, hl);
-	host[hl] = 0;
-	if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') {
-		memmove(host, host + 1, hl - 2);
-		host[hl - 2] = 0;
-	}
-	memset(ss, 0, sizeof *ss);
-	struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
-	if (host[0] == 0) { /* ":port": every address, dual-stack */
-		in6->sin6_family = AF_INET6;
-		in6->sin6_addr = in6addr_any;
-		in6->sin6_port = htons((uint16_t)port);
-		*sslen = sizeof *in6;
-	} else if (inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
-		in4->sin_family = AF_INET;
-		in4->sin_port = htons((uint16_t)port);
-		*sslen = sizeof *in4;
-	} else if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons((uint16_t)port);
-		*sslen = sizeof *in6;
-	} else {
-		return SKY_EINVAL;
-	}
-	return SKY_OK;
-}
 
 static void send_all(int fd, const char *p, size_t len)
 {
@@ -170,8 +132,8 @@ int httpd_start(const char *addr, const struct httpd_route *routes, int nroutes,
 		struct httpd **out)
 {
 	struct sockaddr_storage ss;
-	unsigned sslen;
-	if (httpd_parse_addr(addr, &ss, &sslen) < 0 || nroutes > MAX_ROUTES)
+	socklen_t sslen;
+	if (netaddr_parse(addr, NETADDR_LISTEN, &ss, &sslen) < 0 || nroutes > MAX_ROUTES)
 		return SKY_EINVAL;
 	struct httpd *h = calloc(1, sizeof *h);
 	if (!h)

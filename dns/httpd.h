@@ -21,7 +21,7 @@ struct httpd_route {
 
 struct httpd;
 
-/* Listen on addr ("127.0.0.1:9153", "[::]:8081", ":8081" = all IPv4+IPv6)
+/* Listen on addr ("127.0.0.1:9153", "[::]:8081", ":8081" = all IPv4; see netaddr.h)
  * and serve the routes (copied; at most 8). SKY_EIO if the address cannot be
  * bound, SKY_EINVAL if it does not parse. */
 int httpd_start(const char *addr, const struct httpd_route *routes, int nroutes,
@@ -30,10 +30,5 @@ void httpd_stop(struct httpd *h);
 
 /* The bound port (useful after listening on port 0). */
 unsigned httpd_port(const struct httpd *h);
-
-/* Parse "host:port" / "[v6]:port" / ":port" into a sockaddr; shared with
- * the DNS server. Returns 0 or SKY_EINVAL. */
-struct sockaddr_storage;
-int httpd_parse_addr(const char *addr, struct sockaddr_storage *ss, unsigned *sslen);
 
 #endif

@@ -29,6 +29,7 @@
 #include "config.h"
 #include "dnssec.h"
 #include "err.h"
+#include "netaddr.h"
 #include "forward.h"
 #include "log.h"
 #include "resolve.h"
@@ -716,47 +717,6 @@ static int pool_init(struct tcp_pool *p, struct server *s, unsigned reader)
 
 /* ------------------------------------------------------------ sockets */
 
-/* "127.0.0.1:53", "[::1]:53", ":53" (all IPv4 addresses). */
-static int parse_addr(const char *s, struct sockaddr_storage *out, socklen_t *len)
-{
-	char host[CONFIG_STR];
-	const char *colon;
-	memset(out, 0, sizeof *out);
-	if (s[0] == '[') {
-		const char *end = strchr(s, ']');
-		if (!end || end[1] != ':' || (size_t)(end - s - 1) >= sizeof host)
-			return SKY_EINVAL;
-		memcpy(host, s + 1, (size_t)(end - s - 1));
-		host[end - s - 1] = '\0';
-		colon = end + 1;
-	} else {
-		colon = strrchr(s, ':');
-		if (!colon || (size_t)(colon - s) >= sizeof host)
-			return SKY_EINVAL;
-		memcpy(host, s, (size_t)(colon - s));
-		host[colon - s] = '\0';
-	}
-	char *endp;
-	long port = strtol(colon + 1, &endp, 10);
-	if (*endp || colon[1] == '\0' || port < 0 || port > 65535)
-		return SKY_EINVAL;
-	struct sockaddr_in *in = (void *)out;
-	struct sockaddr_in6 *in6 = (void *)out;
-	if (host[0] == '\0' || inet_pton(AF_INET, host, &in->sin_addr) == 1) {
-		in->sin_family = AF_INET;
-		in->sin_port = htons((uint16_t)port);
-		*len = sizeof *in;
-		return 0;
-	}
-	if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons((uint16_t)port);
-		*len = sizeof *in6;
-		return 0;
-	}
-	return SKY_EINVAL;
-}
-
 /* SO_REUSEPORT only for the UDP worker group; TCP gets SO_REUSEADDR
  * (TIME_WAIT) only, so a second listener on the port fails to bind. */
 static int open_socket(const struct sockaddr_storage *a, socklen_t alen, int type,
@@ -811,7 +771,7 @@ static int open_listeners(struct server *s, const char *dns_addr, unsigned worke
 {
 	struct sockaddr_storage a;
 	socklen_t alen;
-	if (parse_addr(dns_addr, &a, &alen) < 0)
+	if (netaddr_parse(dns_addr, NETADDR_LISTEN, &a, &alen) < 0)
 		return SKY_EINVAL;
 	/* TCP first: it fixes a port of 0 for the UDP group too. */
 	int fd = open_socket(&a, alen, SOCK_STREAM, false);

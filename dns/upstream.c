@@ -14,6 +14,7 @@
 
 #include "answer.h"
 #include "err.h"
+#include "netaddr.h"
 #include "pktwalk.h"
 
 enum state { ST_IDLE, ST_UDP_WAIT, ST_TCP_CONNECT, ST_TCP_READ };
@@ -106,54 +107,6 @@ static uint16_t random_id(void)
 	return (uint16_t)x;
 }
 
-int upstream_parse_addr(const char *s, struct sockaddr_storage *ss, unsigned *sslen)
-{
-	char host[64];
-	const char *port = NULL;
-	size_t hl;
-	if (s[0] == '[') {
-		const char *rb = strchr(s, ']');
-		if (!rb || (rb[1] != 0 && rb[1] != ':'))
-			return SKY_EINVAL;
-		hl = (size_t)(rb - s - 1);
-		s++;
-		port = rb[1] == ':' ? rb + 2 : NULL;
-	} else {
-		const char *colon = strchr(s, ':');
-		if (colon && strchr(colon + 1, ':'))
-			colon = NULL; /* bare IPv6 literal */
-		hl = colon ? (size_t)(colon - s) : strlen(s);
-		port = colon ? colon + 1 : NULL;
-	}
-	if (hl == 0 || hl >= sizeof host)
-		return SKY_EINVAL;
-	memcpy(host, s, hl);
-	host[hl] = 0;
-	long p = 53;
-	if (port) {
-		char *end;
-		p = strtol(port, &end, 10);
-		if (*port == 0 || *end != 0 || p <= 0 || p > 65535)
-			return SKY_EINVAL;
-	}
-	memset(ss, 0, sizeof *ss);
-	struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
-	if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
-		v4->sin_family = AF_INET;
-		v4->sin_port = htons((uint16_t)p);
-		*sslen = sizeof *v4;
-		return 0;
-	}
-	if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
-		v6->sin6_family = AF_INET6;
-		v6->sin6_port = htons((uint16_t)p);
-		*sslen = sizeof *v6;
-		return 0;
-	}
-	return SKY_EINVAL;
-}
-
 int upstream_new(int wake_fd, struct upstream **out)
 {
 	struct upstream *u = calloc(1, sizeof *u);
@@ -228,8 +181,8 @@ static void bury(struct upstream *u)
 static int open_attempt(struct upstream *u, struct exch *e, const char *srv, int64_t now)
 {
 	struct sockaddr_storage ss;
-	unsigned sslen;
-	if (upstream_parse_addr(srv, &ss, &sslen) < 0)
+	socklen_t sslen;
+	if (netaddr_parse(srv, NETADDR_PEER, &ss, &sslen) < 0)
 		return SKY_EINVAL;
 	int type = (e->tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC;
 	e->fd = socket(ss.ss_family, type, 0);

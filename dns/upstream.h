@@ -80,9 +80,4 @@ void upstream_set_observer(struct upstream *u,
 /* Exchanges in flight. */
 size_t upstream_inflight(const struct upstream *u);
 
-/* "IP:port" / "[v6]:port" / "IP" -> sockaddr (port 53 default). 0 or
- * SKY_EINVAL. */
-struct sockaddr_storage;
-int upstream_parse_addr(const char *s, struct sockaddr_storage *ss, unsigned *sslen);
-
 #endif

@@ -24,6 +24,7 @@
 #include "err.h"
 #include "etcd.h"
 #include "httpd.h"
+#include "netaddr.h"
 #include "informer.h"
 #include "kapi.h"
 #include "kstats.h"
@@ -581,7 +582,7 @@ static int run_daemon(struct run *r, struct kapi *api)
 static int check_listeners(const struct opts *o)
 {
 	struct sockaddr_storage ss;
-	unsigned len;
+	socklen_t len;
 	if (o->metrics_path[0] != '/') {
 		fprintf(stderr, "kube2sky: --metrics-path \"%s\" must start with /\n", o->metrics_path);
 		return SKY_EINVAL;
@@ -590,7 +591,7 @@ static int check_listeners(const struct opts *o)
 		{"health-addr", o->health_addr}, {"metrics-addr", o->metrics_addr},
 	};
 	for (size_t i = 0; i < sizeof addrs / sizeof *addrs; i++) {
-		if (*addrs[i].val && httpd_parse_addr(addrs[i].val, &ss, &len)) {
+		if (*addrs[i].val && netaddr_parse(addrs[i].val, NETADDR_LISTEN, &ss, &len)) {
 			fprintf(stderr, "kube2sky: --%s \"%s\" is not host:port\n", addrs[i].flag, addrs[i].val);
 			return SKY_EINVAL;
 		}
