@@ -26,7 +26,6 @@
 #include "msg.h"
 #include "netaddr.h"
 
-#define SKYDNS_VERSION "2.5.3a" /* what SkyDNS master still reports */
 
 enum ctype {
 	CT_STR,      /* plain string */

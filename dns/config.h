@@ -17,6 +17,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
+/* The version skydns reports (-version, CHAOS version.bind): SkyDNS's, since
+ * clients and scripts compare it; SkyDNS master still reports 2.5.3a. */
+#define SKYDNS_VERSION "2.5.3a"
+
 #define CONFIG_MAX_NS 16
 #define CONFIG_MAX_MACHINES 16
 #define CONFIG_STR 256

@@ -18,7 +18,6 @@
 #include "snapshot.h"
 
 /* What SkyDNS answers to version.bind; clients and probes compare it. */
-#define SKYDNS_COMPAT_VERSION "2.5.3a"
 
 static const char *const chaos_authors[] = {
 	"Erik St. Martin", "Brian Ketelsen", "Miek Gieben", "Michael Crosby",
@@ -296,7 +295,7 @@ static void chaos(struct rctx *x, const char *name, struct rrvec *ans)
 		return;
 	}
 	if (strcmp(name, "version.bind.") == 0 || strcmp(name, "version.server.") == 0)
-		one = SKYDNS_COMPAT_VERSION;
+		one = SKYDNS_VERSION;
 	else if (strcmp(name, "hostname.bind.") == 0 || strcmp(name, "id.server.") == 0)
 		one = "localhost";
 	if (one) {
