@@ -292,3 +292,42 @@ def test_drops_root_to_the_given_user(kv, skydns):
     nobody = pwd.getpwnam("nobody").pw_uid
     assert uid_line[1:] == [str(nobody)] * 4, uid_line
     assert query(s, "4.rails.staging.east.skydns.local", "A", tcp=True).answer
+
+
+LAUNCHER_MANY = r"""
+import os, socket, sys
+v4, v6 = int(sys.argv[1]), int(sys.argv[2])
+socks = []
+for fam, host, port in ((socket.AF_INET, "127.0.0.1", v4), (socket.AF_INET6, "::1", v6)):
+    u = socket.socket(fam, socket.SOCK_DGRAM); u.bind((host, port)); socks.append(u)
+    t = socket.socket(fam, socket.SOCK_STREAM)
+    t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); t.bind((host, port)); t.listen(16)
+    socks.append(t)
+for i, s in enumerate(socks):
+    os.dup2(s.fileno(), 3 + i)
+    os.set_inheritable(3 + i, True)
+os.environ["LISTEN_FDS"] = str(len(socks))
+os.environ["LISTEN_FDNAMES"] = "udp4:tcp4:udp6:tcp6"
+os.environ["LISTEN_PID"] = str(os.getpid())  # exec keeps the pid
+os.execv(sys.argv[3], sys.argv[3:])
+"""
+
+
+def test_socket_activation_several_sockets_ipv4_and_ipv6(etcd, kv, workdir):
+    kv.put(EXAMPLE, {"host": "10.0.1.125"})
+    v4, v6 = free_port(), free_port()
+    log = open(os.path.join(workdir, "launcher-many.log"), "wb")
+    p = subprocess.Popen(["/usr/bin/python3", "-c", LAUNCHER_MANY, str(v4), str(v6),
+                          SKYDNS_BIN, "-systemd", "-addr", "127.0.0.1:1", "-machines", etcd.url],
+                         stdout=log, stderr=subprocess.STDOUT)
+    try:
+        for addr, port in (("127.0.0.1", v4), ("::1", v6)):
+            at = types.SimpleNamespace(addr=addr, port=port)
+            m = wait_until(lambda a=at: query(a, "4.rails.staging.east.skydns.local", "A",
+                                              timeout=1).answer, 15, what=f"UDP on {addr}")
+            assert m[0][0].to_text() == "10.0.1.125"
+            t = query(at, "4.rails.staging.east.skydns.local", "A", tcp=True)
+            assert t.answer[0][0].to_text() == "10.0.1.125"
+    finally:
+        stop_pid(p)
+        log.close()
