@@ -10,7 +10,7 @@ PKGS=(
   dnsutils knot-dnsutils ldnsutils bind9-utils dnsperf
   unbound nsd systemd
   python3 python3-dnspython python3-pytest python3-prometheus-client python3-yaml
-  curl iproute2 procps
+  curl iproute2 procps util-linux valgrind
   # deploy tests: hack/helm-render (Go text/template + sprig, as helm) and its schema check
   golang-go golang-github-masterminds-sprig-dev golang-k8s-sigs-yaml-dev golang-github-xeipuuv-gojsonschema-dev shellcheck
 )
