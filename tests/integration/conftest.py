@@ -86,13 +86,15 @@ def stop_pid(proc, timeout=5.0):
 
 
 class Etcd:
-    """A single-member etcd on 127.0.0.1 with its data in a temp dir."""
+    """A single-member etcd on 127.0.0.1 with its data in a temp dir;
+    `extra` flags (auth, TLS) with the matching scheme and ssl_ctx."""
 
-    def __init__(self, workdir):
+    def __init__(self, workdir, extra=(), scheme="http", ssl_ctx=None):
         self.dir = os.path.join(workdir, "etcd-data")
         self.client_port = free_port()
         self.peer_port = free_port()
-        self.url = f"http://127.0.0.1:{self.client_port}"
+        self.url = f"{scheme}://127.0.0.1:{self.client_port}"
+        self.extra, self.ssl_ctx = list(extra), ssl_ctx
         self.proc = None
         self.log_path = os.path.join(workdir, "etcd.log")
 
@@ -104,7 +106,7 @@ class Etcd:
             "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
             "--initial-cluster", f"t={peer}", "--enable-v2=true",
             "--experimental-watch-progress-notify-interval", "2s",
-            "--log-level", "warn",
+            "--log-level", "warn", *self.extra,
         ]
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
@@ -115,7 +117,8 @@ class Etcd:
         if self.proc.poll() is not None:
             raise AssertionError(f"etcd exited with {self.proc.returncode}")
         try:
-            with urllib.request.urlopen(self.url + "/health", timeout=1) as r:
+            with urllib.request.urlopen(self.url + "/health", timeout=1,
+                                        context=self.ssl_ctx) as r:
                 return json.load(r).get("health") == "true"
         except (urllib.error.URLError, OSError, ValueError):
             return False

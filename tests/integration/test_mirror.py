@@ -14,7 +14,6 @@ import urllib.error
 import urllib.request
 
 import dns.rcode
-import pytest
 
 from conftest import (ETCD_BIN, Etcd, EtcdKV, SkyDNS, _http, b64, free_port, query, rdatas,
                       rrset_texts, stop_pid, wait_until)
@@ -409,33 +408,6 @@ def test_client_v3_paginates(etcd):
 
 class CustomEtcd(Etcd):
     """conftest's Etcd with extra flags (auth token TTL, TLS)."""
-
-    def __init__(self, workdir, extra=(), scheme="http", ssl_ctx=None):
-        super().__init__(workdir)
-        self.extra, self.ssl_ctx = list(extra), ssl_ctx
-        self.url = f"{scheme}://127.0.0.1:{self.client_port}"
-
-    def start(self, timeout=15.0):
-        peer = f"http://127.0.0.1:{self.peer_port}"
-        args = [ETCD_BIN, "--name", "t", "--data-dir", self.dir,
-                "--listen-client-urls", self.url, "--advertise-client-urls", self.url,
-                "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-                "--initial-cluster", f"t={peer}", "--enable-v2=true", "--log-level", "warn",
-                *self.extra]
-        self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
-        wait_until(self.healthy, timeout, what="etcd health")
-        return self
-
-    def healthy(self):
-        if self.proc.poll() is not None:
-            raise AssertionError(f"etcd exited with {self.proc.returncode}")
-        try:
-            with urllib.request.urlopen(self.url + "/health", timeout=1,
-                                        context=self.ssl_ctx) as r:
-                return json.load(r).get("health") == "true"
-        except (urllib.error.URLError, OSError, ValueError):
-            return False
 
 
 def test_cluster_member_dies(workdir, mode):
