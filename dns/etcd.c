@@ -534,23 +534,26 @@ bool etcd_json_true(const cJSON *obj, const char *name)
 
 /* ------------------------------------------------------------ dispatch */
 
-static size_t trimmed_len(const char *prefix)
+/* "/skydns/" and "/skydns" name the same directory: copy without the
+ * trailing slashes. */
+static int trim_prefix(const char *prefix, char *out, size_t cap)
 {
 	size_t n = strlen(prefix);
 	while (n > 0 && prefix[n - 1] == '/')
 		n--;
-	return n;
+	if (n >= cap)
+		return SKY_ERANGE;
+	memcpy(out, prefix, n);
+	out[n] = '\0';
+	return SKY_OK;
 }
 
 int etcd_get_prefix(struct etcd_client *c, const char *prefix, etcd_kv_cb cb, void *arg,
 		    uint64_t *revision)
 {
 	char p[1024];
-	size_t n = trimmed_len(prefix);
-	if (n >= sizeof p)
+	if (trim_prefix(prefix, p, sizeof p) < 0)
 		return SKY_ERANGE;
-	memcpy(p, prefix, n);
-	p[n] = '\0';
 	return c->v3 ? etcd_v3_get_prefix(c, p, cb, arg, revision)
 		     : etcd_v2_get_prefix(c, p, cb, arg, revision);
 }
@@ -581,11 +584,8 @@ int etcd_watch(struct etcd_client *c, const char *prefix, uint64_t after_revisio
 	       etcd_event_cb cb, void *arg, volatile bool *stop, uint64_t *last_revision)
 {
 	char p[1024];
-	size_t n = trimmed_len(prefix);
-	if (n >= sizeof p)
+	if (trim_prefix(prefix, p, sizeof p) < 0)
 		return SKY_ERANGE;
-	memcpy(p, prefix, n);
-	p[n] = '\0';
 	*last_revision = after_revision;
 	return c->v3 ? etcd_v3_watch(c, p, after_revision, cb, arg, stop, last_revision)
 		     : etcd_v2_watch(c, p, after_revision, cb, arg, stop, last_revision);

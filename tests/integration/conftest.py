@@ -217,39 +217,21 @@ class EtcdKV:
 # ---------------------------------------------------------------- skydns
 
 
-class SkyDNS:
-    def __init__(self, workdir, etcd_url, mode, extra_args=(), env=None, domain="skydns.local.",
-                 port=None, addr="127.0.0.1"):
-        self.port = port or free_port()
-        self.addr = addr
-        self.domain = domain
-        self.log_path = os.path.join(workdir, f"skydns-{self.port}.log")
-        args = [SKYDNS_BIN, "-addr", f"{addr}:{self.port}", "-machines", etcd_url,
-                "-domain", domain]
-        if mode == "v3":
-            args.append("-etcd3")
-        args += list(extra_args)
-        self.args = args
+class Daemon:
+    """A process a test runs: args, env on top of ours, output in log_path;
+    stop() stops it by PID and returns its exit code."""
+
+    def __init__(self, log_path, args, env=None):
+        self.log_path, self.args = log_path, list(args)
         self.env = dict(os.environ)
         self.env.update(env or {})
         self.proc = None
 
-    def start(self, wait=True, timeout=15.0):
+    def spawn(self):
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(self.args, stdout=self.log, stderr=subprocess.STDOUT,
                                      env=self.env)
-        if wait:
-            wait_until(self.ready, timeout, what="skydns answering")
         return self
-
-    def ready(self):
-        if self.proc.poll() is not None:
-            raise AssertionError(f"skydns exited with {self.proc.returncode}:\n{self.logs()}")
-        try:
-            r = query(self, self.domain, "SOA", timeout=0.5)
-            return r.rcode() == 0 and len(r.answer) > 0
-        except Exception:  # noqa: BLE001 - not up yet
-            return False
 
     def logs(self):
         try:
@@ -265,6 +247,35 @@ class SkyDNS:
         self.log.close()
         self.proc = None
         return rc
+
+
+class SkyDNS(Daemon):
+    def __init__(self, workdir, etcd_url, mode, extra_args=(), env=None, domain="skydns.local.",
+                 port=None, addr="127.0.0.1"):
+        self.port = port or free_port()
+        self.addr = addr
+        self.domain = domain
+        args = [SKYDNS_BIN, "-addr", f"{addr}:{self.port}", "-machines", etcd_url,
+                "-domain", domain]
+        if mode == "v3":
+            args.append("-etcd3")
+        super().__init__(os.path.join(workdir, f"skydns-{self.port}.log"),
+                         args + list(extra_args), env)
+
+    def start(self, wait=True, timeout=15.0):
+        self.spawn()
+        if wait:
+            wait_until(self.ready, timeout, what="skydns answering")
+        return self
+
+    def ready(self):
+        if self.proc.poll() is not None:
+            raise AssertionError(f"skydns exited with {self.proc.returncode}:\n{self.logs()}")
+        try:
+            r = query(self, self.domain, "SOA", timeout=0.5)
+            return r.rcode() == 0 and len(r.answer) > 0
+        except Exception:  # noqa: BLE001 - not up yet
+            return False
 
 
 def query(server, name, rdtype="A", tcp=False, timeout=2.0, want_dnssec=False, payload=None,

@@ -108,22 +108,16 @@ def b64file(path):
         return base64.b64encode(f.read()).decode()
 
 
-class Kube2Sky:
+class Kube2Sky(conftest.Daemon):
     def __init__(self, workdir, args, env=None):
         self.health_port = free_port()
-        self.log_path = os.path.join(workdir, f"kube2sky-{self.health_port}.log")
-        self.args = [KUBE2SKY_BIN, "--health-addr", f"127.0.0.1:{self.health_port}",
-                     "--backoff-max", "1500", *args]
-        self.env = dict(os.environ)
-        self.env.update(env or {})
-        self.proc = None
+        super().__init__(os.path.join(workdir, f"kube2sky-{self.health_port}.log"),
+                         [KUBE2SKY_BIN, "--health-addr", f"127.0.0.1:{self.health_port}",
+                          "--backoff-max", "1500", *args], env)
         self.exit_codes = []
 
     def start(self):
-        self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(self.args, stdout=self.log, stderr=subprocess.STDOUT,
-                                     env=self.env)
-        return self
+        return self.spawn()
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
@@ -144,19 +138,10 @@ class Kube2Sky:
             return self.health("/readyz")[0] == 200
         wait_until(ready, timeout, what="kube2sky /readyz")
 
-    def logs(self):
-        try:
-            with open(self.log_path, "rb") as f:
-                return f.read().decode(errors="replace")
-        except OSError:
-            return ""
-
     def stop(self):
         if self.proc is None:
             return self.exit_codes[-1] if self.exit_codes else None
-        rc = stop_pid(self.proc)
-        self.log.close()
-        self.proc = None
+        rc = super().stop()
         self.exit_codes.append(rc)
         return rc
 
