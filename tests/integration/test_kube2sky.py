@@ -734,8 +734,8 @@ def test_runtime_credential_errors_reported(workdir, etcd, api, kube2sky, pki):
     kc = write_kubeconfig(os.path.join(workdir, "kc-tok"), a.url, ca=os.path.join(pki, "ca.crt"),
                           token="wrong")
     k = kube2sky(["--kubecfg-file", kc])
-    wait_until(lambda: "401" in k.logs(), 15, what="401 logged")
-    line = next(ln for ln in k.logs().splitlines() if "401" in ln)
+    wait_until(lambda: "HTTP 401" in k.logs(), 15, what="401 logged")
+    line = next(ln for ln in k.logs().splitlines() if "HTTP 401" in ln)
     assert kc in line and "refused" in line, line
     assert k.health("/readyz")[0] == 503
     assert k.alive()
