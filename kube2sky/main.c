@@ -66,7 +66,7 @@ static const struct flag {
 	{"kube-master-url", NULL, F_STR, offsetof(struct opts, kube_master_url), "", "API server URL ($VARS expanded); overrides the kubeconfig server"},
 	{"kubecfg-file", NULL, F_STR, offsetof(struct opts, kubecfg_file), "", "kubeconfig file"},
 	{"serviceaccount-dir", NULL, F_STR, offsetof(struct opts, sa_dir), "/var/run/secrets/kubernetes.io/serviceaccount", "in-cluster token and ca.crt directory"},
-	{"health-addr", NULL, F_STR, offsetof(struct opts, health_addr), ":8081", "address for /healthz, /readyz and the metrics (\"\" = off)"},
+	{"health-addr", NULL, F_STR, offsetof(struct opts, health_addr), ":8082", "address for /healthz, /readyz and the metrics (\"\" = off)"},
 	{"metrics-addr", NULL, F_STR, offsetof(struct opts, metrics_addr), "", "separate address for the metrics (\"\" = on --health-addr)"},
 	{"metrics-path", NULL, F_STR, offsetof(struct opts, metrics_path), "/metrics", "path of the Prometheus metrics"},
 	{"metrics-namespace", NULL, F_STR, offsetof(struct opts, metrics_ns), "kube2sky", "metric name prefix (namespace)"},
