@@ -767,6 +767,25 @@ static int open_udp_group(struct server *s, const struct sockaddr_storage *a, so
 	return 0;
 }
 
+/* Linux may autobind a same-user client socket that sets SO_REUSEPORT (dig
+ * does) to a port our UDP group holds; a connected client then receives its
+ * own query. Ports outside the ephemeral range are never autobound. */
+static void warn_ephemeral(const struct sockaddr_storage *a)
+{
+	unsigned port = ntohs(a->ss_family == AF_INET6 ? ((const struct sockaddr_in6 *)a)->sin6_port
+						       : ((const struct sockaddr_in *)a)->sin_port);
+	unsigned lo = 0, hi = 0;
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+	if (!f)
+		return;
+	int got = fscanf(f, "%u %u", &lo, &hi);
+	fclose(f);
+	if (got == 2 && port >= lo && port <= hi)
+		log_warn("server", "listen port is in the kernel's ephemeral range; clients of the same "
+			 "user that set SO_REUSEPORT (dig) may be given it and see their own queries "
+			 "port=%u range=%u-%u", port, lo, hi);
+}
+
 static int open_listeners(struct server *s, const char *dns_addr, unsigned workers)
 {
 	struct sockaddr_storage a;
@@ -785,6 +804,7 @@ static int open_listeners(struct server *s, const char *dns_addr, unsigned worke
 		log_error("server", "cannot bind udp addr=%s: %s", dns_addr, strerror(errno));
 		return SKY_EIO;
 	}
+	warn_ephemeral(&a);
 	return 0;
 }
 

@@ -16,6 +16,7 @@ Helpers
 import base64
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -41,18 +42,44 @@ ETCD_BIN = shutil.which("etcd") or "/usr/bin/etcd"
 os.environ.setdefault("SKYDNS_NAMESERVERS", "127.0.0.1:9")
 
 
+def _ephemeral_range():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            lo, hi = (int(x) for x in f.read().split())
+        return lo, hi
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
+_handed_out = set()
+
+
 def free_port(kind=socket.SOCK_STREAM, host="127.0.0.1"):
-    """A port free for both TCP and UDP on host (best effort)."""
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            s.bind((host, 0))
-            port = s.getsockname()[1]
+    """A port free for both TCP and UDP on host, outside the kernel's
+    ephemeral range, and not handed out before in this process.
+
+    Why not let the kernel pick (bind to port 0): dig binds its client socket
+    with SO_REUSEPORT, and Linux may autobind such a socket to a port that a
+    same-user SO_REUSEPORT socket holds on a specific address -- skydns's UDP
+    worker group. dig's socket is connected, so its query to that port comes
+    straight back to dig itself (a "reply" without QR). Ports below the
+    ephemeral range are never autobound."""
+    lo, hi = _ephemeral_range()
+    spans = [(a, b) for a, b in ((10000, lo - 1), (hi + 1, 65535)) if b - a > 1000]
+    for _ in range(200):
+        a, b = random.choice(spans)
+        port = random.randint(a, b)
+        if port in _handed_out:
+            continue
         try:
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+                s.bind((host, port))
             with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
                 u.bind((host, port))
-            return port
         except OSError:
             continue
+        _handed_out.add(port)
+        return port
     raise RuntimeError("no free port")
 
 

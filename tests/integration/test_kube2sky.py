@@ -547,7 +547,7 @@ def test_api_server_restart(workdir, etcd, api, kube2sky, skydns):
     a.state.apply(svc_obj("second", ip="10.96.4.5"))
     a.start()
     wait_answer(s, "second.default.svc.cluster.local.", "A", ["10.96.4.5"], timeout=30)
-    assert "api" in k.logs()
+    assert "comp=api" in k.logs() and "failed, retrying" in k.logs(), k.logs()[-2000:]
 
 
 def test_etcd_restart(workdir, etcd, api, kube2sky, skydns):

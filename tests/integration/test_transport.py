@@ -402,6 +402,29 @@ def test_second_instance_on_the_same_port_fails(kv, skydns):
         assert_alive(srv)
 
 
+def test_listen_port_in_ephemeral_range_warned(kv, skydns):
+    """A port the kernel may autobind for clients (dig sets SO_REUSEPORT and
+    would then see its own query) gets a startup warning; others do not."""
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+        lo, hi = (int(x) for x in f.read().split())
+    quiet = skydns()
+    assert "ephemeral range" not in quiet.logs()
+    for _ in range(50):
+        port = random.randint(lo, hi)
+        try:
+            for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+                with socket.socket(socket.AF_INET, kind) as s:
+                    s.bind(("127.0.0.1", port))
+            break
+        except OSError:
+            continue
+    srv = skydns(port=port)
+    line = next(ln for ln in srv.logs().splitlines() if "ephemeral range" in ln)
+    assert f"port={port}" in line and f"range={lo}-{hi}" in line and "level=warn" in line, line
+    put_web(kv)
+    wait_records(srv, "web.east.skydns.local.", "A", 2)  # a warning, not a refusal
+
+
 def test_ipv6_listener_and_verbose_query_log(kv, skydns):
     """-addr [::1]:port serves UDP and TCP; -verbose logs every query."""
     srv = skydns(extra_args=["-verbose"], addr="::1", start=False)
