@@ -65,7 +65,7 @@ def free_port(kind=socket.SOCK_STREAM, host="127.0.0.1"):
     straight back to dig itself (a "reply" without QR). Ports below the
     ephemeral range are never autobound."""
     lo, hi = _ephemeral_range()
-    spans = [(a, b) for a, b in ((10000, lo - 1), (hi + 1, 65535)) if b - a > 1000]
+    spans = [(a, b) for a, b in ((10000, lo - 1), (hi + 1, 65535)) if b - a > 1000] or [(10000, 65535)]
     for _ in range(200):
         a, b = random.choice(spans)
         port = random.randint(a, b)
