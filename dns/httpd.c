@@ -184,7 +184,5 @@ unsigned httpd_port(const struct httpd *h)
 	socklen_t len = sizeof ss;
 	if (getsockname(h->fd, (struct sockaddr *)&ss, &len) < 0)
 		return 0;
-	if (ss.ss_family == AF_INET)
-		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
-	return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	return netaddr_port(&ss);
 }

@@ -71,3 +71,12 @@ int netaddr_parse(const char *s, enum netaddr_kind kind, struct sockaddr_storage
 	}
 	return SKY_EINVAL;
 }
+
+unsigned netaddr_port(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)ss)->sin_port);
+	if (ss->ss_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+	return 0;
+}

@@ -21,4 +21,7 @@ enum netaddr_kind {
 int netaddr_parse(const char *s, enum netaddr_kind kind, struct sockaddr_storage *ss,
 		  socklen_t *len);
 
+/* The port of an AF_INET or AF_INET6 address, host order; 0 for other families. */
+unsigned netaddr_port(const struct sockaddr_storage *ss);
+
 #endif

@@ -280,17 +280,11 @@ static int answer_query(struct qctx *x, const uint8_t *pkt, size_t len, const st
 static void addr_str(const struct sockaddr_storage *a, char *out, size_t cap)
 {
 	char ip[INET6_ADDRSTRLEN] = "?";
-	unsigned port = 0;
-	if (a->ss_family == AF_INET) {
-		const struct sockaddr_in *in = (const void *)a;
-		inet_ntop(AF_INET, &in->sin_addr, ip, sizeof ip);
-		port = ntohs(in->sin_port);
-	} else if (a->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const void *)a;
-		inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof ip);
-		port = ntohs(in6->sin6_port);
-	}
-	snprintf(out, cap, a->ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip, port);
+	if (a->ss_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)a)->sin_addr, ip, sizeof ip);
+	else if (a->ss_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)a)->sin6_addr, ip, sizeof ip);
+	snprintf(out, cap, a->ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip, netaddr_port(a));
 }
 
 /* ------------------------------------------------------------ UDP */
@@ -772,8 +766,7 @@ static int open_udp_group(struct server *s, const struct sockaddr_storage *a, so
  * own query. Ports outside the ephemeral range are never autobound. */
 static void warn_ephemeral(const struct sockaddr_storage *a)
 {
-	unsigned port = ntohs(a->ss_family == AF_INET6 ? ((const struct sockaddr_in6 *)a)->sin6_port
-						       : ((const struct sockaddr_in *)a)->sin_port);
+	unsigned port = netaddr_port(a);
 	unsigned lo = 0, hi = 0;
 	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
 	if (!f)

@@ -42,7 +42,8 @@ ETCD_BIN = shutil.which("etcd") or "/usr/bin/etcd"
 os.environ.setdefault("SKYDNS_NAMESERVERS", "127.0.0.1:9")
 
 
-def _ephemeral_range():
+def ephemeral_range():
+    """The kernel's (low, high) range for autobound client ports."""
     try:
         with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
             lo, hi = (int(x) for x in f.read().split())
@@ -54,7 +55,18 @@ def _ephemeral_range():
 _handed_out = set()
 
 
-def free_port(kind=socket.SOCK_STREAM, host="127.0.0.1"):
+def port_is_free(port, host="127.0.0.1"):
+    """Whether port can be bound on host for both TCP and UDP right now."""
+    try:
+        for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+            with socket.socket(socket.AF_INET, kind) as s:
+                s.bind((host, port))
+    except OSError:
+        return False
+    return True
+
+
+def free_port(host="127.0.0.1"):
     """A port free for both TCP and UDP on host, outside the kernel's
     ephemeral range, and not handed out before in this process.
 
@@ -64,22 +76,14 @@ def free_port(kind=socket.SOCK_STREAM, host="127.0.0.1"):
     worker group. dig's socket is connected, so its query to that port comes
     straight back to dig itself (a "reply" without QR). Ports below the
     ephemeral range are never autobound."""
-    lo, hi = _ephemeral_range()
+    lo, hi = ephemeral_range()
     spans = [(a, b) for a, b in ((10000, lo - 1), (hi + 1, 65535)) if b - a > 1000] or [(10000, 65535)]
     for _ in range(200):
         a, b = random.choice(spans)
         port = random.randint(a, b)
-        if port in _handed_out:
-            continue
-        try:
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-                s.bind((host, port))
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-                u.bind((host, port))
-        except OSError:
-            continue
-        _handed_out.add(port)
-        return port
+        if port not in _handed_out and port_is_free(port, host):
+            _handed_out.add(port)
+            return port
     raise RuntimeError("no free port")
 
 

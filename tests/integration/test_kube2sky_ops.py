@@ -6,6 +6,7 @@ Reuses test_kube2sky's fake API server, kube2sky and etcd fixtures; the
 metrics are parsed with Debian's python3-prometheus-client parser.
 """
 
+import os
 import re
 import signal
 import socket
@@ -286,3 +287,16 @@ def test_sigterm_while_etcd_hangs_is_bounded(workdir, api, kube2sky):
         assert "shutdown did not finish in time" in k.logs()
     finally:
         pit.close()
+
+
+def test_default_health_addr_is_the_manifests_and_not_skydns():
+    """Run side by side with the defaults, kube2sky's health listener must not
+    take the port skydns's uses: kube2sky defaults to the manifests' 8082."""
+    src = os.environ.get("SKYDNS_SRC", os.path.join(os.path.dirname(__file__), "..", ".."))
+    with open(os.path.join(src, "deploy", "05-deployment.yaml.in")) as f:
+        manifest = f.read()
+    k2s_port = re.search(r"- --health-addr=\{LISTEN_HOST\}:(\d+)", manifest).group(1)
+    sky_port = re.search(r"- -health-addr=\{LISTEN_HOST\}:(\d+)", manifest).group(1)
+    p = subprocess.run([k2s.KUBE2SKY_BIN, "-h"], capture_output=True, text=True, timeout=10)
+    line = next(ln for ln in (p.stdout + p.stderr).splitlines() if "--health-addr" in ln)
+    assert f'(default ":{k2s_port}")' in line and k2s_port != sky_port, (line, k2s_port, sky_port)

@@ -21,7 +21,7 @@ import dns.rcode
 import dns.rdatatype
 import pytest
 
-from conftest import query, rdatas, wait_until
+from conftest import ephemeral_range, port_is_free, query, rdatas, wait_until
 
 
 @pytest.fixture
@@ -405,19 +405,10 @@ def test_second_instance_on_the_same_port_fails(kv, skydns):
 def test_listen_port_in_ephemeral_range_warned(kv, skydns):
     """A port the kernel may autobind for clients (dig sets SO_REUSEPORT and
     would then see its own query) gets a startup warning; others do not."""
-    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
-        lo, hi = (int(x) for x in f.read().split())
+    lo, hi = ephemeral_range()
     quiet = skydns()
     assert "ephemeral range" not in quiet.logs()
-    for _ in range(50):
-        port = random.randint(lo, hi)
-        try:
-            for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
-                with socket.socket(socket.AF_INET, kind) as s:
-                    s.bind(("127.0.0.1", port))
-            break
-        except OSError:
-            continue
+    port = next(p for p in (random.randint(lo, hi) for _ in range(50)) if port_is_free(p))
     srv = skydns(port=port)
     line = next(ln for ln in srv.logs().splitlines() if "ephemeral range" in ln)
     assert f"port={port}" in line and f"range={lo}-{hi}" in line and "level=warn" in line, line

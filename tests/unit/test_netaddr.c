@@ -5,24 +5,17 @@
 #include "err.h"
 #include "netaddr.h"
 
-static int port_of(const struct sockaddr_storage *ss)
-{
-	if (ss->ss_family == AF_INET)
-		return ntohs(((const struct sockaddr_in *)ss)->sin_port);
-	return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
-}
-
 TEST(listen_addresses)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
 	CHECK_INT(netaddr_parse("127.0.0.1:53", NETADDR_LISTEN, &ss, &len), 0);
 	CHECK_INT(ss.ss_family, AF_INET);
-	CHECK_INT(port_of(&ss), 53);
+	CHECK_INT((int)netaddr_port(&ss), 53);
 	CHECK_INT(len, sizeof(struct sockaddr_in));
 	CHECK_INT(netaddr_parse("[::1]:5353", NETADDR_LISTEN, &ss, &len), 0);
 	CHECK_INT(ss.ss_family, AF_INET6);
-	CHECK_INT(port_of(&ss), 5353);
+	CHECK_INT((int)netaddr_port(&ss), 5353);
 	CHECK_INT(netaddr_parse(":8081", NETADDR_LISTEN, &ss, &len), 0); /* every IPv4 address */
 	CHECK_INT(ss.ss_family, AF_INET);
 	CHECK_INT(((struct sockaddr_in *)&ss)->sin_addr.s_addr, htonl(INADDR_ANY));
@@ -42,13 +35,13 @@ TEST(peer_addresses)
 	struct sockaddr_storage ss;
 	socklen_t len;
 	CHECK_INT(netaddr_parse("10.0.0.1", NETADDR_PEER, &ss, &len), 0);
-	CHECK_INT(port_of(&ss), 53);
+	CHECK_INT((int)netaddr_port(&ss), 53);
 	CHECK_INT(netaddr_parse("::1", NETADDR_PEER, &ss, &len), 0); /* bare IPv6: all host */
 	CHECK_INT(ss.ss_family, AF_INET6);
-	CHECK_INT(port_of(&ss), 53);
+	CHECK_INT((int)netaddr_port(&ss), 53);
 	CHECK_INT(netaddr_parse("[fd00::1]", NETADDR_PEER, &ss, &len), 0);
 	CHECK_INT(netaddr_parse("[fd00::1]:5300", NETADDR_PEER, &ss, &len), 0);
-	CHECK_INT(port_of(&ss), 5300);
+	CHECK_INT((int)netaddr_port(&ss), 5300);
 	CHECK_INT(netaddr_parse(":53", NETADDR_PEER, &ss, &len), SKY_EINVAL);
 	CHECK_INT(netaddr_parse("10.0.0.1:0", NETADDR_PEER, &ss, &len), SKY_EINVAL);
 	CHECK_INT(netaddr_parse("10.0.0.1:99999", NETADDR_PEER, &ss, &len), SKY_EINVAL);
