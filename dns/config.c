@@ -38,6 +38,7 @@ enum ctype {
 	CT_DURATION, /* int milliseconds; text is a Go duration, JSON nanoseconds */
 	CT_NSLIST,   /* nameservers: comma list / JSON array of IP:port */
 	CT_MACHINES, /* etcd URLs: comma list */
+	CT_CIDRS,    /* address prefixes: comma list / JSON array of "IP/len" */
 	CT_HELP,     /* -h: print usage */
 	CT_VERSION,  /* -version: print the version */
 };
@@ -61,6 +62,13 @@ struct key {
 	unsigned flags;
 };
 
+/* Loopback and the private ranges a pod network uses: RFC 1918, RFC 6598
+ * (shared address space), link-local, ULA. A node or LoadBalancer that
+ * exposes port 53 to the internet is then no open resolver. */
+#define ALLOW_RECURSION_DEFAULT                                                       \
+	"127.0.0.0/8,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,100.64.0.0/10,169.254.0.0/16," \
+	"::1/128,fc00::/7,fe80::/10"
+
 #define F(m) offsetof(struct config, m), sizeof(((struct config *)0)->m)
 #define NOF 0, 0
 
@@ -83,6 +91,12 @@ static const struct key keys[] = {
 	  0, "", "comma-separated forwarders IP:port (default: /etc/resolv.conf)", 0 },
 	{ "no_rec", "no-rec", "no-rec", NULL, CT_BOOL, F(no_rec), 0, 0, "false",
 	  "do not provide a recursive service (no forwarding)", 0 },
+	{ "allow_recursion", NULL, "allow-recursion", "SKYDNS_ALLOW_RECURSION", CT_CIDRS,
+	  F(allow_recursion), 0, 0, ALLOW_RECURSION_DEFAULT,
+	  "comma-separated client prefixes whose queries for outside names are forwarded "
+	  "(others: REFUSED)", 0 },
+	{ "max_udp_size", NULL, "max-udp-size", NULL, CT_INT, F(max_udp_size), 512, 65535, "1232",
+	  "largest UDP reply, whatever the client's EDNS buffer size (larger: TC)", 0 },
 	{ "read_timeout", NULL, "rtimeout", NULL, CT_DURATION, F(read_timeout_ms), 0, 0, "2s",
 	  "read timeout towards forwarders (JSON: nanoseconds)", 0 },
 	{ "priority", NULL, NULL, NULL, CT_U32, F(priority), 0, 65535, "10",
@@ -301,6 +315,35 @@ static int set_list(char *arr, size_t esize, int max, int *count, const char *s,
 	return 0;
 }
 
+static int set_cidrs(struct config *c, const char *s, const char **why)
+{
+	char item[64];
+	int n = 0;
+	for (const char *p = s; *p;) {
+		size_t len = strcspn(p, ",");
+		size_t b = 0, e = len;
+		while (b < e && isspace((unsigned char)p[b]))
+			b++;
+		while (e > b && isspace((unsigned char)p[e - 1]))
+			e--;
+		if (e - b >= sizeof item)
+			return *why = "entry too long", SKY_ERANGE;
+		memcpy(item, p + b, e - b);
+		item[e - b] = '\0';
+		if (item[0]) {
+			if (n >= CONFIG_MAX_CIDR)
+				return *why = "too many entries", SKY_ERANGE;
+			if (cidr_parse(item, &c->allow_recursion[n]) != 0)
+				return *why = "not an address prefix like 10.0.0.0/8 or fd00::/8",
+				       SKY_EINVAL;
+			n++;
+		}
+		p += len + (p[len] == ',');
+	}
+	c->nallow_recursion = n;
+	return 0;
+}
+
 static int set_number(struct config *c, const struct key *k, double v, const char **why)
 {
 	if (v != floor(v))
@@ -357,6 +400,8 @@ static int set_text(struct config *c, const struct key *k, const char *s, const 
 	case CT_MACHINES:
 		return set_list(p, sizeof(c->machines[0]), CONFIG_MAX_MACHINES, &c->nmachines, s,
 				false, why);
+	case CT_CIDRS:
+		return set_cidrs(c, s, why);
 	case CT_HELP:
 	case CT_VERSION:
 		break;
@@ -527,6 +572,21 @@ static const struct key *find_json(const char *name)
 }
 
 /* One JSON member onto c; *why (static text) on failure. */
+static int json_cidrs(struct config *c, const cJSON *v, const char **why)
+{
+	int n = 0;
+	for (const cJSON *e = v->child; e; e = e->next, n++) {
+		if (!cJSON_IsString(e))
+			return *why = "not an array of \"IP/len\" strings", SKY_EPARSE;
+		if (n >= CONFIG_MAX_CIDR)
+			return *why = "too many entries", SKY_EPARSE;
+		if (cidr_parse(e->valuestring, &c->allow_recursion[n]) != 0)
+			return *why = "entry not an address prefix like 10.0.0.0/8", SKY_EPARSE;
+	}
+	c->nallow_recursion = n;
+	return 0;
+}
+
 static int apply_json_value(struct config *c, const struct key *k, const cJSON *v,
 			    const char **why)
 {
@@ -551,6 +611,12 @@ static int apply_json_value(struct config *c, const struct key *k, const cJSON *
 			return *why = "out of range (nanoseconds)", SKY_EPARSE;
 		*(int *)field(c, k) = (int)(v->valuedouble / 1e6);
 		return 0;
+	case CT_CIDRS:
+		if (cJSON_IsArray(v))
+			return json_cidrs(c, v, why);
+		if (!cJSON_IsString(v))
+			return *why = "not an array of \"IP/len\" strings", SKY_EPARSE;
+		return set_cidrs(c, v->valuestring, why) ? SKY_EPARSE : 0;
 	case CT_NSLIST: {
 		if (!cJSON_IsArray(v))
 			return *why = "not an array of \"IP:port\" strings", SKY_EPARSE;

@@ -17,12 +17,15 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "cidr.h"
+
 /* The version skydns reports (-version, CHAOS version.bind): SkyDNS's, since
  * clients and scripts compare it; SkyDNS master still reports 2.5.3a. */
 #define SKYDNS_VERSION "2.5.3a"
 
 #define CONFIG_MAX_NS 16
 #define CONFIG_MAX_MACHINES 16
+#define CONFIG_MAX_CIDR 32
 #define CONFIG_STR 256
 #define CONFIG_PATH 1024
 
@@ -50,6 +53,9 @@ struct config {
 	int scache;                     /* 10000 */
 	int nnameservers;
 	char nameservers[CONFIG_MAX_NS][64]; /* "IP:port" / "[v6]:port" */
+	int max_udp_size;               /* 1232: cap on a UDP reply, whatever the client's EDNS size */
+	int nallow_recursion;           /* clients that may have names outside the domain forwarded */
+	struct cidr allow_recursion[CONFIG_MAX_CIDR];
 
 	/* etcd connection */
 	bool etcd3;

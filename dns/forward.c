@@ -705,6 +705,8 @@ static int job_resolve(struct job *j, struct fcfg *fc, char (*stub)[64], int *ns
 	}
 	const struct config *c = snapshot_config(s);
 	fcfg_from(fc, c);
+	if (j->q.udp_size > c->max_udp_size)
+		j->q.udp_size = (uint16_t)c->max_udp_size; /* as the server capped it */
 	struct answer tmp;
 	answer_init(&tmp);
 	enum resolve_action act = resolve(&j->q, s, c, &tmp);

@@ -274,6 +274,13 @@ static void finish(struct rctx *x, struct rrvec *ans, struct rrvec *add, bool ex
 
 /* ---- special names ---- */
 
+static void refused(struct answer *out)
+{
+	out->rcode = RCODE_REFUSED;
+	out->aa = out->ra = false;
+	out->rd_clear = true;
+}
+
 static void chaos(struct rctx *x, const char *name, struct rrvec *ans)
 {
 	struct rr rr = {.type = T_TXT, .rclass = C_CH, .ttl = 0};
@@ -427,7 +434,7 @@ static void authoritative(struct rctx *x, const char *name)
 	} else if (x->q->qclass == C_CH) {
 		chaos(x, name, &ans);
 		if (ans.n == 0) {
-			servfail(x, true);
+			refused(x->out); /* NSD; SkyDNS answered SERVFAIL */
 			goto out;
 		}
 	} else if (!rname_in(name, c->domain)) {
@@ -442,20 +449,24 @@ out:
 	rrvec_free(&add);
 }
 
-enum resolve_action resolve(const struct query *q, const struct snapshot *s,
-			    const struct config *c, struct answer *out)
+/* What we refuse outright, as NSD does: ANY (RFC 8482 lets us; SkyDNS
+ * refused it too), zone transfers (we have no zone to transfer), and the
+ * classes we hold no data for (NONE, HS, unknown). */
+static bool refused_outright(const struct query *q)
+{
+	if (q->qtype == T_ANY || q->qtype == T_AXFR || q->qtype == T_IXFR)
+		return true;
+	return q->qclass != C_IN && q->qclass != C_CH && q->qclass != C_ANY;
+}
+
+static enum resolve_action resolve_name(const struct query *q, const struct snapshot *s,
+					const struct config *c, struct answer *out)
 {
 	struct rctx x = {.q = q, .s = s, .c = c, .out = out, .rng = q->rand};
 	char local[MSG_NAME_MAX];
 	const char *name = q->name;
 	bool substituted = false;
 
-	if (q->qtype == T_ANY) {
-		out->rcode = RCODE_REFUSED;
-		out->aa = out->ra = false;
-		out->rd_clear = true;
-		return RESOLVE_ANSWER;
-	}
 	if (c->stubzones) {
 		struct stub_scan st;
 		if (stub_find(q, s, c, &st))
@@ -473,4 +484,20 @@ enum resolve_action resolve(const struct query *q, const struct snapshot *s,
 		return RESOLVE_FORWARD;
 	authoritative(&x, name);
 	return RESOLVE_ANSWER;
+}
+
+enum resolve_action resolve(const struct query *q, const struct snapshot *s,
+			    const struct config *c, struct answer *out)
+{
+	if (refused_outright(q)) {
+		refused(out);
+		return RESOLVE_ANSWER;
+	}
+	enum resolve_action act = resolve_name(q, s, c, out);
+	if (act == RESOLVE_FORWARD && q->recursion_denied) {
+		answer_reset(out);
+		refused(out);
+		return RESOLVE_ANSWER;
+	}
+	return act;
 }

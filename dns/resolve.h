@@ -25,6 +25,7 @@ struct query {
 	uint16_t udp_size;        /* client's EDNS buffer size (512 without EDNS) */
 	bool stub_marker;         /* EDNS option 65011 = 0x01 present (stub loop prevention) */
 	bool tcp;
+	bool recursion_denied;    /* client outside allow_recursion: REFUSED for outside names */
 	int64_t now;              /* unix seconds */
 	uint64_t rand;            /* seed for round robin / shuffles */
 };

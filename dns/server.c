@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "answer.h"
+#include "cidr.h"
 #include "config.h"
 #include "dnssec.h"
 #include "err.h"
@@ -159,7 +160,7 @@ struct conn;
 struct origin {
 	bool tcp;
 	int fd;                              /* UDP: the socket it came in on */
-	const struct sockaddr_storage *addr; /* UDP: the client */
+	const struct sockaddr_storage *addr; /* the client */
 	socklen_t alen;
 	struct conn *c;                      /* TCP: the connection */
 	const char *client;                  /* for logs ("" unless verbose for UDP) */
@@ -233,6 +234,18 @@ static void account(struct qctx *x, const struct query *q, const struct timespec
 		    (size_t)n, rcode, (out[2] & 0x02) != 0, empty);
 }
 
+/* What the server's policy makes of this client's query: the UDP reply
+ * size is capped whatever the client's EDNS buffer (amplification; DNS Flag
+ * Day 2020), and recursion is for allow_recursion's prefixes only. */
+static void apply_client_policy(struct query *q, const struct config *cfg,
+				const struct origin *o)
+{
+	if (q->udp_size > cfg->max_udp_size)
+		q->udp_size = (uint16_t)cfg->max_udp_size;
+	q->recursion_denied = !cidr_match(cfg->allow_recursion, cfg->nallow_recursion,
+					  (const struct sockaddr *)o->addr);
+}
+
 /* Answer one query into out[cap]. Returns the reply length, 0 for "nothing
  * to send now" (dropped or handed to the forwarder: *forwarded says which),
  * or -1 for a packet that must be dropped (TCP closes the connection). */
@@ -263,6 +276,8 @@ static int answer_query(struct qctx *x, const uint8_t *pkt, size_t len, const st
 	q.rand = next_rand(&x->rand);
 
 	const struct snapshot *snap = snapstore_enter(x->srv->st, x->reader);
+	if (snap)
+		apply_client_policy(&q, snapshot_config(snap), o);
 	answer_reset(&x->ans);
 	int n = snap ? answer_snapshot(x, snap, pkt, len, &q, &wq, o, forwarded, out, cap)
 		     : servfail(&q, &wq, out, cap); /* nothing published yet */
@@ -405,6 +420,7 @@ struct conn {
 	int64_t last_ms;        /* pool thread only */
 	size_t have;
 	uint8_t *rbuf;          /* 2 + WIRE_MAX */
+	struct sockaddr_storage peer;
 	char client[64];
 };
 
@@ -561,6 +577,7 @@ static void pool_accept(struct tcp_pool *p, int lfd)
 	atomic_init(&c->inflight, 0);
 	pthread_mutex_init(&c->wlock, NULL);
 	c->last_ms = now_ms();
+	c->peer = a;
 	addr_str(&a, c->client, sizeof c->client);
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP, .data.ptr = c };
 	if (epoll_ctl(p->ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
@@ -573,7 +590,7 @@ static void pool_accept(struct tcp_pool *p, int lfd)
 /* One complete message. Returns false when the connection must close. */
 static bool tcp_message(struct tcp_pool *p, struct conn *c, const uint8_t *msg, size_t len)
 {
-	struct origin o = { .tcp = true, .fd = -1, .c = c, .client = c->client };
+	struct origin o = { .tcp = true, .fd = -1, .addr = &c->peer, .c = c, .client = c->client };
 	bool forwarded;
 	int n = answer_query(&p->q, msg, len, &o, &forwarded, p->q.scratch, WIRE_MAX + 2);
 	if (n < 0)

@@ -27,6 +27,7 @@
 #define F_RA 0x0080u
 #define F_AD 0x0020u
 #define F_CD 0x0010u
+#define F_RCODE 0x000Fu
 
 #define EDNS_DO 0x8000u
 #define EDNS_OPT_STUB 65011 /* SkyDNS's stub-loop marker, value 0x01 */
@@ -174,6 +175,37 @@ static int name_skip(const uint8_t *pkt, size_t len, size_t off)
 	}
 }
 
+/* An owner name in the answer, authority or additional section, pointers
+ * followed: each pointer must point before itself, so a loop cannot be
+ * built, and the whole name fits NAME_MAX_WIRE (NSD answers FORMERR to
+ * either). Returns 0 or -1. */
+static int name_check(const uint8_t *pkt, size_t len, size_t off)
+{
+	size_t i = off, total = 0;
+	for (;;) {
+		if (i >= len)
+			return -1;
+		uint8_t l = pkt[i];
+		if ((l & 0xC0) == 0xC0) {
+			if (i + 2 > len)
+				return -1;
+			size_t to = ((size_t)(l & 0x3F) << 8) | pkt[i + 1];
+			if (to >= i)
+				return -1;
+			i = to;
+			continue;
+		}
+		if (l & 0xC0)
+			return -1;
+		i += 1u + l;
+		total += 1u + l;
+		if (total > NAME_MAX_WIRE)
+			return -1;
+		if (l == 0)
+			return 0;
+	}
+}
+
 /* ------------------------------------------------------------------ parse */
 
 /* EDNS options (RFC 6891 §6.1.2): unknown ones are ignored, but their
@@ -204,7 +236,7 @@ static int parse_rrs(const uint8_t *pkt, size_t len, size_t off, struct query *q
 	for (int sec = 0; sec < 3; sec++) {
 		for (unsigned n = 0; n < counts[sec]; n++) {
 			int nl = name_skip(pkt, len, off);
-			if (nl < 0 || off + (size_t)nl + 10 > len)
+			if (nl < 0 || off + (size_t)nl + 10 > len || name_check(pkt, len, off) < 0)
 				return SKY_EPARSE;
 			const uint8_t *rr = pkt + off + nl;
 			uint16_t type = get16(rr), rdlen = get16(rr + 8);
@@ -287,6 +319,10 @@ int wire_parse_query(const uint8_t *pkt, size_t len, struct query *q,
 
 	if ((flags & F_OPCODE) != 0) {
 		*rcode_hint = RCODE_NOTIMP; /* RFC 8906 §3.1.3; sections not parsed */
+		return 0;
+	}
+	if ((flags & F_RCODE) != 0) {
+		*rcode_hint = RCODE_FORMERR; /* a query carries no rcode (NSD) */
 		return 0;
 	}
 	bool seen_opt = false;

@@ -23,6 +23,57 @@ TEST(any_refused)
 	fx_end();
 }
 
+TEST(refused_as_nsd)
+{
+	fx_begin();
+	fx_put("a.skydns.local.", S(.host = "10.0.0.1"));
+	const uint16_t types[] = {T_AXFR, T_IXFR};
+	for (int i = 0; i < 2; i++) {
+		fx_ask("skydns.local.", types[i]);
+		CHECK_REPLY(RCODE_REFUSED, 0, "", "", "");
+	}
+	const uint16_t classes[] = {0, 2, 4, 254, 1000}; /* reserved, CS, HS, NONE, unknown */
+	for (int i = 0; i < 5; i++) {
+		fx_ask_full("a.skydns.local.", T_A, classes[i], 1);
+		CHECK_REPLY(RCODE_REFUSED, 0, "", "", "");
+	}
+	fx_ask_full("a.skydns.local.", T_A, C_ANY, 1); /* QCLASS * still reads class IN data */
+	CHECK_STR(sec_text[SEC_ANSWER], "@ 3600 A 10.0.0.1");
+	fx_end();
+}
+
+/* A client outside allow_recursion: names outside the domain (and PTRs we do
+ * not hold) are REFUSED, names inside it are answered as for anyone. */
+TEST(recursion_denied)
+{
+	fx_begin();
+	fx_put("a.skydns.local.", S(.host = "10.0.0.1"));
+	fx_freeze();
+	const char *outside[] = {"www.example.org.", "9.9.9.9.in-addr.arpa."};
+	const uint16_t qt[] = {T_A, T_PTR};
+	for (int i = 0; i < 2; i++) {
+		struct query q = {.qtype = qt[i], .qclass = C_IN, .rd = true, .udp_size = 512,
+				  .now = NOW, .recursion_denied = true};
+		snprintf(q.name, sizeof q.name, "%s", outside[i]);
+		answer_reset(&ans);
+		CHECK_INT(resolve(&q, snap, &cfg, &ans), RESOLVE_ANSWER);
+		CHECK_INT(ans.rcode, RCODE_REFUSED);
+		CHECK(!ans.aa && !ans.ra);
+		CHECK_INT(ans.n[SEC_ANSWER] + ans.n[SEC_AUTHORITY] + ans.n[SEC_ADDITIONAL], 0);
+		q.recursion_denied = false;
+		answer_reset(&ans);
+		CHECK_INT(resolve(&q, snap, &cfg, &ans), RESOLVE_FORWARD);
+	}
+	struct query q = {.qtype = T_A, .qclass = C_IN, .rd = true, .udp_size = 512, .now = NOW,
+			  .recursion_denied = true};
+	snprintf(q.name, sizeof q.name, "a.skydns.local.");
+	answer_reset(&ans);
+	CHECK_INT(resolve(&q, snap, &cfg, &ans), RESOLVE_ANSWER);
+	CHECK_INT(ans.rcode, RCODE_NOERROR);
+	CHECK_INT(ans.n[SEC_ANSWER], 1);
+	fx_end();
+}
+
 TEST(forward_outside_domain)
 {
 	fx_begin();
@@ -97,10 +148,12 @@ TEST(chaos)
 	CHECK_REPLY(RCODE_NOERROR, 1, "@ 0 CH TXT \"localhost\"", "", "");
 	fx_ask_full("id.server.", T_TXT, C_CH, 1);
 	CHECK_REPLY(RCODE_NOERROR, 1, "@ 0 CH TXT \"localhost\"", "", "");
-	fx_ask_full("whatever.bind.", T_TXT, C_CH, 1);
-	CHECK_REPLY(RCODE_SERVFAIL, 1, "", "", "");
+	fx_ask_full("whatever.bind.", T_TXT, C_CH, 1); /* NSD: REFUSED; SkyDNS: SERVFAIL */
+	CHECK_REPLY(RCODE_REFUSED, 0, "", "", "");
 	fx_ask_full("version.bind.", T_A, C_CH, 1);
-	CHECK_REPLY(RCODE_SERVFAIL, 1, "", "", "");
+	CHECK_REPLY(RCODE_REFUSED, 0, "", "", "");
+	fx_ask_full("x.skydns.local.", T_TXT, C_CH, 1);
+	CHECK_REPLY(RCODE_REFUSED, 0, "", "", "");
 	fx_ask_full("skydns.local.", T_SOA, C_CH, 1); /* apex SOA: as class IN */
 	CHECK_INT(ans.rcode, RCODE_NOERROR);
 	CHECK_INT(ans.n[SEC_ANSWER], 1);
@@ -478,6 +531,8 @@ TEST(large_directory)
 int main(void)
 {
 	RUN(any_refused);
+	RUN(refused_as_nsd);
+	RUN(recursion_denied);
 	RUN(forward_outside_domain);
 	RUN(header_ra);
 	RUN(dnssec_sign_flag);

@@ -275,11 +275,31 @@ TEST(parse_tolerant)
 	p16(&p, 0xC00C); p16(&p, T_A); p16(&p, C_IN); p32(&p, 60); p16(&p, 4); p32(&p, 0x7F000001);
 	CHECK_INT(parse(&p, &q, &wq, &hint), 0);
 
-	make_query(&p, "a.b.", T_A, 0, 0); /* Z, TC, AD and an rcode in a query */
+	make_query(&p, "a.b.", T_A, 0, 0); /* Z, TC and AD in a query */
 	p.b[2] |= 0x02;
-	p.b[3] |= 0x70 | 0x05;
+	p.b[3] |= 0x70;
 	CHECK_INT(parse(&p, &q, &wq, &hint), 0);
 	CHECK_INT(hint, 0);
+}
+
+TEST(parse_formerr_as_nsd)
+{
+	struct pkt p; struct query q; struct wire_question wq; int hint;
+	make_query(&p, "a.b.", T_A, 0, 0); /* an rcode in a query */
+	p.b[3] |= 0x05;
+	CHECK_INT(parse(&p, &q, &wq, &hint), 0);
+	CHECK_INT(hint, RCODE_FORMERR);
+	CHECK_STR(q.name, "a.b.");
+
+	/* additional-section owners whose pointers loop or point forward */
+	for (int i = 0; i < 3; i++) {
+		header(&p, 0x0100, 1, 0, 0, 1);
+		pname(&p, "a.b."); p16(&p, T_A); p16(&p, C_IN);
+		uint16_t here = (uint16_t)p.len, to[] = { here, (uint16_t)(here + 2), 0xFFF };
+		p16(&p, (uint16_t)(0xC000 | to[i]));
+		p16(&p, T_A); p16(&p, C_IN); p32(&p, 60); p16(&p, 4); p32(&p, 0x7F000001);
+		CHECK_INT(parse(&p, &q, &wq, &hint), SKY_EPARSE);
+	}
 }
 
 TEST(notimp_and_badvers)
@@ -685,6 +705,7 @@ int main(void)
 	RUN(notimp_and_badvers);
 	RUN(encode_roundtrip);
 	RUN(encode_flags);
+	RUN(parse_formerr_as_nsd);
 	RUN(truncation);
 	RUN(truncation_tcp_servfail);
 	RUN(encode_escaped_names);
