@@ -129,7 +129,8 @@ def delv_ok(server, key, name, rdtype, negative=False):
 
 
 def drill(server, key, name, rdtype):
-    out = subprocess.run(["drill", "-S", "-k", key.drill_key, "-p", str(server.port), "@127.0.0.1",
+    # -t: TCP, as delv +tcp; drill -S does not retry a truncated (TC) UDP reply
+    out = subprocess.run(["drill", "-t", "-S", "-k", key.drill_key, "-p", str(server.port), "@127.0.0.1",
                           name, rdtype], capture_output=True, text=True, timeout=30)
     return out.returncode, out.stdout + out.stderr
 
