@@ -31,9 +31,12 @@ void etcd_free(struct etcd_client *c)
 {
 	if (!c)
 		return;
-	for (int i = 0; i < c->nmachines; i++)
+	for (int i = 0; i < c->nmachines; i++) {
 		free(c->machines[i]);
+		free(c->shown[i]);
+	}
 	free(c->machines);
+	free(c->shown);
 	free(c->ca_cert);
 	free(c->tls_pem);
 	free(c->tls_key);
@@ -43,6 +46,42 @@ void etcd_free(struct etcd_client *c)
 	if (c->easy)
 		curl_easy_cleanup(c->easy);
 	free(c);
+}
+
+/* One URL of the list: RFC 3986 §3.2.1, userinfo ends at the last '@'
+ * before the path. */
+static size_t redact_one(const char *url, size_t len, char *out, size_t cap)
+{
+	const char *end = url + len, *host = url;
+	for (const char *p = url; p + 3 <= end; p++)
+		if (memcmp(p, "://", 3) == 0) {
+			host = p + 3;
+			break;
+		}
+	const char *at = NULL;
+	for (const char *p = host; p < end && !strchr("/?#", *p); p++)
+		if (*p == '@')
+			at = p;
+	int n = at ? snprintf(out, cap, "%.*s***%.*s", (int)(host - url), url, (int)(end - at), at)
+		   : snprintf(out, cap, "%.*s", (int)len, url);
+	return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
+}
+
+void etcd_url_redact(const char *url, char *out, size_t cap)
+{
+	size_t used = 0;
+	if (cap == 0)
+		return;
+	out[0] = '\0';
+	for (const char *p = url;;) {
+		size_t len = strcspn(p, ",");
+		used += redact_one(p, len, out + used, cap - used);
+		if (!p[len] || used + 1 >= cap)
+			break;
+		out[used++] = ',';
+		out[used] = '\0';
+		p += len + 1;
+	}
 }
 
 static bool url_ok(const char *u)
@@ -64,7 +103,8 @@ int etcd_new(const struct etcd_opts *opts, struct etcd_client **out)
 	if (!c)
 		return SKY_ENOMEM;
 	c->machines = calloc((size_t)opts->nmachines, sizeof *c->machines);
-	if (!c->machines)
+	c->shown = calloc((size_t)opts->nmachines, sizeof *c->shown);
+	if (!c->machines || !c->shown)
 		goto nomem;
 	for (int i = 0; i < opts->nmachines; i++) {
 		/* A trailing slash would double up with the paths we append. */
@@ -72,9 +112,12 @@ int etcd_new(const struct etcd_opts *opts, struct etcd_client **out)
 		while (n > 0 && opts->machines[i][n - 1] == '/')
 			n--;
 		c->machines[i] = strndup(opts->machines[i], n);
-		if (!c->machines[i])
-			goto nomem;
+		char shown[512];
+		etcd_url_redact(c->machines[i] ? c->machines[i] : "", shown, sizeof shown);
+		c->shown[i] = strdup(shown);
 		c->nmachines++;
+		if (!c->machines[i] || !c->shown[i])
+			goto nomem;
 	}
 	c->v3 = opts->v3;
 	c->timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : 5000;
@@ -234,7 +277,7 @@ static int setup_handle(struct etcd_client *c, CURL *h, const char *method, cons
 
 static int map_curl(struct etcd_client *c, CURLcode cc, const char *errbuf)
 {
-	etcd_set_error(c, "%s: %s%s%s", c->machines[c->cur], curl_easy_strerror(cc),
+	etcd_set_error(c, "%s: %s%s%s", c->shown[c->cur], curl_easy_strerror(cc),
 		       errbuf[0] ? ": " : "", errbuf);
 	switch (cc) {
 	case CURLE_OPERATION_TIMEDOUT:
@@ -314,7 +357,7 @@ int etcd_request(struct etcd_client *c, const char *method, const char *path,
 		if (rc == 0 && r->status < 500)
 			return 0;
 		if (rc == 0) {
-			etcd_set_error(c, "%s: HTTP %ld", c->machines[c->cur], r->status);
+			etcd_set_error(c, "%s: HTTP %ld", c->shown[c->cur], r->status);
 			rc = SKY_EIO;
 		}
 		c->cur = (c->cur + 1) % c->nmachines;
@@ -388,7 +431,7 @@ static int stream_once(struct etcd_client *c, const struct etcd_stream *s, struc
 		if (!running)
 			break;
 		if (mono_ms() - x.last_rx_ms > s->idle_ms) {
-			etcd_set_error(c, "%s: no data for %d ms", c->machines[c->cur], s->idle_ms);
+			etcd_set_error(c, "%s: no data for %d ms", c->shown[c->cur], s->idle_ms);
 			rc = SKY_ETIMEDOUT;
 			break;
 		}
@@ -421,7 +464,7 @@ int etcd_stream_run(struct etcd_client *c, const struct etcd_stream *s, struct e
 		bool got = false;
 		rc = stream_once(c, s, r, &got);
 		if (rc == 0 && r->status >= 500) {
-			etcd_set_error(c, "%s: HTTP %ld", c->machines[c->cur], r->status);
+			etcd_set_error(c, "%s: HTTP %ld", c->shown[c->cur], r->status);
 			rc = SKY_EIO;
 			got = false;
 		}

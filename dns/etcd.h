@@ -50,6 +50,10 @@ struct etcd_client;
 int etcd_new(const struct etcd_opts *opts, struct etcd_client **out);
 void etcd_free(struct etcd_client *c);
 
+/* `url` (one URL or a comma list) with every "user:password@" replaced by
+ * "***@", into out[cap]: what logs may show of an etcd endpoint. */
+void etcd_url_redact(const char *url, char *out, size_t cap);
+
 /* Describe the last failure ("http://127.0.0.1:2379: connection refused"),
  * valid until the next call on this client. */
 const char *etcd_last_error(const struct etcd_client *c);

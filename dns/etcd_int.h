@@ -21,6 +21,7 @@ struct etcd_buf {
 
 struct etcd_client {
 	char **machines;
+	char **shown; /* the same URLs with credentials redacted, for messages */
 	int nmachines;
 	int cur; /* index of the member requests go to */
 	bool v3;

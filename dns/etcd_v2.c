@@ -191,7 +191,7 @@ static int v2_fail(struct etcd_client *c, const struct etcd_resp *r, const char 
 	cJSON *root = cJSON_ParseWithLength(r->body.data ? r->body.data : "", r->body.len);
 	const char *msg = etcd_json_str(root, "message");
 	int rc = root ? v2_error_code(root) : 0;
-	etcd_set_error(c, "%s %s: HTTP %ld%s%s", c->machines[c->cur], what, r->status,
+	etcd_set_error(c, "%s %s: HTTP %ld%s%s", c->shown[c->cur], what, r->status,
 		       msg ? ": " : "", msg ? msg : "");
 	cJSON_Delete(root);
 	if (rc == 0)
@@ -214,7 +214,7 @@ int etcd_v2_get_prefix(struct etcd_client *c, const char *prefix, etcd_kv_cb cb,
 		rc = etcd_parse_v2_node(r.body.data ? r.body.data : "", r.body.len, cb, arg,
 					(int64_t)time(NULL));
 		if (rc == SKY_EPARSE)
-			etcd_set_error(c, "%s: unparsable v2 GET body", c->machines[c->cur]);
+			etcd_set_error(c, "%s: unparsable v2 GET body", c->shown[c->cur]);
 	} else {
 		rc = v2_fail(c, &r, prefix);
 		if (rc == SKY_ENOTFOUND)
@@ -343,13 +343,13 @@ int etcd_v2_watch(struct etcd_client *c, const char *prefix, uint64_t after, etc
 		if (rc != 0)
 			break;
 		if (r.status == 200 && r.body.len == 0) {
-			etcd_set_error(c, "%s: watch ended without an event", c->machines[c->cur]);
+			etcd_set_error(c, "%s: watch ended without an event", c->shown[c->cur]);
 			rc = SKY_EIO;
 		} else if (r.status == 200) {
 			rc = etcd_parse_v2_watch(r.body.data, r.body.len, cb, arg, last,
 						 (int64_t)time(NULL));
 			if (rc == SKY_EPARSE)
-				etcd_set_error(c, "%s: unparsable v2 watch event", c->machines[c->cur]);
+				etcd_set_error(c, "%s: unparsable v2 watch event", c->shown[c->cur]);
 		} else {
 			rc = v2_fail(c, &r, "watch");
 		}

@@ -41,7 +41,7 @@ static int v3_fail(struct etcd_client *c, const struct etcd_resp *r, const char 
 	if (!msg)
 		msg = etcd_json_str(root, "error");
 	int64_t code = etcd_json_int(root, "code", -1);
-	etcd_set_error(c, "%s %s: HTTP %ld%s%s", c->machines[c->cur], what, r->status,
+	etcd_set_error(c, "%s %s: HTTP %ld%s%s", c->shown[c->cur], what, r->status,
 		       msg ? ": " : "", msg ? msg : (r->body.data ? r->body.data : ""));
 	int rc = SKY_EPROTO;
 	if (code == 11 && msg && strstr(msg, "compacted"))
@@ -135,7 +135,7 @@ int etcd_v3_authenticate(struct etcd_client *c)
 		free(c->token);
 		c->token = tok ? strdup(tok) : NULL;
 		if (!c->token) {
-			etcd_set_error(c, "%s: authenticate gave no token", c->machines[c->cur]);
+			etcd_set_error(c, "%s: authenticate gave no token", c->shown[c->cur]);
 			rc = SKY_EAUTH;
 		}
 		cJSON_Delete(root);
@@ -243,7 +243,7 @@ static int parse_page(struct etcd_client *c, const struct etcd_resp *r, etcd_kv_
 	cJSON *root = cJSON_ParseWithLength(r->body.data ? r->body.data : "", r->body.len);
 	if (!cJSON_IsObject(root)) {
 		cJSON_Delete(root);
-		etcd_set_error(c, "%s: unparsable range reply", c->machines[c->cur]);
+		etcd_set_error(c, "%s: unparsable range reply", c->shown[c->cur]);
 		return SKY_EPARSE;
 	}
 	const cJSON *hdr = cJSON_GetObjectItemCaseSensitive(root, "header");
@@ -330,7 +330,7 @@ int etcd_v3_get_kv(struct etcd_client *c, const char *key, etcd_kv_cb cb, void *
 	if (rc == 0)
 		rc = parse_page(c, &r, cb, arg, &lc, &pg);
 	if (rc == 0 && !pg.last) {
-		etcd_set_error(c, "%s %s: key not found", c->machines[c->cur], key);
+		etcd_set_error(c, "%s %s: key not found", c->shown[c->cur], key);
 		rc = SKY_ENOTFOUND;
 	}
 	free(pg.last);
@@ -356,7 +356,7 @@ int etcd_v3_get(struct etcd_client *c, const char *key, char **value, uint64_t *
 		struct etcd_kv e;
 		if (!o) {
 			rc = root ? SKY_ENOTFOUND : SKY_EPARSE;
-			etcd_set_error(c, "%s %s: %s", c->machines[c->cur], key,
+			etcd_set_error(c, "%s %s: %s", c->shown[c->cur], key,
 				       root ? "key not found" : "unparsable range reply");
 		} else if ((rc = v3_decode_kv(o, &k, &e)) == 0) {
 			*value = k.value;
@@ -540,12 +540,12 @@ static int watch_line(void *arg, const char *line, size_t len)
 	}
 	int rc = etcd_parse_v3_watch_line(line, len, watch_event, w, w->last, (int64_t)time(NULL));
 	if (rc == SKY_EPARSE)
-		etcd_set_error(w->c, "%s: unparsable watch line", w->c->machines[w->c->cur]);
+		etcd_set_error(w->c, "%s: unparsable watch line", w->c->shown[w->c->cur]);
 	else if (rc == SKY_ECOMPACTED)
 		etcd_set_error(w->c, "%s: watch revision %" PRIu64 " compacted",
-			       w->c->machines[w->c->cur], *w->last + 1);
+			       w->c->shown[w->c->cur], *w->last + 1);
 	else if (rc == SKY_EIO || rc == SKY_EAUTH)
-		etcd_set_error(w->c, "%s: watch ended: %.*s", w->c->machines[w->c->cur],
+		etcd_set_error(w->c, "%s: watch ended: %.*s", w->c->shown[w->c->cur],
 			       (int)(len > 200 ? 200 : len), line);
 	return rc;
 }
@@ -609,7 +609,7 @@ int etcd_v3_watch(struct etcd_client *c, const char *prefix, uint64_t after, etc
 		} else if (rc == 0 && r.status != 200) {
 			rc = v3_fail(c, &r, "watch");
 		} else if (rc == 0) {
-			etcd_set_error(c, "%s: watch stream closed", c->machines[c->cur]);
+			etcd_set_error(c, "%s: watch stream closed", c->shown[c->cur]);
 			rc = SKY_EIO;
 		}
 	}

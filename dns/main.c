@@ -18,6 +18,7 @@
 #include "config.h"
 #include "dnssec.h"
 #include "err.h"
+#include "etcd.h"
 #include "forward.h"
 #include "httpd.h"
 #include "log.h"
@@ -332,8 +333,10 @@ int main(int argc, char **argv)
 		stop(&d);
 		return 1;
 	}
+	char etcd_shown[CONFIG_STR];
+	etcd_url_redact(d.cfg.machines[0], etcd_shown, sizeof etcd_shown);
 	log_info("main", "serving addr=%s domain=%s etcd=%s%s",
-		 d.act.nfds > 0 ? "(systemd)" : d.cfg.dns_addr, d.cfg.domain, d.cfg.machines[0],
+		 d.act.nfds > 0 ? "(systemd)" : d.cfg.dns_addr, d.cfg.domain, etcd_shown,
 		 d.cfg.etcd3 ? " (v3)" : "");
 	wait_signals(&d, &set);
 	activation_stopping();

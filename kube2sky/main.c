@@ -524,8 +524,11 @@ static int open_etcd(struct opts *o, struct etcd_client **out)
 		.password = o->etcd_password,
 	};
 	int rc = etcd_new(&eo, out);
-	if (rc)
-		fprintf(stderr, "kube2sky: --etcd-server \"%s\": %s\n", o->etcd_server, err_str(rc));
+	if (rc) {
+		char shown[1024];
+		etcd_url_redact(o->etcd_server, shown, sizeof shown);
+		fprintf(stderr, "kube2sky: --etcd-server \"%s\": %s\n", shown, err_str(rc));
+	}
 	return rc;
 }
 
@@ -628,8 +631,10 @@ int main(int argc, char **argv)
 					  .priority = 10, .weight = 10};
 	struct kapi *api = NULL;
 	int rc = kapi_new(&kc, &api);
+	char etcd_shown[1024];
+	etcd_url_redact(o.etcd_server, etcd_shown, sizeof etcd_shown);
 	log_info("kube2sky", "starting domain=%s api=%s credentials=%s etcd=%s%s", zone, kc.server,
-		 kc.source, o.etcd_server, o.etcd3 ? " (v3)" : " (v2)");
+		 kc.source, etcd_shown, o.etcd3 ? " (v3)" : " (v2)");
 	kapi_config_clear(&kc);
 	if (rc || open_etcd(&o, &r.etcd) || cache_new(&r.cache) || writer_new(r.etcd, &r.topts, &r.w) ||
 	    !(r.retry = strmap_new(free)) || !(r.stats = kstats_new(o.metrics_ns, o.metrics_sub)))

@@ -143,3 +143,14 @@ def test_answers_as_nsd(kv, skydns):
     assert rcode_of(raw_udp(srv, pkt)) == dns.rcode.NOERROR
     assert srv.proc.poll() is None
     assert rdatas(ask(srv, name)) == ["10.0.0.1", "10.0.0.2"]
+
+
+def test_etcd_credentials_never_logged(etcd, kv, skydns):
+    from conftest import free_port
+    dead = f"http://alice:s3cret@127.0.0.1:{free_port()}"
+    srv = skydns(extra_args=["-machines", f"{dead},{etcd.url}", "-verbose"])
+    put_web(kv)
+    wait_records(srv, "web.east.skydns.local.", "A", 2)
+    logs = srv.logs()
+    assert "s3cret" not in logs and "alice" not in logs, logs
+    assert "http://***@127.0.0.1:" in logs, logs

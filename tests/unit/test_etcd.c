@@ -314,8 +314,22 @@ TEST(client_options)
 	etcd_free(c);
 }
 
+TEST(url_redact)
+{
+	char out[256];
+	etcd_url_redact("http://127.0.0.1:2379", out, sizeof out);
+	CHECK_STR(out, "http://127.0.0.1:2379");
+	etcd_url_redact("https://alice:s3cret@etcd.example:2379/x@y", out, sizeof out);
+	CHECK_STR(out, "https://***@etcd.example:2379/x@y");
+	etcd_url_redact("http://a:b@h1:1,http://h2:2,http://c:p@ss@h3:3", out, sizeof out);
+	CHECK_STR(out, "http://***@h1:1,http://h2:2,http://***@h3:3");
+	etcd_url_redact("http://alice:s3cret@h:1", out, 12); /* cut, never the secret */
+	CHECK(strstr(out, "s3") == NULL);
+}
+
 int main(void)
 {
+	RUN(url_redact);
 	RUN(v2_get_nested_dirs);
 	RUN(v2_get_ttl_and_expiration);
 	RUN(v2_get_errors);
