@@ -571,7 +571,7 @@ static const struct key *find_json(const char *name)
 	return NULL;
 }
 
-/* One JSON member onto c; *why (static text) on failure. */
+/* allow_recursion as a JSON array of "IP/len" strings. */
 static int json_cidrs(struct config *c, const cJSON *v, const char **why)
 {
 	int n = 0;
@@ -587,6 +587,7 @@ static int json_cidrs(struct config *c, const cJSON *v, const char **why)
 	return 0;
 }
 
+/* One JSON member onto c; *why (static text) on failure. */
 static int apply_json_value(struct config *c, const struct key *k, const cJSON *v,
 			    const char **why)
 {
