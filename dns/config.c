@@ -97,6 +97,15 @@ static const struct key keys[] = {
 	  "(others: REFUSED)", 0 },
 	{ "max_udp_size", NULL, "max-udp-size", NULL, CT_INT, F(max_udp_size), 512, 65535, "1232",
 	  "largest UDP reply, whatever the client's EDNS buffer size (larger: TC)", 0 },
+	{ "tcp_timeout", NULL, "tcp-timeout", NULL, CT_DURATION, F(tcp_timeout_ms), 0, 0, "2s",
+	  "time a TCP client has to send a whole query from its first byte, and to take a "
+	  "reply (JSON: nanoseconds)", K_RESTART },
+	{ "tcp_idle_timeout", NULL, "tcp-idle-timeout", NULL, CT_DURATION,
+	  F(tcp_idle_timeout_ms), 0, 0, "10s",
+	  "a TCP connection without a whole query for this long is closed (JSON: nanoseconds)",
+	  K_RESTART },
+	{ "tcp_max_per_client", NULL, "tcp-max-per-client", NULL, CT_INT, F(tcp_max_per_client),
+	  0, 65535, "128", "most TCP connections from one client address (0: no cap)", K_RESTART },
 	{ "read_timeout", NULL, "rtimeout", NULL, CT_DURATION, F(read_timeout_ms), 0, 0, "2s",
 	  "read timeout towards forwarders (JSON: nanoseconds)", 0 },
 	{ "priority", NULL, NULL, NULL, CT_U32, F(priority), 0, 65535, "10",
@@ -439,6 +448,10 @@ static void normalize(struct config *c)
 	fqdn_lower(c->hostmaster, sizeof(c->hostmaster), false);
 	if (c->read_timeout_ms <= 0)
 		c->read_timeout_ms = 2000;
+	if (c->tcp_timeout_ms <= 0)
+		c->tcp_timeout_ms = 2000;
+	if (c->tcp_idle_timeout_ms <= 0)
+		c->tcp_idle_timeout_ms = 10000;
 	if (c->min_ttl == 0)
 		c->min_ttl = 60;
 	if (c->ttl == 0)

@@ -53,6 +53,9 @@ struct config {
 	int scache;                     /* 10000 */
 	int nnameservers;
 	char nameservers[CONFIG_MAX_NS][64]; /* "IP:port" / "[v6]:port" */
+	int tcp_timeout_ms;             /* 2000: a whole TCP message from its first byte, a reply's write */
+	int tcp_idle_timeout_ms;        /* 10000: a TCP connection without a whole message */
+	int tcp_max_per_client;         /* 128: TCP connections per client address, 0: no cap */
 	int max_udp_size;               /* 1232: cap on a UDP reply, whatever the client's EDNS size */
 	int nallow_recursion;           /* clients that may have names outside the domain forwarded */
 	struct cidr allow_recursion[CONFIG_MAX_CIDR];

@@ -24,6 +24,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "mirror.h"
+#include "pemfile.h"
 #include "server.h"
 #include "snapshot.h"
 #include "snapstore.h"
@@ -317,6 +318,12 @@ int main(int argc, char **argv)
 	if (rc < 0)
 		return 2;
 	config_finish(&d.cfg);
+	char why[1024];
+	static const char *const tls_flags[3] = { "-ca-cert", "-tls-pem", "-tls-key" };
+	if (pem_check_tls(d.cfg.ca_cert, d.cfg.tls_pem, d.cfg.tls_key, tls_flags, why, sizeof why)) {
+		fprintf(stderr, "skydns: %s\n", why);
+		return 2;
+	}
 	log_set_level(d.cfg.verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO);
 	log_set_journal(d.cfg.log_journal || log_stderr_is_journal());
 

@@ -1,11 +1,12 @@
-/* server.c - UDP workers (recvmmsg/sendmmsg) and a TCP pool (RFC 7766).
+/* server.c - the query path and the UDP workers (recvmmsg/sendmmsg); the
+ * TCP pool (RFC 7766) is tcp.c.
  *
  * Every query runs the same path: parse, snapstore_enter, resolve, encode,
  * snapstore_leave, send. Queries that need other servers go to the
  * forwarder with a reply channel (UDP: socket + client address; TCP: a
  * reference on the connection) and are answered from the forwarder thread.
  */
-#include "server.h"
+#include "server_int.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -41,43 +42,12 @@
 
 #define UDP_BATCH 32
 #define UDP_RX 4096      /* larger UDP queries are cut and answered FORMERR */
-#define MAX_FDS 16
-#define POLL_MS 500
-
-struct server;
-
-/* What the query path needs, per thread. */
-struct qctx {
-	struct server *srv;
-	unsigned reader;
-	struct answer ans;
-	uint64_t rand;
-	uint8_t *scratch; /* TCP: the reply buffer, WIRE_MAX + 2 */
-};
 
 struct udp_worker {
 	struct qctx q;
 	int fd;
 	pthread_t thread;
 	bool started;
-};
-
-struct tcp_pool;
-
-struct server {
-	struct snapstore *st;
-	struct forwarder *fwd;
-	struct dnssec *dnssec;
-	struct stats *stats;
-	bool verbose;
-	int stopfd;              /* eventfd: readable once stopping */
-	atomic_bool stopping;
-	int udp_fds[MAX_FDS], tcp_fds[MAX_FDS];
-	size_t n_udp, n_tcp;
-	struct udp_worker *workers;
-	unsigned n_workers;
-	struct tcp_pool *pools;
-	bool stopped;
 };
 
 /* ------------------------------------------------------------ slots */
@@ -128,7 +98,7 @@ static uint64_t next_rand(uint64_t *s)
 	return *s;
 }
 
-static int qctx_init(struct qctx *q, struct server *s, unsigned reader, bool scratch)
+int qctx_init(struct qctx *q, struct server *s, unsigned reader, bool scratch)
 {
 	q->srv = s;
 	q->reader = reader;
@@ -140,7 +110,7 @@ static int qctx_init(struct qctx *q, struct server *s, unsigned reader, bool scr
 	return q->scratch ? 0 : SKY_ENOMEM;
 }
 
-static void qctx_free(struct qctx *q)
+void qctx_free(struct qctx *q)
 {
 	answer_free(&q->ans);
 	free(q->scratch);
@@ -154,20 +124,7 @@ static int servfail(const struct query *q, const struct wire_question *wq, uint8
 	return wire_encode(q, wq, &a, out, cap, q->edns ? q->udp_size : 512);
 }
 
-/* Where a query came from: enough to build the forwarder's reply channel,
- * which is only allocated when a query is actually forwarded. */
-struct conn;
-struct origin {
-	bool tcp;
-	int fd;                              /* UDP: the socket it came in on */
-	const struct sockaddr_storage *addr; /* the client */
-	socklen_t alen;
-	struct conn *c;                      /* TCP: the connection */
-	const char *client;                  /* for logs ("" unless verbose for UDP) */
-};
-
 static struct fwd_reply *reply_new(const struct origin *o);
-static void reply_drop(struct fwd_reply *r);
 
 /* Hands the query to the forwarder; its reply then goes out through the
  * origin's channel. Returns 0 when accepted, else a SERVFAIL reply length. */
@@ -179,7 +136,7 @@ static int forward(struct qctx *x, const uint8_t *pkt, size_t len, const struct 
 	if (r && forwarder_submit(x->srv->fwd, pkt, len, q->tcp, r) == 0)
 		return 0;
 	if (r)
-		reply_drop(r);
+		r->send(r, NULL, 0); /* refused: release the channel unsent */
 	return servfail(q, wq, out, cap);
 }
 
@@ -246,10 +203,7 @@ static void apply_client_policy(struct query *q, const struct config *cfg,
 					  (const struct sockaddr *)o->addr);
 }
 
-/* Answer one query into out[cap]. Returns the reply length, 0 for "nothing
- * to send now" (dropped or handed to the forwarder: *forwarded says which),
- * or -1 for a packet that must be dropped (TCP closes the connection). */
-static int answer_query(struct qctx *x, const uint8_t *pkt, size_t len, const struct origin *o,
+int answer_query(struct qctx *x, const uint8_t *pkt, size_t len, const struct origin *o,
 			bool *forwarded, uint8_t *out, size_t cap)
 {
 	bool tcp = o->tcp;
@@ -292,7 +246,7 @@ static int answer_query(struct qctx *x, const uint8_t *pkt, size_t len, const st
 	return n < 0 ? -1 : n;
 }
 
-static void addr_str(const struct sockaddr_storage *a, char *out, size_t cap)
+void addr_str(const struct sockaddr_storage *a, char *out, size_t cap)
 {
 	char ip[INET6_ADDRSTRLEN] = "?";
 	if (a->ss_family == AF_INET)
@@ -320,6 +274,20 @@ static void udp_reply_send(struct fwd_reply *r, const uint8_t *pkt, size_t len)
 			      (struct sockaddr *)&u->addr, u->alen) < 0)
 		log_debug("server", "udp forward reply: %s", strerror(errno));
 	free(u);
+}
+
+static struct fwd_reply *reply_new(const struct origin *o)
+{
+	if (o->tcp)
+		return tcp_reply_new(o->c);
+	struct udp_reply *u = malloc(sizeof *u);
+	if (!u)
+		return NULL;
+	u->base.send = udp_reply_send;
+	u->fd = o->fd;
+	memcpy(&u->addr, o->addr, sizeof u->addr);
+	u->alen = o->alen;
+	return &u->base;
 }
 
 struct udp_batch {
@@ -400,330 +368,6 @@ static void *udp_main(void *arg)
 	free(b->out);
 	free(b);
 	return NULL;
-}
-
-/* ------------------------------------------------------------ TCP */
-
-/* A client connection. The pool thread that accepted it reads and answers;
- * the forwarder may write a reply from its own thread, so writes take wlock
- * and the struct lives until the last reference (pool + one per forwarded
- * query) is dropped. The fd is closed with the last reference so it cannot
- * be reused under a late forwarder reply. */
-struct conn {
-	int fd;
-	bool listener;
-	atomic_int refs;
-	atomic_int inflight;
-	pthread_mutex_t wlock;
-	bool closed, broken;    /* under wlock */
-	bool eof;               /* pool thread only: peer half-closed */
-	int64_t last_ms;        /* pool thread only */
-	size_t have;
-	uint8_t *rbuf;          /* 2 + WIRE_MAX */
-	struct sockaddr_storage peer;
-	char client[64];
-};
-
-struct tcp_reply {
-	struct fwd_reply base;
-	struct conn *c;
-};
-
-struct tcp_pool {
-	struct qctx q;
-	int ep;
-	pthread_t thread;
-	bool started;
-	struct conn *conns[SERVER_TCP_MAX_CONN];
-	size_t nconn;
-	struct conn listeners[MAX_FDS];
-};
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void conn_unref(struct conn *c)
-{
-	if (atomic_fetch_sub(&c->refs, 1) != 1)
-		return;
-	close(c->fd);
-	pthread_mutex_destroy(&c->wlock);
-	free(c->rbuf);
-	free(c);
-}
-
-/* Length prefix and message in one writev (RFC 7766 §8); a client that does
- * not read gets SERVER_TCP_IO_MS, then the connection is shut down. */
-static void conn_write(struct conn *c, const uint8_t *pkt, size_t len)
-{
-	uint8_t pre[2] = { (uint8_t)(len >> 8), (uint8_t)len };
-	pthread_mutex_lock(&c->wlock);
-	if (c->closed || c->broken) {
-		pthread_mutex_unlock(&c->wlock);
-		return;
-	}
-	struct iovec iov[2] = { { pre, 2 }, { (void *)pkt, len } };
-	size_t left = len + 2;
-	int64_t deadline = now_ms() + SERVER_TCP_IO_MS;
-	while (left > 0) {
-		ssize_t w = writev(c->fd, iov, 2);
-		if (w < 0 && errno != EAGAIN && errno != EINTR)
-			break;
-		if (w > 0) {
-			left -= (size_t)w;
-			for (int i = 0; i < 2 && w > 0; i++) {
-				size_t k = (size_t)w < iov[i].iov_len ? (size_t)w : iov[i].iov_len;
-				iov[i].iov_base = (uint8_t *)iov[i].iov_base + k;
-				iov[i].iov_len -= k;
-				w -= (ssize_t)k;
-			}
-			continue;
-		}
-		int64_t wait = deadline - now_ms();
-		struct pollfd p = { c->fd, POLLOUT, 0 };
-		if (wait <= 0 || poll(&p, 1, (int)wait) < 0)
-			break;
-	}
-	if (left > 0) {
-		c->broken = true;
-		shutdown(c->fd, SHUT_RDWR); /* the pool thread sees HUP and closes */
-	}
-	pthread_mutex_unlock(&c->wlock);
-}
-
-static void tcp_reply_send(struct fwd_reply *r, const uint8_t *pkt, size_t len)
-{
-	struct tcp_reply *t = (struct tcp_reply *)r;
-	if (len > 0)
-		conn_write(t->c, pkt, len);
-	atomic_fetch_sub(&t->c->inflight, 1);
-	conn_unref(t->c);
-	free(t);
-}
-
-static struct fwd_reply *reply_new(const struct origin *o)
-{
-	if (o->tcp) {
-		struct tcp_reply *t = malloc(sizeof *t);
-		if (!t)
-			return NULL;
-		t->base.send = tcp_reply_send;
-		t->c = o->c;
-		atomic_fetch_add(&o->c->refs, 1);
-		atomic_fetch_add(&o->c->inflight, 1);
-		return &t->base;
-	}
-	struct udp_reply *u = malloc(sizeof *u);
-	if (!u)
-		return NULL;
-	u->base.send = udp_reply_send;
-	u->fd = o->fd;
-	memcpy(&u->addr, o->addr, sizeof u->addr);
-	u->alen = o->alen;
-	return &u->base;
-}
-
-/* A channel the forwarder refused: release it without sending. */
-static void reply_drop(struct fwd_reply *r)
-{
-	if (r->send == tcp_reply_send) {
-		struct tcp_reply *t = (struct tcp_reply *)r;
-		atomic_fetch_sub(&t->c->inflight, 1);
-		conn_unref(t->c);
-	}
-	free(r);
-}
-
-static void pool_close(struct tcp_pool *p, size_t i)
-{
-	struct conn *c = p->conns[i];
-	epoll_ctl(p->ep, EPOLL_CTL_DEL, c->fd, NULL);
-	pthread_mutex_lock(&c->wlock);
-	c->closed = true;
-	pthread_mutex_unlock(&c->wlock);
-	p->conns[i] = p->conns[--p->nconn];
-	conn_unref(c);
-}
-
-static void pool_accept(struct tcp_pool *p, int lfd)
-{
-	struct sockaddr_storage a;
-	socklen_t al = sizeof a;
-	int fd = accept4(lfd, (struct sockaddr *)&a, &al, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (fd < 0)
-		return; /* another pool thread won, or the client went away */
-	if (p->nconn == SERVER_TCP_MAX_CONN) {
-		size_t oldest = 0; /* evict the least recently active (NSD does too) */
-		for (size_t i = 1; i < p->nconn; i++)
-			if (atomic_load(&p->conns[i]->inflight) == 0 &&
-			    p->conns[i]->last_ms < p->conns[oldest]->last_ms)
-				oldest = i;
-		pool_close(p, oldest);
-	}
-	struct conn *c = calloc(1, sizeof *c);
-	if (c)
-		c->rbuf = malloc(2 + WIRE_MAX);
-	if (!c || !c->rbuf) {
-		free(c);
-		close(fd);
-		return;
-	}
-	c->fd = fd;
-	atomic_init(&c->refs, 1);
-	atomic_init(&c->inflight, 0);
-	pthread_mutex_init(&c->wlock, NULL);
-	c->last_ms = now_ms();
-	c->peer = a;
-	addr_str(&a, c->client, sizeof c->client);
-	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP, .data.ptr = c };
-	if (epoll_ctl(p->ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
-		conn_unref(c);
-		return;
-	}
-	p->conns[p->nconn++] = c;
-}
-
-/* One complete message. Returns false when the connection must close. */
-static bool tcp_message(struct tcp_pool *p, struct conn *c, const uint8_t *msg, size_t len)
-{
-	struct origin o = { .tcp = true, .fd = -1, .addr = &c->peer, .c = c, .client = c->client };
-	bool forwarded;
-	int n = answer_query(&p->q, msg, len, &o, &forwarded, p->q.scratch, WIRE_MAX + 2);
-	if (n < 0)
-		return false; /* a response or no header: RFC 7766 lets us close */
-	if (n > 0)
-		conn_write(c, p->q.scratch, (size_t)n);
-	return true;
-}
-
-/* Read what is there and answer every complete message (pipelining). */
-static bool tcp_readable(struct tcp_pool *p, struct conn *c)
-{
-	ssize_t r = read(c->fd, c->rbuf + c->have, 2 + WIRE_MAX - c->have);
-	if (r == 0 && atomic_load(&c->inflight) > 0) {
-		/* Half-closed with forwarded answers pending: stop reading and
-		 * close once they are written (pool_expire). */
-		struct epoll_event ev = { .events = 0, .data.ptr = c };
-		epoll_ctl(p->ep, EPOLL_CTL_MOD, c->fd, &ev);
-		c->eof = true;
-		return true;
-	}
-	if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR))
-		return false;
-	if (r < 0)
-		return true;
-	c->have += (size_t)r;
-	c->last_ms = now_ms();
-	size_t off = 0;
-	while (c->have - off >= 2) {
-		size_t mlen = (size_t)c->rbuf[off] << 8 | c->rbuf[off + 1];
-		if (mlen == 0)
-			return false;
-		if (c->have - off < 2 + mlen)
-			break;
-		if (!tcp_message(p, c, c->rbuf + off + 2, mlen))
-			return false;
-		off += 2 + mlen;
-	}
-	memmove(c->rbuf, c->rbuf + off, c->have - off);
-	c->have -= off;
-	return !c->broken;
-}
-
-static void pool_expire(struct tcp_pool *p, bool all)
-{
-	int64_t now = now_ms();
-	for (size_t i = p->nconn; i-- > 0;) {
-		struct conn *c = p->conns[i];
-		int64_t limit = c->have ? SERVER_TCP_IO_MS : SERVER_TCP_IDLE_MS;
-		bool busy = atomic_load(&c->inflight) > 0;
-		if (all || c->broken || (!busy && (c->eof || now - c->last_ms > limit)))
-			pool_close(p, i);
-	}
-}
-
-static void pool_event(struct tcp_pool *p, struct epoll_event *ev)
-{
-	struct conn *c = ev->data.ptr;
-	if (c == NULL)
-		return; /* the stop eventfd */
-	if (c->listener) {
-		pool_accept(p, c->fd);
-		return;
-	}
-	bool keep = (ev->events & EPOLLIN) ? tcp_readable(p, c) : false;
-	if (keep && (ev->events & (EPOLLERR | EPOLLHUP)))
-		keep = false;
-	if (!keep) {
-		for (size_t i = 0; i < p->nconn; i++)
-			if (p->conns[i] == c) {
-				pool_close(p, i);
-				break;
-			}
-	}
-}
-
-/* Stop: no new connections or queries; forwarded answers still in flight
- * get SERVER_TCP_IO_MS to arrive. */
-static void pool_drain(struct tcp_pool *p, size_t n_listeners)
-{
-	for (size_t i = 0; i < n_listeners; i++)
-		epoll_ctl(p->ep, EPOLL_CTL_DEL, p->listeners[i].fd, NULL);
-	int64_t deadline = now_ms() + SERVER_TCP_IO_MS;
-	for (;;) {
-		bool busy = false;
-		for (size_t i = 0; i < p->nconn; i++)
-			busy |= atomic_load(&p->conns[i]->inflight) > 0;
-		if (!busy || now_ms() >= deadline)
-			break;
-		struct timespec ts = { 0, 20 * 1000000 };
-		nanosleep(&ts, NULL);
-	}
-	pool_expire(p, true);
-}
-
-static void *tcp_main(void *arg)
-{
-	struct tcp_pool *p = arg;
-	struct server *s = p->q.srv;
-	struct epoll_event evs[64];
-	while (!atomic_load(&s->stopping)) {
-		int n = epoll_wait(p->ep, evs, 64, POLL_MS);
-		if (n < 0 && errno != EINTR) {
-			log_error("server", "tcp epoll: %s", strerror(errno));
-			break;
-		}
-		for (int i = 0; i < n && !atomic_load(&s->stopping); i++)
-			pool_event(p, &evs[i]);
-		pool_expire(p, false);
-	}
-	pool_drain(p, s->n_tcp);
-	return NULL;
-}
-
-static int pool_init(struct tcp_pool *p, struct server *s, unsigned reader)
-{
-	int rc = qctx_init(&p->q, s, reader, true);
-	p->ep = epoll_create1(EPOLL_CLOEXEC);
-	if (rc < 0 || p->ep < 0)
-		return rc < 0 ? rc : SKY_EIO;
-	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
-	if (epoll_ctl(p->ep, EPOLL_CTL_ADD, s->stopfd, &ev) < 0)
-		return SKY_EIO;
-	for (size_t i = 0; i < s->n_tcp; i++) {
-		p->listeners[i].fd = s->tcp_fds[i];
-		p->listeners[i].listener = true;
-		/* every pool thread waits on every listener; EXCLUSIVE wakes one */
-		ev = (struct epoll_event){ .events = EPOLLIN | EPOLLEXCLUSIVE,
-					   .data.ptr = &p->listeners[i] };
-		if (epoll_ctl(p->ep, EPOLL_CTL_ADD, s->tcp_fds[i], &ev) < 0)
-			return SKY_EIO;
-	}
-	return 0;
 }
 
 /* ------------------------------------------------------------ sockets */
@@ -851,16 +495,7 @@ static int start_threads(struct server *s)
 			return SKY_ENOMEM;
 		w->started = true;
 	}
-	for (unsigned i = 0; s->n_tcp > 0 && i < SERVER_TCP_THREADS; i++) {
-		struct tcp_pool *p = &s->pools[i];
-		int rc = pool_init(p, s, s->n_workers + i);
-		if (rc < 0)
-			return rc;
-		if (pthread_create(&p->thread, NULL, tcp_main, p) != 0)
-			return SKY_ENOMEM;
-		p->started = true;
-	}
-	return 0;
+	return s->n_tcp > 0 ? tcp_start(s) : 0;
 }
 
 int server_new(const struct config *c, const struct server_opts *o, struct server **out)
@@ -874,12 +509,14 @@ int server_new(const struct config *c, const struct server_opts *o, struct serve
 	s->dnssec = o->dnssec;
 	s->stats = o->stats;
 	s->verbose = c->verbose;
+	s->tcp_limits = (struct tcp_limits){ .timeout_ms = c->tcp_timeout_ms,
+					     .idle_ms = c->tcp_idle_timeout_ms,
+					     .max_per_client = c->tcp_max_per_client };
 	s->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	size_t n_udp_fds = o->nfds ? server_count_udp(o->fds, o->nfds) : 0;
 	s->n_workers = server_workers(c, n_udp_fds);
 	s->workers = calloc(s->n_workers, sizeof *s->workers);
-	s->pools = calloc(SERVER_TCP_THREADS, sizeof *s->pools);
-	int rc = (!s->workers || !s->pools || s->stopfd < 0) ? SKY_ENOMEM : 0;
+	int rc = (!s->workers || s->stopfd < 0) ? SKY_ENOMEM : 0;
 	if (rc == 0)
 		rc = o->nfds ? take_fds(s, o->fds, o->nfds)
 			     : open_listeners(s, c->dns_addr, s->n_workers);
@@ -907,9 +544,7 @@ void server_stop(struct server *s)
 	for (unsigned i = 0; s->workers && i < s->n_workers; i++)
 		if (s->workers[i].started)
 			pthread_join(s->workers[i].thread, NULL);
-	for (unsigned i = 0; s->pools && i < SERVER_TCP_THREADS; i++)
-		if (s->pools[i].started)
-			pthread_join(s->pools[i].thread, NULL);
+	tcp_join(s);
 }
 
 void server_free(struct server *s)
@@ -920,12 +555,7 @@ void server_free(struct server *s)
 	for (unsigned i = 0; s->workers && i < s->n_workers; i++)
 		if (s->workers[i].q.srv)
 			qctx_free(&s->workers[i].q);
-	for (unsigned i = 0; s->pools && i < SERVER_TCP_THREADS; i++) {
-		if (s->pools[i].q.srv)
-			qctx_free(&s->pools[i].q);
-		if (s->pools[i].ep > 0)
-			close(s->pools[i].ep);
-	}
+	tcp_free(s);
 	for (size_t i = 0; i < s->n_udp; i++)
 		close(s->udp_fds[i]);
 	for (size_t i = 0; i < s->n_tcp; i++)
@@ -933,6 +563,5 @@ void server_free(struct server *s)
 	if (s->stopfd >= 0)
 		close(s->stopfd);
 	free(s->workers);
-	free(s->pools);
 	free(s);
 }

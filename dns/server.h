@@ -12,10 +12,13 @@
  * UDP: each worker owns a SO_REUSEPORT socket on config.dns_addr and reads
  * and writes in batches (recvmmsg/sendmmsg). Pre-opened sockets (systemd
  * socket activation) are shared by the workers instead.
- * TCP (RFC 7766): length-prefixed messages, many per connection, pipelining;
- * idle connections close after SERVER_TCP_IDLE_MS, a half-sent message after
- * SERVER_TCP_IO_MS; at most SERVER_TCP_MAX_CONN connections per pool thread
- * (the least recently active one is closed to make room).
+ * TCP (RFC 7766, tcp.c): length-prefixed messages, many per connection,
+ * pipelining. A message must arrive whole within config.tcp_timeout of its
+ * first byte; a connection with no whole message for config.tcp_idle_timeout
+ * is closed; one client address holds at most config.tcp_max_per_client
+ * connections; a pool thread holds at most SERVER_TCP_MAX_CONN (the least
+ * recently active idle one is closed to make room, and when all are waiting
+ * for forwarded answers the new connection is refused).
  *
  * Before the first snapshot is published every query is answered SERVFAIL
  * (a resolver then tries another server, which REFUSED would discourage).
@@ -40,8 +43,7 @@ struct server;
 
 #define SERVER_TCP_THREADS 2
 #define SERVER_TCP_MAX_CONN 256
-#define SERVER_TCP_IDLE_MS 10000
-#define SERVER_TCP_IO_MS 2000
+#define SERVER_TCP_IO_MS 2000 /* forwarded replies' write; the drain at stop */
 
 /* How many UDP workers `c` asks for (config.workers, 0 = number of cores). */
 unsigned server_workers(const struct config *c, size_t n_udp_fds);

@@ -12,6 +12,7 @@ static const char *const cause_names[CAUSE_COUNT] = {
 };
 static const char *const cache_names[CACHE_COUNT] = { "response", "signature" };
 static const char *const fwd_names[FWD_COUNT] = { "timeout", "servfail", "mismatch", "network", "allfailed" };
+static const char *const tcp_names[TCP_COUNT] = { "timeout", "idle", "evicted", "client_cap", "full" };
 
 /* SkyDNS's buckets: .001 and .003 ahead of Prometheus's defaults; sizes 0,
  * 512, 1024, 1500, 2048, 4096 then 4 KiB steps up to 64 KiB. */
@@ -25,6 +26,7 @@ struct stats {
 	struct series *errors[SYS_COUNT][CAUSE_COUNT];
 	struct series *cachemiss[CACHE_COUNT];
 	struct series *fwd[FWD_COUNT];
+	struct series *tcp[TCP_COUNT];
 };
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
@@ -50,6 +52,9 @@ struct stats *stats_new(const char *ns, const char *sub)
 					  "Counter of DNS requests that result in a cache miss.", NULL, 0);
 	struct metric *fwd = metrics_add(st->reg, METRIC_COUNTER, "forward_error_count_total",
 					 "Counter of failed upstream queries by cause.", NULL, 0);
+	struct metric *tcp = metrics_add(st->reg, METRIC_COUNTER, "tcp_connections_closed_total",
+					 "TCP connections closed or refused by the server's limits, by reason.",
+					 NULL, 0);
 	char label[96];
 	for (int s = 0; s < SYS_COUNT; s++) {
 		snprintf(label, sizeof label, "system=\"%s\"", system_names[s]);
@@ -69,6 +74,10 @@ struct stats *stats_new(const char *ns, const char *sub)
 	for (int c = 0; c < FWD_COUNT; c++) {
 		snprintf(label, sizeof label, "cause=\"%s\"", fwd_names[c]);
 		st->fwd[c] = metrics_series(fwd, label);
+	}
+	for (int r = 0; r < TCP_COUNT; r++) {
+		snprintf(label, sizeof label, "reason=\"%s\"", tcp_names[r]);
+		st->tcp[r] = metrics_series(tcp, label);
 	}
 	return st;
 }
@@ -115,4 +124,10 @@ void stats_forward_error(struct stats *st, enum stat_fwd cause)
 {
 	if (st && cause < FWD_COUNT)
 		series_add(st->fwd[cause], 1);
+}
+
+void stats_tcp_closed(struct stats *st, enum stat_tcp reason)
+{
+	if (st && reason < TCP_COUNT)
+		series_add(st->tcp[reason], 1);
 }

@@ -11,6 +11,7 @@
 
 #include "err.h"
 #include "kubeconfig.h"
+#include "pemfile.h"
 
 #define LIST_BODY_MAX (256u << 20)
 #define WATCH_LINE_MAX (16u << 20) /* an object is at most ~1.5 MiB (etcd's request limit) */
@@ -104,6 +105,57 @@ static int check_file(const char *path, const char *setting, const char *src, ch
 	return 0;
 }
 
+/* A TLS file or kubeconfig *-data that does not parse would fail every
+ * handshake and keep the informers retrying for ever: refuse it at start. */
+static int check_pem(const char *path, const char *data, size_t len, enum pem_kind kind,
+		     const char *setting, const char *src, char *err, size_t errcap)
+{
+	char why[768];
+	int rc = 0;
+	if (path)
+		rc = pem_check_file(path, kind, why, sizeof why);
+	else if (data)
+		rc = pem_check_data(data, len, kind, setting, why, sizeof why);
+	if (rc)
+		snprintf(err, errcap, "%s: %s%s%s", src, path ? setting : "", path ? " " : "", why);
+	return rc;
+}
+
+static int check_tls(const struct kapi_config *c, char *err, size_t errcap)
+{
+	const struct {
+		const char *path, *data;
+		size_t len;
+		enum pem_kind kind;
+		const char *file_name, *data_name;
+	} files[] = {
+		{c->ca_file, c->ca_pem, c->ca_pem_len, PEM_CERTS, "certificate authority",
+		 "certificate-authority-data"},
+		{c->cert_file, c->cert_pem, c->cert_pem_len, PEM_CERTS, "client certificate",
+		 "client-certificate-data"},
+		{c->key_file, c->key_pem, c->key_pem_len, PEM_KEY, "client key", "client-key-data"},
+	};
+	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+		const char *name = files[i].path ? files[i].file_name : files[i].data_name;
+		int rc = check_pem(files[i].path, files[i].data, files[i].len, files[i].kind, name,
+				   c->source, err, errcap);
+		if (rc)
+			return rc;
+	}
+	bool has_cert = c->cert_file || c->cert_pem, has_key = c->key_file || c->key_pem;
+	if (has_cert && has_key) {
+		struct pem_src cert = { c->cert_file, c->cert_pem, c->cert_pem_len,
+					"client-certificate-data" };
+		struct pem_src key = { c->key_file, c->key_pem, c->key_pem_len, "client-key-data" };
+		char why[768];
+		int rc = pem_check_pair_src(&cert, &key, why, sizeof why);
+		if (rc)
+			snprintf(err, errcap, "%s: %s", c->source, why);
+		return rc;
+	}
+	return 0;
+}
+
 static int from_kubeconfig(const char *path, struct kapi_config *c, char *err, size_t errcap)
 {
 	struct kubeconfig kc;
@@ -173,11 +225,7 @@ int kapi_config_resolve(const char *master_url, const char *kubecfg, const char 
 	if (!rc)
 		rc = check_url(c->server, *url ? "--kube-master-url" : c->source, err, errcap);
 	if (!rc)
-		rc = check_file(c->ca_file, "certificate authority", c->source, err, errcap);
-	if (!rc)
-		rc = check_file(c->cert_file, "client certificate", c->source, err, errcap);
-	if (!rc)
-		rc = check_file(c->key_file, "client key", c->source, err, errcap);
+		rc = check_tls(c, err, errcap);
 	if (!rc)
 		rc = check_file(c->token_file, "token file", c->source, err, errcap);
 	if (!rc) {

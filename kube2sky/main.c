@@ -25,6 +25,7 @@
 #include "etcd.h"
 #include "httpd.h"
 #include "netaddr.h"
+#include "pemfile.h"
 #include "informer.h"
 #include "kapi.h"
 #include "kstats.h"
@@ -532,6 +533,20 @@ static int open_etcd(struct opts *o, struct etcd_client **out)
 	return rc;
 }
 
+/* etcd's TLS files, read once now: libcurl would only report a bad one as
+ * a failed connection, retried for ever. */
+static int check_etcd_tls(const struct opts *o)
+{
+	char why[1024];
+	static const char *const tls_flags[3] = { "--etcd-cafile", "--etcd-certfile",
+						  "--etcd-keyfile" };
+	int rc = pem_check_tls(o->etcd_cafile, o->etcd_certfile, o->etcd_keyfile, tls_flags, why,
+			       sizeof why);
+	if (rc)
+		fprintf(stderr, "kube2sky: %s\n", why);
+	return rc;
+}
+
 static int make_zone(const char *domain, char *zone, size_t cap)
 {
 	size_t l = strlen(domain);
@@ -613,7 +628,7 @@ int main(int argc, char **argv)
 	}
 	log_set_level(o.verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO);
 	log_set_journal(o.log_journal);
-	if (check_listeners(&o))
+	if (check_listeners(&o) || check_etcd_tls(&o))
 		return 2;
 	char zone[512], err[1024];
 	if (make_zone(o.domain, zone, sizeof zone)) {

@@ -9,6 +9,7 @@ wait is bounded (wait_until).
 import base64
 import json
 import os
+import shutil
 import ssl
 import subprocess
 import sys
@@ -700,8 +701,7 @@ def test_config_errors_are_one_clear_line(workdir, pki):
     cases.append((rc, err, ["--kube-master-url", "localhost:8080"]))
     sa = os.path.join(workdir, "sa-empty")
     os.makedirs(sa)
-    with open(os.path.join(sa, "ca.crt"), "w") as f:
-        f.write("x")
+    shutil.copy(os.path.join(pki, "ca.crt"), os.path.join(sa, "ca.crt"))
     rc, err = run_once(["--serviceaccount-dir", sa],
                        env={"KUBERNETES_SERVICE_HOST": "127.0.0.1", "KUBERNETES_SERVICE_PORT": "1"})
     cases.append((rc, err, ["in-cluster", os.path.join(sa, "token")]))
@@ -929,3 +929,68 @@ def test_kubeconfig_tls_server_name(workdir, etcd, api, kube2sky, pki):
     k = kube2sky(["--kubecfg-file", kc])
     k.wait_ready()
     assert any('"10.96.0.50"' in v for v, _ in etcd_keys(etcd).values())
+
+
+def test_tls_files_checked_at_start(workdir, pki):
+    """A CA, certificate or key that is missing, not PEM, or not a pair is a
+    start-up error with one line naming the setting and the file (exit 2),
+    for kube2sky's etcd and API flags and for skydns's etcd flags."""
+    from conftest import SKYDNS_BIN
+    junk = os.path.join(workdir, "junk.pem")
+    with open(junk, "w") as f:
+        f.write("-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n")
+    missing = os.path.join(workdir, "missing.pem")
+    crt, key = os.path.join(pki, "admin.crt"), os.path.join(pki, "admin.key")
+    other_key = os.path.join(pki, "apiserver.key")
+    api = ["--kube-master-url", "http://127.0.0.1:1"]
+    k2s_cases = [
+        (["--etcd-cafile", missing], ["--etcd-cafile", missing]),
+        (["--etcd-cafile", junk], ["--etcd-cafile", junk]),
+        (["--etcd-certfile", crt, "--etcd-keyfile", other_key], [crt, other_key]),
+        (["--etcd-keyfile", key], ["--etcd-keyfile"]),
+        (["--etcd-certfile", key, "--etcd-keyfile", key], ["--etcd-certfile", key]),
+    ]
+    for args, words in k2s_cases:
+        rc, err = run_once(api + args)
+        assert rc == 2, (args, rc, err)
+        assert len(err.splitlines()) == 1, (args, err)
+        for w in words:
+            assert w in err, (w, err)
+    kc = write_kubeconfig(os.path.join(workdir, "kc-bad-data"), "https://127.0.0.1:1",
+                          ca_data=b64("not a certificate"), token="t")
+    rc, err = run_once(["--kubecfg-file", kc])
+    assert rc == 2 and len(err.splitlines()) == 1 and "certificate-authority-data" in err, err
+    kc = write_kubeconfig(os.path.join(workdir, "kc-mismatch"), "https://127.0.0.1:1",
+                          ca=os.path.join(pki, "ca.crt"), cert_data=b64file(crt),
+                          key_data=b64file(other_key))
+    rc, err = run_once(["--kubecfg-file", kc])
+    assert rc == 2 and len(err.splitlines()) == 1 and kc in err, err
+    sky_cases = [
+        (["-ca-cert", missing], ["-ca-cert", missing]),
+        (["-ca-cert", junk], ["-ca-cert", junk]),
+        (["-tls-pem", crt, "-tls-key", other_key], [crt, other_key]),
+        (["-tls-key", key], ["-tls-key"]),
+    ]
+    for args, words in sky_cases:
+        p = subprocess.run([SKYDNS_BIN, "-addr", "127.0.0.1:0", "-machines", "https://127.0.0.1:1",
+                            *args], capture_output=True, text=True, timeout=10)
+        err = p.stderr.strip()
+        assert p.returncode == 2, (args, p.returncode, err)
+        assert len(err.splitlines()) == 1, (args, err)
+        for w in words:
+            assert w in err, (w, err)
+    # the good files pass the check: both daemons keep running
+    good = [
+        [SKYDNS_BIN, "-addr", f"127.0.0.1:{free_port()}", "-machines", "https://127.0.0.1:1",
+         "-ca-cert", os.path.join(pki, "ca.crt"), "-tls-pem", crt, "-tls-key", key],
+        [KUBE2SKY_BIN, "--health-addr", "", *api, "--etcd-server", "https://127.0.0.1:1",
+         "--etcd-cafile", os.path.join(pki, "ca.crt"), "--etcd-certfile", crt,
+         "--etcd-keyfile", key],
+    ]
+    for argv in good:
+        p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            time.sleep(1.5)
+            assert p.poll() is None, (argv, p.returncode, p.stderr.read())
+        finally:
+            stop_pid(p)
