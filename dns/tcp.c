@@ -49,7 +49,8 @@ struct conn {
 	atomic_int refs;
 	atomic_int inflight;
 	pthread_mutex_t wlock;
-	bool closed, broken;    /* under wlock */
+	bool closed;            /* under wlock */
+	atomic_bool broken;     /* set under wlock; the pool thread reads it without */
 	bool eof;               /* pool thread only: peer half-closed */
 	bool dead;              /* pool thread only: closed in this batch */
 	bool counted;           /* holds a slot in tcp.clients */
@@ -184,7 +185,7 @@ static void conn_write(struct conn *c, const uint8_t *pkt, size_t len, int timeo
 {
 	uint8_t pre[2] = { (uint8_t)(len >> 8), (uint8_t)len };
 	pthread_mutex_lock(&c->wlock);
-	if (c->closed || c->broken) {
+	if (c->closed || atomic_load(&c->broken)) {
 		pthread_mutex_unlock(&c->wlock);
 		return;
 	}
@@ -206,7 +207,7 @@ static void conn_write(struct conn *c, const uint8_t *pkt, size_t len, int timeo
 			break;
 	}
 	if (left > 0) {
-		c->broken = true;
+		atomic_store(&c->broken, true);
 		shutdown(c->fd, SHUT_RDWR); /* the pool thread sees HUP and closes */
 	}
 	pthread_mutex_unlock(&c->wlock);
@@ -388,7 +389,7 @@ static bool tcp_readable(struct tcp_pool *p, struct conn *c)
 	if (c->have == 0)
 		c->msg_ms = now;
 	c->have += (size_t)r;
-	return tcp_messages(p, c, now) && !c->broken;
+	return tcp_messages(p, c, now) && !atomic_load(&c->broken);
 }
 
 /* Which limit c has run into at `now`, or -1. A connection waiting for a
@@ -409,7 +410,8 @@ static void pool_expire(struct tcp_pool *p, bool all)
 	int64_t now = now_ms();
 	for (size_t i = p->nconn; i-- > 0;) {
 		struct conn *c = p->conns[i];
-		int why = all || c->broken ? TCP_COUNT : conn_expired(&p->t->s->tcp_limits, c, now);
+		int why = all || atomic_load(&c->broken) ? TCP_COUNT
+							  : conn_expired(&p->t->s->tcp_limits, c, now);
 		if (why >= 0)
 			pool_close(p, c, why == TCP_COUNT ? -1 : why);
 	}

@@ -339,8 +339,10 @@ def test_tcp_connections_do_not_stall_udp(kv, skydns):
     wait_records(srv, "web.east.skydns.local.", "A", 2)
     idle = []
     try:
-        for _ in range(600):
-            idle.append(socket.create_connection((srv.addr, srv.port), timeout=3))
+        for i in range(600):  # from 600 addresses: one address holds at most 128
+            source = (f"127.0.{3 + i // 250}.{i % 250 + 1}", 0)
+            idle.append(socket.create_connection((srv.addr, srv.port), timeout=3,
+                                                 source_address=source))
         assert_alive(srv)
         r = query(srv, "web.east.skydns.local.", "A", tcp=True)
         assert rdatas(r) == ["10.0.0.1", "10.0.0.2"]
