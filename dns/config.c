@@ -157,8 +157,12 @@ static const struct key keys[] = {
 	  "metric name subsystem", K_RESTART },
 	{ NULL, NULL, "health-addr", NULL, CT_LISTEN, F(health_addr), 0, 0, "",
 	  "listener for /healthz and /readyz (default: the metrics listener)", K_RESTART },
-	{ NULL, NULL, "ready-max-age", NULL, CT_INT, F(ready_max_age), 0, INT32_MAX, "300",
-	  "seconds the data may be stale while etcd is unreachable before /readyz fails", 0 },
+	{ NULL, NULL, "ready-max-age", NULL, CT_INT, F(ready_max_age), 0, INT32_MAX, "0",
+	  "seconds the data may be stale while etcd is unreachable before /readyz fails "
+	  "(0: never, once the first snapshot is served)", 0 },
+	{ "lameduck", NULL, "lameduck", "SKYDNS_LAMEDUCK", CT_DURATION, F(lameduck_ms), 0, 0, "5s",
+	  "after SIGTERM, fail /readyz but keep answering this long before exiting "
+	  "(JSON: nanoseconds)", 0 },
 	{ NULL, NULL, "user", NULL, CT_STR, F(user), 0, 0, "",
 	  "drop privileges to this user after binding", K_RESTART },
 	{ NULL, NULL, "workers", NULL, CT_INT, F(workers), 0, 1024, "0",

@@ -74,7 +74,8 @@ struct config {
 	char metrics_namespace[64];     /* "skydns" */
 	char metrics_subsystem[64];     /* "skydns" */
 	char health_addr[CONFIG_STR];   /* "" = on the metrics listener */
-	int ready_max_age;              /* seconds a snapshot may be stale while etcd is down, for /readyz */
+	int ready_max_age;              /* 0; >0: seconds a snapshot may be stale while etcd is down, for /readyz */
+	int lameduck_ms;                /* 5000: after SIGTERM, not ready but answering for this long */
 	char user[64];                  /* drop privileges to this user after binding */
 	int workers;                    /* UDP workers; 0 = one per core */
 };

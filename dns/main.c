@@ -8,6 +8,7 @@
  */
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +41,7 @@ struct daemon {
 	struct stats *stats;
 	struct httpd *httpd, *health;
 	struct server *server;
+	atomic_bool lameduck; /* SIGTERM seen: /readyz fails, answers go on */
 };
 
 /* ------------------------------------------------------------ http */
@@ -66,21 +68,28 @@ static int http_healthz(void *arg, char **body, size_t *len, const char **ctype)
 	return http_text(body, len, ctype, 200, "ok\n");
 }
 
-/* Ready: a snapshot is published, and etcd is reachable or was reached
- * within ready_max_age seconds (the snapshot may be stale by that much). */
+/* Ready: a snapshot is published and no lame duck period has begun. etcd
+ * going away after that does not count (the snapshot is still served, and
+ * every replica would drop out of the Service at once), unless
+ * ready_max_age asks for it: then etcd must have been reached within that
+ * many seconds. */
 static int http_readyz(void *arg, char **body, size_t *len, const char **ctype)
 {
 	struct daemon *d = arg;
 	uint64_t rev;
 	int64_t created;
 	size_t count;
+	if (atomic_load(&d->lameduck))
+		return http_text(body, len, ctype, 503, "shutting down\n");
 	snapstore_info(d->store, &rev, &created, &count);
 	if (created == 0)
 		return http_text(body, len, ctype, 503, "no snapshot yet\n");
 	int64_t age = (int64_t)time(NULL) - mirror_last_contact(d->mirror);
-	if (!mirror_connected(d->mirror) && age > d->cfg.ready_max_age)
+	bool connected = mirror_connected(d->mirror);
+	if (!connected && d->cfg.ready_max_age > 0 && age > d->cfg.ready_max_age)
 		return http_text(body, len, ctype, 503, "etcd unreachable\n");
-	return http_text(body, len, ctype, 200, "ready\n");
+	return http_text(body, len, ctype, 200,
+			 connected ? "ready\n" : "ready, serving the last snapshot; etcd unreachable\n");
 }
 
 static double gauge_connected(void *arg)
@@ -283,6 +292,39 @@ static void stop(struct daemon *d)
 		snapstore_free(d->store);
 }
 
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* SIGTERM/SIGINT: first a lame duck period (CoreDNS's health lameduck):
+ * /readyz fails at once so the endpoint leaves the Service, queries are
+ * still answered while clients and kube-proxy catch up; a second signal
+ * ends it early. */
+static void lame_duck(struct daemon *d, const sigset_t *set, int sig)
+{
+	int ms = d->cfg.lameduck_ms;
+	const char *name = sig == SIGINT ? "SIGINT" : "SIGTERM";
+	if (ms <= 0) {
+		log_info("main", "signal %s: shutting down", name);
+		return;
+	}
+	atomic_store(&d->lameduck, true);
+	log_info("main", "signal %s: lame duck for %d ms (not ready, still answering)", name, ms);
+	int64_t end = mono_ms() + ms;
+	for (int64_t left; (left = end - mono_ms()) > 0;) {
+		struct timespec tick = { (time_t)(left / 1000), (long)(left % 1000) * 1000000L };
+		int again = sigtimedwait(set, NULL, &tick);
+		if (again == SIGINT || again == SIGTERM) {
+			log_info("main", "second signal: lame duck cut short");
+			break;
+		}
+	}
+	log_info("main", "lame duck over: shutting down");
+}
+
 /* Serve until SIGINT/SIGTERM. READY=1 goes to systemd once the first
  * snapshot is published, so a unit ordered after skydns sees real answers. */
 static void wait_signals(struct daemon *d, const sigset_t *set)
@@ -303,7 +345,7 @@ static void wait_signals(struct daemon *d, const sigset_t *set)
 			mirror_reload(d->mirror);
 			continue;
 		}
-		log_info("main", "signal %s: shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+		lame_duck(d, set, sig);
 		return;
 	}
 }

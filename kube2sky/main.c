@@ -432,30 +432,52 @@ static int healthz(void *arg, char **body, size_t *len, const char **ctype)
 	return 200;
 }
 
+/* Ready once the first full sync is written: from then on skydns answers
+ * from etcd whether or not the API server or etcd is reachable, so an
+ * outage of either (a control-plane upgrade) must not take every replica
+ * out of the Service at once. It shows in the body, the *_connected gauges
+ * and the log instead. */
 static int readyz(void *arg, char **body, size_t *len, const char **ctype)
 {
 	struct run *r = arg;
 	char msg[2048] = "", api[600];
 	pthread_mutex_lock(&r->mu);
-	bool ok = r->first_done && r->etcd_ok;
+	bool ok = r->first_done;
 	if (!r->etcd_ok)
 		snprintf(msg, sizeof msg, "etcd: %s\n", r->etcd_err[0] ? r->etcd_err : "not reached yet");
-	else if (!r->first_done)
-		snprintf(msg, sizeof msg, "first sync not done\n");
 	pthread_mutex_unlock(&r->mu);
 	for (int i = 0; i < CACHE_NKINDS; i++) {
 		if (!informer_status(r->inf[i], api, sizeof api)) {
-			ok = false;
 			size_t l = strlen(msg);
 			snprintf(msg + l, sizeof msg - l, "api %s: %s\n", informer_name(r->inf[i]), api);
 		}
 	}
-	if (ok)
-		snprintf(msg, sizeof msg, "ok\n");
-	*body = strdup(msg);
+	char out[2100];
+	snprintf(out, sizeof out, "%s%s", ok ? (msg[0] ? "ok, serving the last sync; degraded:\n" : "ok\n")
+					     : "first sync not done\n", msg);
+	*body = strdup(out);
 	*len = *body ? strlen(*body) : 0;
 	*ctype = "text/plain";
 	return ok ? 200 : 503;
+}
+
+static double gauge_api(void *arg)
+{
+	struct run *r = arg;
+	char why[8];
+	for (int i = 0; i < CACHE_NKINDS; i++)
+		if (!r->inf[i] || !informer_status(r->inf[i], why, sizeof why))
+			return 0;
+	return 1;
+}
+
+static double gauge_etcd(void *arg)
+{
+	struct run *r = arg;
+	pthread_mutex_lock(&r->mu);
+	bool ok = r->etcd_ok;
+	pthread_mutex_unlock(&r->mu);
+	return ok ? 1 : 0;
 }
 
 static int metrics(void *arg, char **body, size_t *len, const char **ctype)
@@ -655,6 +677,11 @@ int main(int argc, char **argv)
 	    !(r.retry = strmap_new(free)) || !(r.stats = kstats_new(o.metrics_ns, o.metrics_sub)))
 		return 2;
 	pthread_mutex_init(&r.mu, NULL);
+	struct metrics *reg = kstats_registry(r.stats);
+	metrics_add_gauge_fn(reg, "api_connected",
+			     "1 while every watch of the API server is connected.", gauge_api, &r);
+	metrics_add_gauge_fn(reg, "etcd_connected", "1 while etcd answers kube2sky's writes.",
+			     gauge_etcd, &r);
 	struct sigaction sa = {.sa_handler = on_signal};
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);

@@ -36,6 +36,9 @@ import pytest
 SKYDNS_BIN = os.environ.get("SKYDNS_BIN", os.path.join(
     os.environ.get("SKYDNS_BUILD", "build"), "dns", "skydns"))
 ETCD_BIN = shutil.which("etcd") or "/usr/bin/etcd"
+# skydns's 5 s lame duck after SIGTERM would slow every stop; the tests of it
+# set -lameduck themselves (a flag beats the environment).
+os.environ.setdefault("SKYDNS_LAMEDUCK", "0s")
 
 # Tests stay on loopback: unless a test names its own forwarders, no skydns
 # started from these tests may fall back to the machine's /etc/resolv.conf.

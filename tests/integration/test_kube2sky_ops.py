@@ -112,11 +112,16 @@ def test_api_down_counts_errors_and_restarts(workdir, etcd, api, kube2sky):
     k = kube2sky(["--kube-master-url", a.url])
     k.wait_ready()
     a.stop()  # every watch is cut, new requests are refused
-    m = wait_metric(k, lambda m: val(m, "kube2sky_api_errors_total", resource="services", op="watch") >= 1,
-                    "watch errors counted while the API is down")
-    assert k.health("/readyz")[0] == 503
+    m = wait_metric(k, lambda m: val(m, "kube2sky_api_errors_total", resource="services", op="watch") >= 1
+                    and val(m, "kube2sky_api_connected") == 0,
+                    "watch errors counted and api_connected 0 while the API is down")
+    assert val(m, "kube2sky_etcd_connected") == 1
+    # the first sync is done: an API outage shows in the metric, not in readiness
+    status, body = k.health("/readyz")
+    assert status == 200 and "api" in body, (status, body)
     a.start()
     k.wait_ready()
+    wait_metric(k, lambda m: val(m, "kube2sky_api_connected") == 1, "api_connected 1 again")
     m = wait_metric(k, lambda m: sum(val(m, "kube2sky_watch_restarts_total", resource="services", reason=r)
                                      for r in ("closed", "error")) >= 1, "watch restarts counted")
     assert val(m, "kube2sky_relists_total", resource="services", reason="expired") == 0

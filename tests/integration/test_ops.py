@@ -7,6 +7,7 @@ import signal
 import socket
 import struct
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -106,6 +107,79 @@ def test_health_and_readiness_follow_etcd(etcd, kv, skydns):
     etcd.start()
     wait_until(lambda: http_get(f"http://127.0.0.1:{hport}/readyz")[0] == 200, 15,
                what="ready again after etcd restart")
+
+
+def test_ready_through_an_etcd_outage_by_default(etcd, kv, skydns):
+    """After the first snapshot, etcd going away shows in etcd_connected and
+    the /readyz body, never in its status: every replica would leave the
+    Service at once."""
+    kv.put(EXAMPLE, {"host": "10.0.1.125"})
+    hport = free_port()
+    s = skydns(["-metrics-addr", f"127.0.0.1:{hport}"])  # health next to the metrics
+    wait_until(lambda: http_get(f"http://127.0.0.1:{hport}/readyz")[0] == 200, 5, what="ready")
+    etcd.stop()
+    wait_until(lambda: sample(scrape(hport), "skydns_skydns_etcd_connected") == 0, 10,
+               what="etcd_connected 0")
+    for _ in range(8):
+        status, body = http_get(f"http://127.0.0.1:{hport}/readyz")
+        assert status == 200 and "etcd unreachable" in body, (status, body)
+        assert [r.to_text() for r in query(s, "4.rails.staging.east.skydns.local", "A").answer[0]] == \
+            ["10.0.1.125"]
+        time.sleep(0.25)
+    etcd.start()
+    wait_until(lambda: sample(scrape(hport), "skydns_skydns_etcd_connected") == 1, 15,
+               what="etcd_connected 1 again")
+    assert http_get(f"http://127.0.0.1:{hport}/readyz") == (200, "ready\n")
+
+
+def query_loop(s, stop, results):
+    """UDP queries back to back until stop is set; results gets (time, ok)."""
+    while not stop.is_set():
+        try:
+            r = query(s, "4.rails.staging.east.skydns.local", "A", timeout=0.5)
+            ok = r.rcode() == 0 and [x.to_text() for x in r.answer[0]] == ["10.0.1.125"]
+        except Exception:  # noqa: BLE001 - a timeout is a lost query
+            ok = False
+        results.append((time.monotonic(), ok))
+        time.sleep(0.01)
+
+
+def test_sigterm_lame_duck_keeps_answering(kv, skydns):
+    kv.put(EXAMPLE, {"host": "10.0.1.125"})
+    hport = free_port()
+    s = skydns(["-health-addr", f"127.0.0.1:{hport}", "-lameduck", "2s"])
+    wait_until(lambda: http_get(f"http://127.0.0.1:{hport}/readyz")[0] == 200, 5, what="ready")
+    stop, results = threading.Event(), []
+    t = threading.Thread(target=query_loop, args=(s, stop, results))
+    t.start()
+    try:
+        time.sleep(0.3)
+        t0 = time.monotonic()
+        s.proc.send_signal(signal.SIGTERM)
+        wait_until(lambda: http_get(f"http://127.0.0.1:{hport}/readyz")[0] == 503, 1,
+                   what="/readyz 503 at once")
+        rc = s.proc.wait(10)
+        t_exit = time.monotonic()
+    finally:
+        stop.set()
+        t.join(5)
+    assert rc == 0
+    assert 1.8 <= t_exit - t0 <= 4.0, t_exit - t0
+    during = [ok for when, ok in results if t0 <= when <= t0 + 1.8]
+    assert len(during) >= 20 and all(during), f"{during.count(False)} of {len(during)} lost"
+    assert "lame duck" in s.logs()
+    s.proc = None
+
+
+def test_second_sigterm_ends_the_lame_duck(kv, skydns):
+    kv.put(EXAMPLE, {"host": "10.0.1.125"})
+    s = skydns(["-lameduck", "30s"])
+    s.proc.send_signal(signal.SIGTERM)
+    wait_until(lambda: "lame duck for" in s.logs(), 5, what="lame duck started")
+    assert query(s, "4.rails.staging.east.skydns.local", "A").answer
+    s.proc.send_signal(signal.SIGTERM)
+    assert s.proc.wait(5) == 0
+    s.proc = None
 
 
 def test_live_config_change_and_bad_config_kept_out(kv, skydns):

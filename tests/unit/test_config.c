@@ -68,7 +68,8 @@ TEST(defaults)
 	CHECK_STR(c.metrics_path, "/metrics");
 	CHECK_STR(c.metrics_namespace, "skydns");
 	CHECK_STR(c.metrics_subsystem, "skydns");
-	CHECK_INT(c.ready_max_age, 300);
+	CHECK_INT(c.ready_max_age, 0);
+	CHECK_INT(c.lameduck_ms, 5000);
 	CHECK_INT(c.workers, 0);
 }
 
@@ -229,7 +230,8 @@ TEST(help_and_version)
 		"-scache", "-ndots", "-dnssec", "-hostmaster", "-local", "-systemd", "-stubzones",
 		"-verbose", "-ca-cert", "-tls-pem", "-tls-key", "-username", "-password",
 		"-version", "-h", "-metrics-addr", "-metrics-path", "-health-addr",
-		"-ready-max-age", "-user", "-workers", "SKYDNS_ADDR", "SKYDNS_DOMAIN",
+		"-ready-max-age", "-lameduck", "-tcp-timeout", "-tcp-idle-timeout",
+		"-tcp-max-per-client", "SKYDNS_LAMEDUCK", "-user", "-workers", "SKYDNS_ADDR", "SKYDNS_DOMAIN",
 		"SKYDNS_NAMESERVERS", "SKYDNS_PATH_PREFIX", "SKYDNS_NDOTS", "SKYDNS_SYSTEMD",
 		"ETCD_MACHINES", "ETCD_CACERT", "ETCD_TLSPEM", "ETCD_TLSKEY", "ETCD_USERNAME",
 		"ETCD_PASSWORD", "PROMETHEUS_PORT", "PROMETHEUS_PATH", "PROMETHEUS_NAMESPACE",
