@@ -160,6 +160,10 @@ static const struct key keys[] = {
 	{ NULL, NULL, "ready-max-age", NULL, CT_INT, F(ready_max_age), 0, INT32_MAX, "0",
 	  "seconds the data may be stale while etcd is unreachable before /readyz fails "
 	  "(0: never, once the first snapshot is served)", 0 },
+	{ "new_store_grace", NULL, "new-store-grace", "SKYDNS_NEW_STORE_GRACE", CT_DURATION,
+	  F(new_store_grace_ms), 0, 0, "120s",
+	  "etcd wiped or replaced: keep answering from the last snapshot until kube2sky marks the "
+	  "new store synced, for at most this long (0: publish it at once; JSON: nanoseconds)", 0 },
 	{ "lameduck", NULL, "lameduck", "SKYDNS_LAMEDUCK", CT_DURATION, F(lameduck_ms), 0, 0, "5s",
 	  "after SIGTERM, fail /readyz but keep answering this long before exiting "
 	  "(JSON: nanoseconds)", 0 },

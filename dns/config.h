@@ -76,6 +76,7 @@ struct config {
 	char health_addr[CONFIG_STR];   /* "" = on the metrics listener */
 	int ready_max_age;              /* 0; >0: seconds a snapshot may be stale while etcd is down, for /readyz */
 	int lameduck_ms;                /* 5000: after SIGTERM, not ready but answering for this long */
+	int new_store_grace_ms;         /* 120000: a new etcd store may fill this long unpublished */
 	char user[64];                  /* drop privileges to this user after binding */
 	int workers;                    /* UDP workers; 0 = one per core */
 };

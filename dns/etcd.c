@@ -212,16 +212,21 @@ static size_t on_header(char *p, size_t sz, size_t n, void *arg)
 {
 	struct xfer *x = arg;
 	size_t len = sz * n;
-	static const char name[] = "X-Etcd-Index:";
+	static const char name[] = "X-Etcd-Index:", cid[] = "X-Etcd-Cluster-Id:";
 	x->last_rx_ms = mono_ms();
-	if (len > sizeof name - 1 && strncasecmp(p, name, sizeof name - 1) == 0) {
+	bool is_index = len > sizeof name - 1 && strncasecmp(p, name, sizeof name - 1) == 0;
+	bool is_cid = len > sizeof cid - 1 && strncasecmp(p, cid, sizeof cid - 1) == 0;
+	if (is_index || is_cid) {
 		char tmp[32];
-		size_t vl = len - (sizeof name - 1);
+		size_t skip = is_index ? sizeof name - 1 : sizeof cid - 1, vl = len - skip;
 		if (vl >= sizeof tmp)
 			vl = sizeof tmp - 1;
-		memcpy(tmp, p + sizeof name - 1, vl);
+		memcpy(tmp, p + skip, vl);
 		tmp[vl] = '\0';
-		x->r->index = strtoull(tmp, NULL, 10);
+		if (is_index)
+			x->r->index = strtoull(tmp, NULL, 10);
+		else
+			x->r->cluster_id = strtoull(tmp, NULL, 16);
 	}
 	return len;
 }
@@ -548,6 +553,11 @@ int etcd_b64_decode(const char *s, size_t n, char **out, size_t *outlen)
 }
 
 /* ------------------------------------------------------------ JSON */
+
+uint64_t etcd_cluster_id(const struct etcd_client *c)
+{
+	return c->cluster_id;
+}
 
 int64_t etcd_json_int(const cJSON *obj, const char *name, int64_t def)
 {

@@ -54,6 +54,11 @@ void etcd_free(struct etcd_client *c);
  * "***@", into out[cap]: what logs may show of an etcd endpoint. */
 void etcd_url_redact(const char *url, char *out, size_t cap);
 
+/* The etcd cluster ID of the last etcd_get_prefix answer (v2: the
+ * X-Etcd-Cluster-Id header, v3: header.cluster_id); 0 if none seen. A new ID
+ * means a different cluster (one recreated empty, say). */
+uint64_t etcd_cluster_id(const struct etcd_client *c);
+
 /* Describe the last failure ("http://127.0.0.1:2379: connection refused"),
  * valid until the next call on this client. */
 const char *etcd_last_error(const struct etcd_client *c);

@@ -28,6 +28,7 @@ struct etcd_client {
 	char *ca_cert, *tls_pem, *tls_key, *username, *password;
 	int timeout_ms;
 	char *token; /* v3 auth token, NULL until authenticated */
+	uint64_t cluster_id; /* from the last answer that carried one; 0 = none */
 	bool in_auth; /* inside /v3/auth/authenticate: no token, no retry */
 	bool auth_off; /* v3: the server said auth is not enabled; go without */
 	CURL *easy;  /* reused for plain requests */
@@ -38,6 +39,7 @@ struct etcd_resp {
 	long status;
 	struct etcd_buf body;
 	uint64_t index; /* X-Etcd-Index (v2), 0 if absent */
+	uint64_t cluster_id; /* X-Etcd-Cluster-Id (v2, hex), 0 if absent */
 };
 
 /* Callback for a streaming request: one complete line (without '\n'), or,

@@ -210,6 +210,8 @@ int etcd_v2_get_prefix(struct etcd_client *c, const char *prefix, etcd_kv_cb cb,
 	if (rc != 0)
 		goto out;
 	*revision = r.index;
+	if (r.cluster_id)
+		c->cluster_id = r.cluster_id;
 	if (r.status == 200) {
 		rc = etcd_parse_v2_node(r.body.data ? r.body.data : "", r.body.len, cb, arg,
 					(int64_t)time(NULL));

@@ -249,6 +249,10 @@ static int parse_page(struct etcd_client *c, const struct etcd_resp *r, etcd_kv_
 	const cJSON *hdr = cJSON_GetObjectItemCaseSensitive(root, "header");
 	if (!pg->revision)
 		pg->revision = (uint64_t)etcd_json_int(hdr, "revision", 0);
+	/* cluster_id is a uint64 and may not fit etcd_json_int's int64. */
+	const char *cid = etcd_json_str(hdr, "cluster_id");
+	if (cid && *cid)
+		c->cluster_id = strtoull(cid, NULL, 10);
 	pg->more = etcd_json_true(root, "more");
 	int64_t now = (int64_t)time(NULL);
 	int rc = 0;

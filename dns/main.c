@@ -98,6 +98,12 @@ static double gauge_connected(void *arg)
 	return mirror_connected(d->mirror) ? 1 : 0;
 }
 
+static double counter_new_stores(void *arg)
+{
+	struct daemon *d = arg;
+	return d->mirror ? (double)mirror_new_stores(d->mirror) : 0;
+}
+
 static double gauge_snapshot(void *arg, int which)
 {
 	struct daemon *d = arg;
@@ -127,6 +133,9 @@ static void register_gauges(struct daemon *d)
 			     gauge_age, d);
 	metrics_add_gauge_fn(reg, "records_loaded", "Records in the served snapshot.",
 			     gauge_records, d);
+	metrics_add_counter_fn(reg, "etcd_new_store_total",
+			       "Times etcd turned out to be a new store (wiped, recreated, restored).",
+			       counter_new_stores, d);
 }
 
 static int serve_http(const char *addr, const struct httpd_route *routes, int n,

@@ -114,15 +114,27 @@ struct metric *metrics_add(struct metrics *r, enum metric_type type, const char 
 	return m;
 }
 
-int metrics_add_gauge_fn(struct metrics *r, const char *name, const char *help,
-			 double (*fn)(void *arg), void *arg)
+static int add_fn(struct metrics *r, enum metric_type type, const char *name, const char *help,
+		  double (*fn)(void *arg), void *arg)
 {
-	struct metric *m = metric_new(r, METRIC_GAUGE, name, help);
+	struct metric *m = metric_new(r, type, name, help);
 	if (!m)
 		return SKY_ENOMEM;
 	m->fn = fn;
 	m->arg = arg;
 	return SKY_OK;
+}
+
+int metrics_add_gauge_fn(struct metrics *r, const char *name, const char *help,
+			 double (*fn)(void *arg), void *arg)
+{
+	return add_fn(r, METRIC_GAUGE, name, help, fn, arg);
+}
+
+int metrics_add_counter_fn(struct metrics *r, const char *name, const char *help,
+			   double (*fn)(void *arg), void *arg)
+{
+	return add_fn(r, METRIC_COUNTER, name, help, fn, arg);
 }
 
 struct series *metrics_series(struct metric *m, const char *labels)

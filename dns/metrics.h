@@ -39,6 +39,9 @@ void series_observe(struct series *s, double v);    /* histogram */
 /* A gauge computed at scrape time: fn(arg) is called while rendering. */
 int metrics_add_gauge_fn(struct metrics *r, const char *name, const char *help,
 			 double (*fn)(void *arg), void *arg);
+/* The same for a counter kept elsewhere (fn must never go down). */
+int metrics_add_counter_fn(struct metrics *r, const char *name, const char *help,
+			   double (*fn)(void *arg), void *arg);
 
 /* Render everything into a malloc'd NUL-terminated buffer (*len set);
  * NULL on ENOMEM. */

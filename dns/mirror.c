@@ -187,9 +187,24 @@ struct mirror {
 	bool dirty, urgent, reload, ready;
 	int64_t first_dirty_ms, last_change_ms, last_publish_ms;
 
+	/* The store the table mirrors, to tell a new one (wiped, restored,
+	 * recreated) from the same one coming back. */
+	uint64_t cluster_id; /* 0 = not known */
+	bool have_store;     /* a full read succeeded before */
+	bool marker;         /* the table holds a kube2sky sync marker */
+	bool hold;           /* a new store is filling: keep the old snapshot */
+	int64_t hold_until_ms;
+
 	atomic_bool connected;
 	_Atomic int64_t last_contact;
+	_Atomic uint64_t new_stores;
 };
+
+/* kube2sky writes /<prefix>/kube2sky/<zone> once a full sync is in etcd. */
+static bool is_marker_path(const char *path)
+{
+	return strncmp(path, "kube2sky/", 9) == 0 && path[9];
+}
 
 /* The stop flag is a volatile bool because etcd_watch() takes one; access it
  * atomically all the same. */
@@ -264,7 +279,7 @@ struct load {
 	struct mirror *m;
 	struct table tab;
 	char *cfg;
-	bool has_cfg;
+	bool has_cfg, marker;
 };
 
 static int load_kv(void *arg, const struct etcd_kv *kv)
@@ -279,6 +294,7 @@ static int load_kv(void *arg, const struct etcd_kv *kv)
 		ld->has_cfg = true;
 		return ld->cfg ? 0 : SKY_ENOMEM;
 	}
+	ld->marker |= is_marker_path(path);
 	/* The live table is only written by this thread: reading it unlocked
 	 * here is safe, and lets a relist not re-log known bad keys. */
 	struct entry *e = make_entry(ld->m, path, kv, table_get(&ld->m->tab, path));
@@ -305,6 +321,14 @@ static int on_event(void *arg, const struct etcd_event *ev, bool last)
 	} else if (ev->type == ETCD_EV_PUT) {
 		if (e)
 			rc = table_put(&m->tab, e);
+		if (is_marker_path(path)) {
+			m->marker = true;
+			if (m->hold) {
+				m->hold = false;
+				log_info("mirror", "new etcd store filled (kube2sky marker key=%s): "
+					 "publishing it", ev->kv.key);
+			}
+		}
 	} else if (!m->base.etcd3) {
 		/* v2 deletes directories in one event; a v2 leaf has no children,
 		 * so removing the subtree is right for leaves too. */
@@ -322,6 +346,39 @@ static int on_event(void *arg, const struct etcd_event *ev, bool last)
 	return rc;
 }
 
+/* A store whose revision went backwards, whose cluster ID changed, or that
+ * lost kube2sky's sync marker is not the store the table mirrors: it was
+ * wiped, recreated or restored. Its keys are coming (kube2sky rewrites
+ * them), so the old snapshot stays published until kube2sky marks the new
+ * store synced, or new_store_grace passes. Caller holds mu. */
+static void check_new_store(struct mirror *m, const struct load *ld, uint64_t rev, uint64_t cid)
+{
+	bool cid_changed = cid && m->cluster_id && cid != m->cluster_id;
+	bool backwards = rev < m->revision, lost_marker = m->marker && !ld->marker;
+	if (!m->have_store || !(cid_changed || backwards || lost_marker))
+		return;
+	atomic_fetch_add(&m->new_stores, 1);
+	char why[160];
+	snprintf(why, sizeof why, "%s%s%s", cid_changed ? "cluster ID changed, " : "",
+		 backwards ? "revision went backwards, " : "",
+		 lost_marker ? "kube2sky's sync marker is gone, " : "");
+	why[strlen(why) - 2] = '\0';
+	if (ld->marker) {
+		log_warn("mirror", "etcd prefix=%s is a new store (%s; revision %llu -> %llu); it "
+			 "holds a kube2sky sync marker: serving it", m->prefix, why,
+			 (unsigned long long)m->revision, (unsigned long long)rev);
+		return;
+	}
+	int ms = m->eff.new_store_grace_ms;
+	log_warn("mirror", "etcd prefix=%s is a new store (%s; revision %llu -> %llu): serving "
+		 "the last snapshot until kube2sky marks it synced or %d ms pass", m->prefix, why,
+		 (unsigned long long)m->revision, (unsigned long long)rev, ms);
+	if (ms > 0) {
+		m->hold = true;
+		m->hold_until_ms = mono_ms() + ms;
+	}
+}
+
 /* Read everything; on success swap it in and ask for an immediate publish. */
 static int full_read(struct mirror *m, struct etcd_client *c, uint64_t *rev)
 {
@@ -332,7 +389,13 @@ static int full_read(struct mirror *m, struct etcd_client *c, uint64_t *rev)
 		free(ld.cfg);
 		return rc;
 	}
+	uint64_t cid = etcd_cluster_id(c);
 	pthread_mutex_lock(&m->mu);
+	check_new_store(m, &ld, *rev, cid);
+	m->have_store = true;
+	m->marker = ld.marker;
+	if (cid)
+		m->cluster_id = cid;
 	table_free(&m->tab);
 	m->tab = ld.tab;
 	rc = set_config_json(m, ld.has_cfg ? ld.cfg : NULL, ld.cfg ? strlen(ld.cfg) : 0);
@@ -640,6 +703,15 @@ static void *publisher_main(void *arg)
 			continue;
 		}
 		int64_t due = publish_due(m), now = mono_ms();
+		if (m->hold && now >= m->hold_until_ms) {
+			m->hold = false;
+			log_warn("mirror", "new etcd store prefix=%s not marked synced in time: "
+				 "publishing the %zu keys it holds", m->prefix, m->tab.count);
+		}
+		if (m->hold && due >= 0) {
+			wait_until_ms(m, m->hold_until_ms < now + 1000 ? m->hold_until_ms : now + 1000);
+			continue;
+		}
 		if (due >= 0 && due <= now) {
 			if (m->cfg_dirty) {
 				m->cfg_dirty = false;
@@ -734,6 +806,11 @@ bool mirror_wait_ready(struct mirror *m, int timeout_ms)
 bool mirror_connected(const struct mirror *m)
 {
 	return atomic_load(&((struct mirror *)m)->connected);
+}
+
+uint64_t mirror_new_stores(const struct mirror *m)
+{
+	return atomic_load(&((struct mirror *)m)->new_stores);
 }
 
 int64_t mirror_last_contact(const struct mirror *m)

@@ -12,6 +12,9 @@
  * - On compaction / v2 "index cleared": re-read and carry on.
  * - While etcd is unreachable, the last snapshot stays published; the thread
  *   reconnects with jittered exponential backoff (100 ms .. 5 s).
+ * - A new store (revision backwards, cluster ID changed, kube2sky's sync
+ *   marker /<prefix>/kube2sky/<zone> gone) is not published until it holds
+ *   a marker again or new_store_grace passes; the old snapshot stays.
  */
 #ifndef SKYDNS_MIRROR_H
 #define SKYDNS_MIRROR_H
@@ -34,6 +37,9 @@ bool mirror_wait_ready(struct mirror *m, int timeout_ms);
  * contact with etcd. */
 bool mirror_connected(const struct mirror *m);
 int64_t mirror_last_contact(const struct mirror *m);
+
+/* How many times etcd turned out to be a new store (see above). */
+uint64_t mirror_new_stores(const struct mirror *m);
 
 /* Ask to re-read the config key now (SIGHUP). Thread-safe. */
 void mirror_reload(struct mirror *m);

@@ -590,3 +590,67 @@ def test_tls_client_certs(workdir, mode):
         if sky:
             sky.stop()
         e.stop()
+
+
+MARKER = "/skydns/kube2sky/skydns.local"
+
+
+def wipe_and_restart(etcd):
+    import shutil
+    etcd.stop()
+    shutil.rmtree(etcd.dir)
+    etcd.start()
+
+
+def count_nxdomain(sky, names, seconds):
+    """Query every name in turn for `seconds`; (queries, NXDOMAINs, bad answers)."""
+    n = nx = bad = 0
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        for name, want in names.items():
+            r = query(sky, name, "A")
+            n += 1
+            nx += r.rcode() == dns.rcode.NXDOMAIN
+            bad += r.rcode() == dns.rcode.NOERROR and rdatas(r, "A") != [want]
+    return n, nx, bad
+
+
+def test_etcd_wiped_keeps_serving_until_marked_synced(etcd, kv, skydns):
+    """etcd restarted empty (issue 12.4): the last snapshot is served until
+    the new store carries kube2sky's sync marker again; 0 NXDOMAIN."""
+    names = {f"w{i}.{DOM}": f"10.0.1.{i}" for i in range(20)}
+    for i in range(20):
+        kv.put(f"{BASE}/w{i}", {"host": f"10.0.1.{i}"})
+    kv.put(MARKER, {"zone": DOM, "schema": "1.1.0", "synced": 1, "id": "a"})
+    sky = skydns(NO_FORWARD + ["-new-store-grace", "60s"])
+    answers(sky, "w19." + DOM, ["10.0.1.19"])
+    wipe_and_restart(etcd)
+    wait_until(lambda: log_lines(sky, "is a new store"), timeout=10, what="new store log")
+    # the store is empty and being refilled: the old answers stay
+    n, nx, bad = count_nxdomain(sky, names, 1.5)
+    assert n > 20 and nx == 0 and bad == 0, (n, nx, bad)
+    for i in range(20):
+        kv.put(f"{BASE}/w{i}", {"host": f"10.0.2.{i}"})
+    n, nx, bad = count_nxdomain(sky, names, 1.0)
+    assert nx == 0 and bad == 0, "published before the marker"
+    kv.put(MARKER, {"zone": DOM, "schema": "1.1.0", "synced": 2, "id": "b"})
+    answers(sky, "w7." + DOM, ["10.0.2.7"])
+    assert len(log_lines(sky, "is a new store")) == 1, sky.logs()
+    assert log_lines(sky, "new etcd store filled"), sky.logs()
+    # in the same store, a delete takes effect at once again
+    kv.delete(f"{BASE}/w3")
+    gone(sky, "w3." + DOM)
+
+
+def test_etcd_wiped_published_after_grace(etcd, kv, skydns):
+    """No kube2sky marker ever comes: the new store is published once the
+    grace period passes, with a log line."""
+    kv.put(BASE + "/g", {"host": "10.0.3.1"})
+    sky = skydns(NO_FORWARD + ["-new-store-grace", "2s"])
+    answers(sky, "g." + DOM, ["10.0.3.1"])
+    wipe_and_restart(etcd)
+    wait_until(lambda: log_lines(sky, "is a new store"), timeout=10, what="new store log")
+    assert a_of(sky, "g." + DOM) == (dns.rcode.NOERROR, ["10.0.3.1"])
+    wait_until(lambda: query(sky, "g." + DOM, "A").rcode() == dns.rcode.NXDOMAIN,
+               timeout=8, what="empty store published after the grace period")
+    assert log_lines(sky, "not marked synced in time"), sky.logs()
