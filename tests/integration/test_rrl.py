@@ -115,6 +115,15 @@ def flood(srv, n, other_every=0, other_max=0):
     return tf, to, sent_other
 
 
+def stop_clean(srv):
+    """The daemon survived the floods and exits cleanly (under ASan: no
+    report, no leak)."""
+    assert srv.proc.poll() is None, srv.logs()[-3000:]
+    logs = srv.logs()
+    assert srv.stop() == 0, logs[-3000:]
+    assert "Sanitizer" not in srv.logs(), srv.logs()[-3000:]
+
+
 def test_flood_slipped_other_source_answered(kv, skydns):
     mport = free_port()
     srv = skydns(extra_args=["-rrl-rate", "20", "-rrl-slip", "2",
@@ -148,7 +157,7 @@ def test_flood_slipped_other_source_answered(kv, skydns):
     lines = [ln for ln in srv.logs().splitlines() if "rate limiting responses" in ln]
     assert any("prefix=127.0.0.0/24" in ln for ln in lines), srv.logs()[-2000:]
     assert len(lines) <= 3, lines
-    assert srv.proc.poll() is None
+    stop_clean(srv)
 
 
 def test_log_only_answers_everything(kv, skydns):
@@ -163,6 +172,7 @@ def test_log_only_answers_everything(kv, skydns):
     assert sample(m, RRL, action="logged") >= 150
     assert sample(m, RRL, action="dropped") == 0 and sample(m, RRL, action="slipped") == 0
     assert "rate limiting responses prefix=127.0.0.0/24" in srv.logs()
+    stop_clean(srv)
 
 
 def test_off_by_default_and_live_from_etcd(kv, skydns):
@@ -199,3 +209,4 @@ def test_off_by_default_and_live_from_etcd(kv, skydns):
     wait_web_tcp(srv, ttl=124)
     tf, _, _ = flood(srv, 300)
     assert len(tf.full) == 300
+    stop_clean(srv)
