@@ -97,6 +97,21 @@ static const struct key keys[] = {
 	  "(others: REFUSED)", 0 },
 	{ "max_udp_size", NULL, "max-udp-size", NULL, CT_INT, F(max_udp_size), 512, 65535, "1232",
 	  "largest UDP reply, whatever the client's EDNS buffer size (larger: TC)", 0 },
+	{ "rrl_rate", NULL, "rrl-rate", "SKYDNS_RRL_RATE", CT_INT, F(rrl_rate), 0, 1000000, "0",
+	  "response-rate limit: UDP replies per second to one client prefix, per kind "
+	  "(answer, NXDOMAIN, error); over it replies are dropped or slipped (0: off)", 0 },
+	{ "rrl_slip", NULL, "rrl-slip", "SKYDNS_RRL_SLIP", CT_INT, F(rrl_slip), 0, 100, "2",
+	  "every Nth reply over rrl-rate is sent truncated (TC, the client retries over TCP), "
+	  "the others dropped (0: drop all, 1: truncate all)", 0 },
+	{ "rrl_log_only", NULL, "rrl-log-only", "SKYDNS_RRL_LOG_ONLY", CT_BOOL, F(rrl_log_only),
+	  0, 0, "false", "only log and count replies over rrl-rate, send them all", 0 },
+	{ "rrl_ipv4_prefix", NULL, "rrl-ipv4-prefix", NULL, CT_INT, F(rrl_ipv4_prefix), 8, 32,
+	  "24", "IPv4 clients share an rrl-rate bucket per prefix of this length", 0 },
+	{ "rrl_ipv6_prefix", NULL, "rrl-ipv6-prefix", NULL, CT_INT, F(rrl_ipv6_prefix), 16, 128,
+	  "56", "IPv6 clients share an rrl-rate bucket per prefix of this length", 0 },
+	{ "rrl_table_size", NULL, "rrl-table-size", NULL, CT_INT, F(rrl_table_size), 1, 16777216,
+	  "65536", "rrl-rate buckets (prefixes that hash alike share one; memory is fixed)",
+	  K_RESTART },
 	{ "tcp_timeout", NULL, "tcp-timeout", NULL, CT_DURATION, F(tcp_timeout_ms), 0, 0, "2s",
 	  "time a TCP client has to send a whole query from its first byte, and to take a "
 	  "reply (JSON: nanoseconds)", K_RESTART },

@@ -57,6 +57,12 @@ struct config {
 	int tcp_idle_timeout_ms;        /* 10000: a TCP connection without a whole message */
 	int tcp_max_per_client;         /* 128: TCP connections per client address, 0: no cap */
 	int max_udp_size;               /* 1232: cap on a UDP reply, whatever the client's EDNS size */
+	int rrl_rate;                   /* 0 = off: UDP responses per second per client prefix and class */
+	int rrl_slip;                   /* 2: every rrl_slip-th limited reply is sent TC, 0: drop all */
+	bool rrl_log_only;              /* count and log limited replies but send them */
+	int rrl_ipv4_prefix;            /* 24 */
+	int rrl_ipv6_prefix;            /* 56 */
+	int rrl_table_size;             /* 65536 buckets (restart) */
 	int nallow_recursion;           /* clients that may have names outside the domain forwarded */
 	struct cidr allow_recursion[CONFIG_MAX_CIDR];
 

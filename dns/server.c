@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -34,7 +35,9 @@
 #include "netaddr.h"
 #include "forward.h"
 #include "log.h"
+#include "pktwalk.h"
 #include "resolve.h"
+#include "rrl.h"
 #include "snapshot.h"
 #include "snapstore.h"
 #include "stats.h"
@@ -203,8 +206,101 @@ static void apply_client_policy(struct query *q, const struct config *cfg,
 					  (const struct sockaddr *)o->addr);
 }
 
-int answer_query(struct qctx *x, const uint8_t *pkt, size_t len, const struct origin *o,
-			bool *forwarded, uint8_t *out, size_t cap)
+/* ------------------------------------------------------------ rate limiting */
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The RRL table, made on first use: most servers (in-cluster) never turn
+ * rrl_rate on and need not hold its memory. NULL on ENOMEM (fail open). */
+static struct rrl *server_rrl(struct server *s, const struct config *cfg)
+{
+	struct rrl *r = atomic_load_explicit(&s->rrl, memory_order_acquire);
+	if (r)
+		return r;
+	uint64_t seed;
+	if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) != (ssize_t)sizeof seed)
+		seed = (uint64_t)now_ms() * 0x9E3779B97F4A7C15ull ^ (uint64_t)(uintptr_t)s;
+	struct rrl *made = rrl_new(s->rrl_table_size, seed);
+	if (!made)
+		return NULL;
+	if (!atomic_compare_exchange_strong(&s->rrl, &r, made)) {
+		rrl_free(made); /* another worker was first */
+		return r;
+	}
+	log_info("server", "response-rate limiting on rate=%d slip=%d log_only=%d buckets=%zu",
+		 cfg->rrl_rate, cfg->rrl_slip, cfg->rrl_log_only, rrl_buckets(made));
+	return made;
+}
+
+/* A slipped reply: header and question only, TC=1, so a real client asks
+ * again over TCP and a spoofed victim gets no more bytes than the query. */
+static int slip_reply(uint8_t *out, int n)
+{
+	size_t end;
+	uint16_t qtype, qclass;
+	if (pktwalk_question(out, (size_t)n, &end, &qtype, &qclass) < 0) {
+		end = PKT_HDR;
+		pkt_put16(out + 4, 0);
+	}
+	out[2] |= 0x02;
+	pkt_put16(out + 6, 0);
+	pkt_put16(out + 8, 0);
+	pkt_put16(out + 10, 0);
+	return (int)end;
+}
+
+static const char *const rrl_class_names[] = { "answer", "nxdomain", "error" };
+
+/* Response-rate limiting (rrl.h) of the direct UDP reply out[n]: the
+ * length to send, 0 to drop it. Forwarded replies are not limited: only
+ * allow_recursion's clients get them. */
+static int rate_limit(struct server *s, const struct config *cfg, const struct origin *o,
+		      uint8_t *out, int n)
+{
+	if (cfg->rrl_rate <= 0)
+		return n;
+	struct rrl *r = server_rrl(s, cfg);
+	const struct rrl_params p = { .rate = cfg->rrl_rate, .slip = cfg->rrl_slip,
+				      .log_only = cfg->rrl_log_only,
+				      .ipv4_prefix = cfg->rrl_ipv4_prefix,
+				      .ipv6_prefix = cfg->rrl_ipv6_prefix };
+	int rcode = out[3] & 0x0F;
+	enum rrl_class cls = rcode == RCODE_NOERROR ? RRL_ANSWER
+			     : rcode == RCODE_NXDOMAIN ? RRL_NXDOMAIN : RRL_ERROR;
+	bool log;
+	const struct sockaddr *sa = (const struct sockaddr *)o->addr;
+	enum rrl_verdict v = rrl_check(r, &p, sa, cls, now_ms(), &log);
+	if (log) {
+		char prefix[INET6_ADDRSTRLEN + 8];
+		rrl_prefix_str(&p, sa, prefix, sizeof prefix);
+		log_warn("server", "rate limiting responses prefix=%s kind=%s rate=%d slip=%d "
+			 "log_only=%d", prefix, rrl_class_names[cls], p.rate, p.slip, p.log_only);
+	}
+	switch (v) {
+	case RRL_SEND:
+		return n;
+	case RRL_LOGGED:
+		stats_rrl(s->stats, RATE_LOGGED);
+		return n;
+	case RRL_SLIP:
+		stats_rrl(s->stats, RATE_SLIPPED);
+		return slip_reply(out, n);
+	case RRL_DROP:
+		break;
+	}
+	stats_rrl(s->stats, RATE_DROPPED);
+	return 0;
+}
+
+/* One query against snap (NULL: nothing published yet). */
+static int answer_packet(struct qctx *x, const struct snapshot *snap, const uint8_t *pkt,
+			 size_t len, const struct origin *o, bool *forwarded, uint8_t *out,
+			 size_t cap)
 {
 	bool tcp = o->tcp;
 	const char *client = o->client;
@@ -212,7 +308,6 @@ int answer_query(struct qctx *x, const uint8_t *pkt, size_t len, const struct or
 	struct wire_question wq;
 	int hint;
 	struct timespec t0;
-	*forwarded = false;
 	if (x->srv->stats)
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 	int rc = wire_parse_query(pkt, len, &q, &wq, &hint);
@@ -229,13 +324,11 @@ int answer_query(struct qctx *x, const uint8_t *pkt, size_t len, const struct or
 	q.now = time(NULL);
 	q.rand = next_rand(&x->rand);
 
-	const struct snapshot *snap = snapstore_enter(x->srv->st, x->reader);
 	if (snap)
 		apply_client_policy(&q, snapshot_config(snap), o);
 	answer_reset(&x->ans);
 	int n = snap ? answer_snapshot(x, snap, pkt, len, &q, &wq, o, forwarded, out, cap)
 		     : servfail(&q, &wq, out, cap); /* nothing published yet */
-	snapstore_leave(x->srv->st, x->reader);
 	if (x->srv->verbose)
 		log_debug("server", "query client=%s name=%s type=%u tcp=%d %s rcode=%d len=%d",
 			  client, q.name, q.qtype, tcp,
@@ -244,6 +337,18 @@ int answer_query(struct qctx *x, const uint8_t *pkt, size_t len, const struct or
 	if (n > 0)
 		account(x, &q, &t0, out, n);
 	return n < 0 ? -1 : n;
+}
+
+int answer_query(struct qctx *x, const uint8_t *pkt, size_t len, const struct origin *o,
+		 bool *forwarded, uint8_t *out, size_t cap)
+{
+	*forwarded = false;
+	const struct snapshot *snap = snapstore_enter(x->srv->st, x->reader);
+	int n = answer_packet(x, snap, pkt, len, o, forwarded, out, cap);
+	if (n > 0 && !o->tcp && snap)
+		n = rate_limit(x->srv, snapshot_config(snap), o, out, n);
+	snapstore_leave(x->srv->st, x->reader);
+	return n;
 }
 
 void addr_str(const struct sockaddr_storage *a, char *out, size_t cap)
@@ -509,6 +614,7 @@ int server_new(const struct config *c, const struct server_opts *o, struct serve
 	s->dnssec = o->dnssec;
 	s->stats = o->stats;
 	s->verbose = c->verbose;
+	s->rrl_table_size = (size_t)c->rrl_table_size;
 	s->tcp_limits = (struct tcp_limits){ .timeout_ms = c->tcp_timeout_ms,
 					     .idle_ms = c->tcp_idle_timeout_ms,
 					     .max_per_client = c->tcp_max_per_client };
@@ -556,6 +662,7 @@ void server_free(struct server *s)
 		if (s->workers[i].q.srv)
 			qctx_free(&s->workers[i].q);
 	tcp_free(s);
+	rrl_free(atomic_load(&s->rrl));
 	for (size_t i = 0; i < s->n_udp; i++)
 		close(s->udp_fds[i]);
 	for (size_t i = 0; i < s->n_tcp; i++)

@@ -20,6 +20,11 @@
  * recently active idle one is closed to make room, and when all are waiting
  * for forwarded answers the new connection is refused).
  *
+ * Response-rate limiting (config rrl_*, rrl.h): with rrl_rate > 0 the UDP
+ * replies the server makes itself are limited per client prefix, over the
+ * rate dropped or slipped (sent TC=1 with the question only), read live from
+ * the snapshot's config. TCP and forwarded replies are never limited.
+ *
  * Before the first snapshot is published every query is answered SERVFAIL
  * (a resolver then tries another server, which REFUSED would discourage).
  *

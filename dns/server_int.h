@@ -37,6 +37,7 @@ struct tcp_limits {
 };
 
 struct udp_worker;
+struct rrl;
 
 struct server {
 	struct snapstore *st;
@@ -52,6 +53,8 @@ struct server {
 	struct udp_worker *workers;
 	unsigned n_workers;
 	struct tcp *tcp;         /* NULL without TCP listeners */
+	_Atomic(struct rrl *) rrl; /* response-rate limiting, made on first use */
+	size_t rrl_table_size;   /* config rrl_table_size, fixed at server_new() */
 	bool stopped;
 };
 

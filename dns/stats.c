@@ -13,6 +13,7 @@ static const char *const cause_names[CAUSE_COUNT] = {
 static const char *const cache_names[CACHE_COUNT] = { "response", "signature" };
 static const char *const fwd_names[FWD_COUNT] = { "timeout", "servfail", "mismatch", "network", "allfailed" };
 static const char *const tcp_names[TCP_COUNT] = { "timeout", "idle", "evicted", "client_cap", "full" };
+static const char *const rate_names[RATE_COUNT] = { "dropped", "slipped", "logged" };
 
 /* SkyDNS's buckets: .001 and .003 ahead of Prometheus's defaults; sizes 0,
  * 512, 1024, 1500, 2048, 4096 then 4 KiB steps up to 64 KiB. */
@@ -27,6 +28,7 @@ struct stats {
 	struct series *cachemiss[CACHE_COUNT];
 	struct series *fwd[FWD_COUNT];
 	struct series *tcp[TCP_COUNT];
+	struct series *rate[RATE_COUNT];
 };
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
@@ -55,6 +57,9 @@ struct stats *stats_new(const char *ns, const char *sub)
 	struct metric *tcp = metrics_add(st->reg, METRIC_COUNTER, "tcp_connections_closed_total",
 					 "TCP connections closed or refused by the server's limits, by reason.",
 					 NULL, 0);
+	struct metric *rate = metrics_add(st->reg, METRIC_COUNTER, "rrl_responses_total",
+					  "UDP replies over the response rate limit, by what was done with them.",
+					  NULL, 0);
 	char label[96];
 	for (int s = 0; s < SYS_COUNT; s++) {
 		snprintf(label, sizeof label, "system=\"%s\"", system_names[s]);
@@ -78,6 +83,10 @@ struct stats *stats_new(const char *ns, const char *sub)
 	for (int r = 0; r < TCP_COUNT; r++) {
 		snprintf(label, sizeof label, "reason=\"%s\"", tcp_names[r]);
 		st->tcp[r] = metrics_series(tcp, label);
+	}
+	for (int a = 0; a < RATE_COUNT; a++) {
+		snprintf(label, sizeof label, "action=\"%s\"", rate_names[a]);
+		st->rate[a] = metrics_series(rate, label);
 	}
 	return st;
 }
@@ -130,4 +139,10 @@ void stats_tcp_closed(struct stats *st, enum stat_tcp reason)
 {
 	if (st && reason < TCP_COUNT)
 		series_add(st->tcp[reason], 1);
+}
+
+void stats_rrl(struct stats *st, enum stat_rate action)
+{
+	if (st && action < RATE_COUNT)
+		series_add(st->rate[action], 1);
 }

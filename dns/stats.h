@@ -8,6 +8,9 @@
  *   <ns>_<sub>_dns_cachemiss_count_total{cache}         counter
  *   <ns>_<sub>_forward_error_count_total{cause}         counter
  *   <ns>_<sub>_tcp_connections_closed_total{reason}     counter (by the server's limits)
+ *   <ns>_<sub>_rrl_responses_total{action}              counter (UDP replies over rrl_rate:
+ *                                                       dropped, slipped = sent TC, logged =
+ *                                                       sent in log-only mode)
  *   <ns>_<sub>_etcd_connected, _snapshot_revision, _snapshot_age_seconds,
  *   _records_loaded                                     gauges (from callbacks)
  *
@@ -31,6 +34,8 @@ enum stat_cache { CACHE_RESPONSE, CACHE_SIGNATURE, CACHE_COUNT };
 enum stat_fwd { FWD_TIMEOUT, FWD_SERVFAIL, FWD_MISMATCH, FWD_NETWORK, FWD_ALLFAILED, FWD_COUNT };
 /* Why the server closed or refused a TCP connection (RFC 7766 §6.2 limits). */
 enum stat_tcp { TCP_TIMEOUT, TCP_IDLE, TCP_EVICTED, TCP_CLIENT_CAP, TCP_FULL, TCP_COUNT };
+/* What response-rate limiting did with a reply over the rate (rrl.h). */
+enum stat_rate { RATE_DROPPED, RATE_SLIPPED, RATE_LOGGED, RATE_COUNT };
 
 struct stats;
 
@@ -46,5 +51,6 @@ void stats_reply(struct stats *st, enum stat_system sys, double seconds, size_t 
 void stats_cache_miss(struct stats *st, enum stat_cache which);
 void stats_forward_error(struct stats *st, enum stat_fwd cause);
 void stats_tcp_closed(struct stats *st, enum stat_tcp reason);
+void stats_rrl(struct stats *st, enum stat_rate action);
 
 #endif

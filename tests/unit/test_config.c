@@ -403,6 +403,51 @@ TEST(finish_and_diff)
 	CHECK(strlen(small) < sizeof small);
 }
 
+TEST(rrl_keys)
+{
+	char e[4096], why[256];
+	struct config c;
+	config_defaults(&c);
+	/* off by default (in-cluster), Knot-like slip and BIND/NSD prefixes */
+	CHECK_INT(c.rrl_rate, 0);
+	CHECK_INT(c.rrl_slip, 2);
+	CHECK(!c.rrl_log_only);
+	CHECK_INT(c.rrl_ipv4_prefix, 24);
+	CHECK_INT(c.rrl_ipv6_prefix, 56);
+	CHECK_INT(c.rrl_table_size, 65536);
+	setenv("SKYDNS_RRL_RATE", "5", 1);
+	CHECK_INT(args(&c, e, sizeof e, "-rrl-slip", "0", "-rrl-log-only", "-rrl-ipv4-prefix",
+		       "32", "-rrl-table-size", "16", NULL), 0);
+	unsetenv("SKYDNS_RRL_RATE");
+	CHECK_INT(c.rrl_rate, 5);
+	CHECK_INT(c.rrl_slip, 0);
+	CHECK(c.rrl_log_only);
+	CHECK_INT(c.rrl_ipv4_prefix, 32);
+	CHECK_INT(c.rrl_table_size, 16);
+	CHECK_INT(json(&c, "{\"rrl_rate\":20,\"rrl_slip\":3,\"rrl_log_only\":false,"
+			   "\"rrl_ipv6_prefix\":64}", why, sizeof why), 0);
+	CHECK_INT(c.rrl_rate, 20);
+	CHECK_INT(c.rrl_slip, 3);
+	CHECK(!c.rrl_log_only);
+	CHECK_INT(c.rrl_ipv6_prefix, 64);
+	CHECK_INT(args(&c, e, sizeof e, "-rrl-slip", "101", NULL), SKY_EINVAL);
+	CHECK(strstr(e, "rrl-slip") != NULL);
+	CHECK_INT(args(&c, e, sizeof e, "-rrl-rate", "-1", NULL), SKY_EINVAL);
+	CHECK_INT(json(&c, "{\"rrl_ipv4_prefix\":33}", why, sizeof why), SKY_EPARSE);
+	CHECK(strstr(why, "rrl_ipv4_prefix") != NULL);
+	/* the table is sized once; the rest applies live */
+	struct config b = c;
+	b.rrl_rate = 1;
+	b.rrl_slip = 1;
+	b.rrl_log_only = true;
+	char out[256];
+	config_diff_restart(&c, &b, out, sizeof out);
+	CHECK_STR(out, "");
+	b.rrl_table_size = 1024;
+	config_diff_restart(&c, &b, out, sizeof out);
+	CHECK_STR(out, "rrl_table_size");
+}
+
 int main(void)
 {
 	RUN(defaults);
@@ -414,5 +459,6 @@ int main(void)
 	RUN(json_all_keys);
 	RUN(json_errors_leave_config);
 	RUN(finish_and_diff);
+	RUN(rrl_keys);
 	return CHECK_DONE();
 }
