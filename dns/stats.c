@@ -13,6 +13,7 @@ static const char *const cause_names[CAUSE_COUNT] = {
 static const char *const cache_names[CACHE_COUNT] = { "response", "signature" };
 static const char *const fwd_names[FWD_COUNT] = { "timeout", "servfail", "mismatch", "network", "allfailed" };
 static const char *const tcp_names[TCP_COUNT] = { "timeout", "idle", "evicted", "client_cap", "full" };
+static const char *const skip_names[SKIP_COUNT] = { "bad_json", "bad_name", "bad_host" };
 
 /* SkyDNS's buckets: .001 and .003 ahead of Prometheus's defaults; sizes 0,
  * 512, 1024, 1500, 2048, 4096 then 4 KiB steps up to 64 KiB. */
@@ -27,6 +28,7 @@ struct stats {
 	struct series *cachemiss[CACHE_COUNT];
 	struct series *fwd[FWD_COUNT];
 	struct series *tcp[TCP_COUNT];
+	struct series *skipped[SKIP_COUNT];
 };
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
@@ -55,6 +57,8 @@ struct stats *stats_new(const char *ns, const char *sub)
 	struct metric *tcp = metrics_add(st->reg, METRIC_COUNTER, "tcp_connections_closed_total",
 					 "TCP connections closed or refused by the server's limits, by reason.",
 					 NULL, 0);
+	struct metric *skip = metrics_add(st->reg, METRIC_COUNTER, "mirror_skipped_keys_total",
+					  "etcd keys left out of the records, by reason.", NULL, 0);
 	char label[96];
 	for (int s = 0; s < SYS_COUNT; s++) {
 		snprintf(label, sizeof label, "system=\"%s\"", system_names[s]);
@@ -78,6 +82,10 @@ struct stats *stats_new(const char *ns, const char *sub)
 	for (int r = 0; r < TCP_COUNT; r++) {
 		snprintf(label, sizeof label, "reason=\"%s\"", tcp_names[r]);
 		st->tcp[r] = metrics_series(tcp, label);
+	}
+	for (int r = 0; r < SKIP_COUNT; r++) {
+		snprintf(label, sizeof label, "reason=\"%s\"", skip_names[r]);
+		st->skipped[r] = metrics_series(skip, label);
 	}
 	return st;
 }
@@ -130,4 +138,15 @@ void stats_tcp_closed(struct stats *st, enum stat_tcp reason)
 {
 	if (st && reason < TCP_COUNT)
 		series_add(st->tcp[reason], 1);
+}
+
+void stats_key_skipped(struct stats *st, enum stat_skip reason)
+{
+	if (st && reason < SKIP_COUNT)
+		series_add(st->skipped[reason], 1);
+}
+
+const char *stats_skip_name(enum stat_skip reason)
+{
+	return reason < SKIP_COUNT ? skip_names[reason] : "unknown";
 }

@@ -8,6 +8,7 @@
  *   <ns>_<sub>_dns_cachemiss_count_total{cache}         counter
  *   <ns>_<sub>_forward_error_count_total{cause}         counter
  *   <ns>_<sub>_tcp_connections_closed_total{reason}     counter (by the server's limits)
+ *   <ns>_<sub>_mirror_skipped_keys_total{reason}        counter (etcd keys left out)
  *   <ns>_<sub>_etcd_connected, _snapshot_revision, _snapshot_age_seconds,
  *   _records_loaded                                     gauges (from callbacks)
  *
@@ -31,6 +32,10 @@ enum stat_cache { CACHE_RESPONSE, CACHE_SIGNATURE, CACHE_COUNT };
 enum stat_fwd { FWD_TIMEOUT, FWD_SERVFAIL, FWD_MISMATCH, FWD_NETWORK, FWD_ALLFAILED, FWD_COUNT };
 /* Why the server closed or refused a TCP connection (RFC 7766 §6.2 limits). */
 enum stat_tcp { TCP_TIMEOUT, TCP_IDLE, TCP_EVICTED, TCP_CLIENT_CAP, TCP_FULL, TCP_COUNT };
+/* Why the mirror left an etcd key out of the snapshot: its value is not
+ * service JSON, its key is not a DNS name, its host is neither an address
+ * nor a name. */
+enum stat_skip { SKIP_BAD_JSON, SKIP_BAD_NAME, SKIP_BAD_HOST, SKIP_COUNT };
 
 struct stats;
 
@@ -46,5 +51,9 @@ void stats_reply(struct stats *st, enum stat_system sys, double seconds, size_t 
 void stats_cache_miss(struct stats *st, enum stat_cache which);
 void stats_forward_error(struct stats *st, enum stat_fwd cause);
 void stats_tcp_closed(struct stats *st, enum stat_tcp reason);
+/* A key skipped (counted once per version of the key, when first seen). */
+void stats_key_skipped(struct stats *st, enum stat_skip reason);
+/* "bad_json", "bad_name", "bad_host" (the metric's label values). */
+const char *stats_skip_name(enum stat_skip reason);
 
 #endif
