@@ -294,7 +294,7 @@ static struct entry *make_entry(struct mirror *m, const char *path, const struct
 		e->bad = true;
 		msg_service_clear(&e->svc);
 		if (!(old && old->bad && old->mod_revision == kv->mod_revision && kv->mod_revision)) {
-			log_warn("mirror", "skipping key=%s reason=%s: %s", kv->key,
+			log_warn("mirror", "skipping key=%s: %s: %s", kv->key,
 				 stats_skip_name((enum stat_skip)reason), why);
 			stats_key_skipped(m->stats, (enum stat_skip)reason);
 		}
