@@ -757,7 +757,8 @@ def test_unwritable_service_retried_alone(workdir, api, kube2sky, monkeypatch):
     try:
         a = api(fixtures=["service-clusterip.json"])
         huge = fakeapi.load_fixture("service-externalname.json")
-        huge["spec"]["externalName"] = ("a" * 60 + ".") * 4 + "example.org"
+        # large but a valid name (247 bytes on the wire; over 255 it would be skipped)
+        huge["spec"]["externalName"] = ("a" * 60 + ".") * 3 + "a" * 50 + ".example.org"
         a.state.apply(huge)
         # a dead first member too: requests move on to the next one
         k = kube2sky(["--kube-master-url", a.url],
