@@ -70,8 +70,3 @@ int dname_check_host(const char *host, const char **why)
 		return 0;
 	return dname_check(host, why);
 }
-
-bool dname_label_ok(const char *label, unsigned long len)
-{
-	return len >= 1 && len <= DNAME_LABEL_MAX && !memchr(label, '.', len);
-}

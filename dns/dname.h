@@ -9,8 +9,6 @@
 #ifndef SKYDNS_DNAME_H
 #define SKYDNS_DNAME_H
 
-#include <stdbool.h>
-
 #define DNAME_LABEL_MAX 63  /* bytes in one label */
 #define DNAME_WIRE_MAX 255  /* bytes of the whole name on the wire */
 
@@ -25,9 +23,5 @@ int dname_check(const char *name, const char **why);
  * (msg_parse_ip) or a valid name per dname_check(). An empty host is not a
  * host: SKY_EPARSE with *why "empty name"; callers treat "no host" first. */
 int dname_check_host(const char *host, const char **why);
-
-/* True when `label` (len bytes, no escapes) can be one label of a name:
- * 1..63 bytes and no '.'. */
-bool dname_label_ok(const char *label, unsigned long len);
 
 #endif

@@ -110,16 +110,6 @@ TEST(hosts)
 	CHECK_INT(dname_check_host("", NULL), SKY_EPARSE);
 }
 
-TEST(single_labels)
-{
-	char l[80];
-	CHECK(dname_label_ok("http", 4));
-	CHECK(dname_label_ok(repeat(l, 'p', 63), 63));
-	CHECK(!dname_label_ok(repeat(l, 'p', 64), 64));
-	CHECK(!dname_label_ok("", 0));
-	CHECK(!dname_label_ok("a.b", 3));
-}
-
 int main(void)
 {
 	RUN(good_names);
@@ -128,6 +118,5 @@ int main(void)
 	RUN(name_length);
 	RUN(bad_escapes);
 	RUN(hosts);
-	RUN(single_labels);
 	return CHECK_DONE();
 }
