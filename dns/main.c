@@ -247,7 +247,7 @@ static int start(struct daemon *d)
 	d->store = snapstore_new(server_reader_slots(c, n_udp));
 	if (!d->store)
 		return SKY_ENOMEM;
-	rc = mirror_start(c, d->store, &d->mirror);
+	rc = mirror_start(c, d->store, d->stats, &d->mirror);
 	if (rc < 0) {
 		log_error("main", "cannot start the etcd mirror: %s", err_str(rc));
 		return rc;

@@ -23,12 +23,14 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "dname.h"
 #include "err.h"
 #include "etcd.h"
 #include "log.h"
 #include "msg.h"
 #include "snapshot.h"
 #include "snapstore.h"
+#include "stats.h"
 
 #define QUIET_MS 50
 #define MAX_DELAY_MS 200
@@ -44,7 +46,7 @@ struct entry {
 	struct service svc;
 	int64_t expires;
 	uint64_t mod_revision;
-	bool bad;         /* value did not parse: kept only to log it once */
+	bool bad;         /* skipped (see check_entry): kept only to log it once */
 	bool exp_checked; /* expiry passed and etcd confirmed it (or was down) */
 };
 
@@ -170,6 +172,7 @@ enum link_state { LINK_START, LINK_UP, LINK_DOWN };
 struct mirror {
 	struct config base;
 	struct snapstore *store;
+	struct stats *stats;         /* may be NULL */
 	char prefix[CONFIG_STR + 1]; /* "/skydns" */
 	const char *rel_prefix;      /* "skydns" */
 	unsigned prefix_depth;
@@ -252,8 +255,44 @@ static int set_config_json(struct mirror *m, const char *v, size_t len)
 	return 0;
 }
 
-/* Parse a value into a new entry. A bad one becomes a `bad` entry and is
- * logged once per modification (`old` is the entry it replaces). */
+/* The name a record's path stands for must be a DNS name, or every answer
+ * that would carry it (SRV of its directories up to the apex) fails to
+ * encode. A "//", leading or trailing '/' (possible in v3 keys) is an empty
+ * label too, one that msg_path_to_name() would silently drop. */
+static int check_path(const char *path, const char **why)
+{
+	size_t n = strlen(path);
+	char name[MSG_NAME_MAX];
+	if (path[0] == '/' || path[n - 1] == '/' || strstr(path, "//")) {
+		*why = "empty label";
+		return SKY_EPARSE;
+	}
+	if (msg_path_to_name(path, n, name, sizeof name) < 0) {
+		*why = "name over 255 bytes";
+		return SKY_EPARSE;
+	}
+	return dname_check(name, why);
+}
+
+/* Why an entry cannot be published, or -1 when it can. */
+static int check_entry(const char *path, const struct etcd_kv *kv, struct service *svc,
+		       const char **why)
+{
+	if (check_path(path, why) != 0)
+		return SKIP_BAD_NAME;
+	if (msg_service_parse(kv->value ? kv->value : "", kv->value_len, svc, why) != 0) {
+		if (!*why)
+			*why = "not a service";
+		return SKIP_BAD_JSON;
+	}
+	if (svc->host && svc->host[0] && dname_check_host(svc->host, why) != 0)
+		return SKIP_BAD_HOST;
+	return -1;
+}
+
+/* Parse a value into a new entry. A key that cannot be published becomes a
+ * `bad` entry, logged and counted once per modification (`old` is the entry
+ * it replaces): relists and rebuilds stay quiet. */
 static struct entry *make_entry(struct mirror *m, const char *path, const struct etcd_kv *kv,
 				const struct entry *old)
 {
@@ -265,10 +304,15 @@ static struct entry *make_entry(struct mirror *m, const char *path, const struct
 	e->expires = kv->expires;
 	e->mod_revision = kv->mod_revision;
 	const char *why = NULL;
-	if (msg_service_parse(kv->value ? kv->value : "", kv->value_len, &e->svc, &why) != 0) {
+	int reason = check_entry(path, kv, &e->svc, &why);
+	if (reason >= 0) {
 		e->bad = true;
-		if (!(old && old->bad && old->mod_revision == kv->mod_revision && kv->mod_revision))
-			log_warn("mirror", "skipping key=%s: %s", kv->key, why ? why : "not a service");
+		msg_service_clear(&e->svc);
+		if (!(old && old->bad && old->mod_revision == kv->mod_revision && kv->mod_revision)) {
+			log_warn("mirror", "skipping key=%s: %s: %s", kv->key,
+				 stats_skip_name((enum stat_skip)reason), why);
+			stats_key_skipped(m->stats, (enum stat_skip)reason);
+		}
 	}
 	return e;
 }
@@ -750,7 +794,8 @@ static void *publisher_main(void *arg)
 
 /* ------------------------------------------------------------ API */
 
-int mirror_start(const struct config *base, struct snapstore *store, struct mirror **out)
+int mirror_start(const struct config *base, struct snapstore *store, struct stats *stats,
+		 struct mirror **out)
 {
 	*out = NULL;
 	if (!base || !store || base->nmachines <= 0)
@@ -761,6 +806,7 @@ int mirror_start(const struct config *base, struct snapstore *store, struct mirr
 	m->base = *base;
 	m->eff = *base;
 	m->store = store;
+	m->stats = stats;
 	const char *p = base->path_prefix;
 	while (*p == '/')
 		p++;

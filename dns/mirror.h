@@ -2,8 +2,13 @@
  * prefix, follows the watch, and publishes a new immutable snapshot (records
  * + effective config) to a snapstore after each batch of changes.
  *
- * - Values that are not valid service JSON are skipped with one log line
- *   naming the key; everything else is published.
+ * - A key that cannot be answered is skipped with one log line naming the
+ *   key and the reason, once per version of the key, and counted in stats
+ *   (stats.h, enum stat_skip): a value that is not service JSON, a key
+ *   whose name is not a DNS name (dname.h: a label over 63 bytes, an empty
+ *   label, a name over 255 bytes), a host that is neither an address nor a
+ *   name. Everything else is published, so one bad key does not fail the
+ *   answers of its directories.
  * - /<prefix>/config is applied on top of the base config (flags/env) on
  *   every change; a bad document is logged and the previous config kept.
  * - Key TTLs/leases become record.expires; records past their expiry are
@@ -24,10 +29,13 @@
 
 struct config;
 struct snapstore;
+struct stats;
 struct mirror;
 
-/* Start the thread. `base` is copied. Returns SKY_* code. */
-int mirror_start(const struct config *base, struct snapstore *store, struct mirror **out);
+/* Start the thread. `base` is copied; `stats` (may be NULL) is borrowed
+ * and must outlive mirror_stop(). Returns SKY_* code. */
+int mirror_start(const struct config *base, struct snapstore *store, struct stats *stats,
+		 struct mirror **out);
 
 /* Block until the first snapshot is published or timeout_ms passes; true if
  * published. */

@@ -252,6 +252,8 @@ static void servfail(struct rctx *x, bool aa)
 static void finish(struct rctx *x, struct rrvec *ans, struct rrvec *add, bool exists)
 {
 	struct answer *a = x->out;
+	rrvec_keep_encodable(ans);
+	rrvec_keep_encodable(add);
 	dedup(x, ans);
 	dedup(x, add);
 	answer_ttls(x, ans);

@@ -73,6 +73,10 @@ void rgroups(struct rlist *l);
 
 int rrvec_push(struct rctx *x, struct rrvec *v, const struct rr *rr);
 void rrvec_free(struct rrvec *v);
+/* Drop the RRs carrying a name that would not encode (dname.h). The
+ * mirror already skips such keys; this keeps one that slipped through from
+ * turning a whole answer into SERVFAIL. */
+void rrvec_keep_encodable(struct rrvec *v);
 int rrvec_flush(struct rctx *x, struct rrvec *v, int section);
 void rext_add(struct rctx *x, const char *name, uint16_t qtype, int section);
 

@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "config.h"
+#include "dname.h"
 #include "err.h"
 #include "msg.h"
 #include "resolve_int.h"
@@ -321,6 +322,34 @@ void rrvec_free(struct rrvec *v)
 	v->n = v->cap = 0;
 }
 
+static bool name_ok(const char *name)
+{
+	return !name || dname_check(name, NULL) == 0;
+}
+
+/* Every name an RR carries; NULL owner is the question name (it parsed). */
+static bool rr_names_ok(const struct rr *r)
+{
+	if (!name_ok(r->owner))
+		return false;
+	switch (r->type) {
+	case T_CNAME: case T_NS: case T_PTR: return name_ok(r->d.name.target);
+	case T_SRV: return name_ok(r->d.srv.target);
+	case T_MX: return name_ok(r->d.mx.exchange);
+	case T_SOA: return name_ok(r->d.soa.mname) && name_ok(r->d.soa.rname);
+	default: return true;
+	}
+}
+
+void rrvec_keep_encodable(struct rrvec *v)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < v->n; i++)
+		if (rr_names_ok(&v->v[i]))
+			v->v[k++] = v->v[i];
+	v->n = k;
+}
+
 int rrvec_flush(struct rctx *x, struct rrvec *v, int section)
 {
 	for (size_t i = 0; i < v->n; i++)
@@ -332,6 +361,8 @@ int rrvec_flush(struct rctx *x, struct rrvec *v, int section)
 void rext_add(struct rctx *x, const char *name, uint16_t qtype, int section)
 {
 	struct answer *a = x->out;
+	if (!name_ok(name))
+		return; /* not a name: nothing to look up (see rrvec_keep_encodable) */
 	for (size_t i = 0; i < a->next; i++)
 		if (a->ext[i].qtype == qtype && a->ext[i].section == section &&
 		    strcasecmp(a->ext[i].name, name) == 0)

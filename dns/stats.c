@@ -14,6 +14,7 @@ static const char *const cache_names[CACHE_COUNT] = { "response", "signature" };
 static const char *const fwd_names[FWD_COUNT] = { "timeout", "servfail", "mismatch", "network", "allfailed" };
 static const char *const tcp_names[TCP_COUNT] = { "timeout", "idle", "evicted", "client_cap", "full" };
 static const char *const rate_names[RATE_COUNT] = { "dropped", "slipped", "logged" };
+static const char *const skip_names[SKIP_COUNT] = { "bad_json", "bad_name", "bad_host" };
 
 /* SkyDNS's buckets: .001 and .003 ahead of Prometheus's defaults; sizes 0,
  * 512, 1024, 1500, 2048, 4096 then 4 KiB steps up to 64 KiB. */
@@ -29,6 +30,7 @@ struct stats {
 	struct series *fwd[FWD_COUNT];
 	struct series *tcp[TCP_COUNT];
 	struct series *rate[RATE_COUNT];
+	struct series *skipped[SKIP_COUNT];
 };
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
@@ -60,6 +62,8 @@ struct stats *stats_new(const char *ns, const char *sub)
 	struct metric *rate = metrics_add(st->reg, METRIC_COUNTER, "rrl_responses_total",
 					  "UDP replies over the response rate limit, by what was done with them.",
 					  NULL, 0);
+	struct metric *skip = metrics_add(st->reg, METRIC_COUNTER, "mirror_skipped_keys_total",
+					  "etcd keys left out of the records, by reason.", NULL, 0);
 	char label[96];
 	for (int s = 0; s < SYS_COUNT; s++) {
 		snprintf(label, sizeof label, "system=\"%s\"", system_names[s]);
@@ -87,6 +91,10 @@ struct stats *stats_new(const char *ns, const char *sub)
 	for (int a = 0; a < RATE_COUNT; a++) {
 		snprintf(label, sizeof label, "action=\"%s\"", rate_names[a]);
 		st->rate[a] = metrics_series(rate, label);
+	}
+	for (int r = 0; r < SKIP_COUNT; r++) {
+		snprintf(label, sizeof label, "reason=\"%s\"", skip_names[r]);
+		st->skipped[r] = metrics_series(skip, label);
 	}
 	return st;
 }
@@ -145,4 +153,15 @@ void stats_rrl(struct stats *st, enum stat_rate action)
 {
 	if (st && action < RATE_COUNT)
 		series_add(st->rate[action], 1);
+}
+
+void stats_key_skipped(struct stats *st, enum stat_skip reason)
+{
+	if (st && reason < SKIP_COUNT)
+		series_add(st->skipped[reason], 1);
+}
+
+const char *stats_skip_name(enum stat_skip reason)
+{
+	return reason < SKIP_COUNT ? skip_names[reason] : "unknown";
 }

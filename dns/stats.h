@@ -11,6 +11,7 @@
  *   <ns>_<sub>_rrl_responses_total{action}              counter (UDP replies over rrl_rate:
  *                                                       dropped, slipped = sent TC, logged =
  *                                                       sent in log-only mode)
+ *   <ns>_<sub>_mirror_skipped_keys_total{reason}        counter (etcd keys left out)
  *   <ns>_<sub>_etcd_connected, _snapshot_revision, _snapshot_age_seconds,
  *   _records_loaded                                     gauges (from callbacks)
  *
@@ -36,6 +37,10 @@ enum stat_fwd { FWD_TIMEOUT, FWD_SERVFAIL, FWD_MISMATCH, FWD_NETWORK, FWD_ALLFAI
 enum stat_tcp { TCP_TIMEOUT, TCP_IDLE, TCP_EVICTED, TCP_CLIENT_CAP, TCP_FULL, TCP_COUNT };
 /* What response-rate limiting did with a reply over the rate (rrl.h). */
 enum stat_rate { RATE_DROPPED, RATE_SLIPPED, RATE_LOGGED, RATE_COUNT };
+/* Why the mirror left an etcd key out of the snapshot: its value is not
+ * service JSON, its key is not a DNS name, its host is neither an address
+ * nor a name. */
+enum stat_skip { SKIP_BAD_JSON, SKIP_BAD_NAME, SKIP_BAD_HOST, SKIP_COUNT };
 
 struct stats;
 
@@ -52,5 +57,9 @@ void stats_cache_miss(struct stats *st, enum stat_cache which);
 void stats_forward_error(struct stats *st, enum stat_fwd cause);
 void stats_tcp_closed(struct stats *st, enum stat_tcp reason);
 void stats_rrl(struct stats *st, enum stat_rate action);
+/* A key skipped (counted once per version of the key, when first seen). */
+void stats_key_skipped(struct stats *st, enum stat_skip reason);
+/* "bad_json", "bad_name", "bad_host" (the metric's label values). */
+const char *stats_skip_name(enum stat_skip reason);
 
 #endif

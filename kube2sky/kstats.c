@@ -28,7 +28,7 @@ struct kstats {
 	struct series *rewatch[NRES][KREWATCH_COUNT];
 	struct series *api_err[NRES][KAPI_COUNT];
 	struct series *writes[KETCD_COUNT], *failures[KETCD_COUNT];
-	struct series *keys, *synced, *latency;
+	struct series *keys, *synced, *latency, *skipped;
 };
 
 /* One metric per row, so names, types and help texts sit together. */
@@ -45,8 +45,10 @@ static const struct {
 	{"keys_owned", "etcd keys kube2sky owns (its view of etcd).", METRIC_GAUGE},
 	{"last_sync_timestamp_seconds", "Unix time at which etcd last held every record of every watched object.", METRIC_GAUGE},
 	{"event_to_write_seconds", "Time from receiving a watch event to the etcd write it caused.", METRIC_HISTOGRAM},
+	{"records_skipped_total", "Records not written because a name, port name or address in the object is invalid.", METRIC_COUNTER},
 };
-enum { D_OBJECTS, D_RELISTS, D_REWATCH, D_API, D_WRITES, D_FAILURES, D_KEYS, D_SYNCED, D_LATENCY, D_COUNT };
+enum { D_OBJECTS, D_RELISTS, D_REWATCH, D_API, D_WRITES, D_FAILURES, D_KEYS, D_SYNCED, D_LATENCY, D_SKIPPED,
+       D_COUNT };
 
 static int add_series(struct kstats *st, struct metric *m[D_COUNT])
 {
@@ -80,7 +82,8 @@ static int add_series(struct kstats *st, struct metric *m[D_COUNT])
 	st->keys = metrics_series(m[D_KEYS], "");
 	st->synced = metrics_series(m[D_SYNCED], "");
 	st->latency = metrics_series(m[D_LATENCY], "");
-	return st->keys && st->synced && st->latency ? 0 : -1;
+	st->skipped = metrics_series(m[D_SKIPPED], "");
+	return st->keys && st->synced && st->latency && st->skipped ? 0 : -1;
 }
 
 struct kstats *kstats_new(const char *ns, const char *sub)
@@ -182,4 +185,10 @@ void kstats_event_to_write(struct kstats *st, double seconds)
 {
 	if (st)
 		series_observe(st->latency, seconds < 0 ? 0 : seconds);
+}
+
+void kstats_skipped(struct kstats *st, unsigned long n)
+{
+	if (st && n)
+		series_add(st->skipped, n);
 }

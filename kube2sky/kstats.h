@@ -9,6 +9,7 @@
  *   <ns>_<sub>_keys_owned                                gauge
  *   <ns>_<sub>_last_sync_timestamp_seconds               gauge (Unix time)
  *   <ns>_<sub>_event_to_write_seconds                    histogram
+ *   <ns>_<sub>_records_skipped_total                     counter (invalid names/ports/IPs)
  *
  * resource is one of "services", "endpointslices", "endpoints" (the
  * informer's names); any other name is ignored. Every series is created by
@@ -45,5 +46,7 @@ void kstats_etcd(struct kstats *st, enum kstats_etcd_op op, unsigned long done, 
 void kstats_keys(struct kstats *st, size_t n);
 void kstats_synced(struct kstats *st, double unix_time);
 void kstats_event_to_write(struct kstats *st, double seconds);
+/* n records skipped (each counted when first seen, not on every resync). */
+void kstats_skipped(struct kstats *st, unsigned long n);
 
 #endif

@@ -192,6 +192,7 @@ struct run {
 	struct translate_opts topts;
 	struct informer *inf[CACHE_NKINDS];
 	struct strmap *retry;        /* service -> struct retry */
+	struct strmap *skipped;      /* service -> "\nreason\n..." last logged (note_skips) */
 	struct kstats *stats;
 	struct writer_stats seen;    /* writer counters already added to stats */
 	pthread_mutex_t mu;
@@ -280,6 +281,37 @@ static void schedule_retry(struct run *r, const char *svc, int rc, int64_t since
 	cache_mark_since(r->cache, svc, since);
 }
 
+/* Log what translate left out of a service, `skip <ns>/<name>: <reason>`,
+ * and count it, once: resyncs translate the same object again and must not
+ * repeat themselves. r->skipped keeps the last reasons of each service. */
+static void note_skips(struct run *r, const char *svc, const struct k2s_recset *rs)
+{
+	const char *old = strmap_get(r->skipped, svc);
+	size_t len = 1;
+	unsigned long fresh = 0;
+	for (int i = 0; i < rs->nskips; i++) {
+		len += strlen(rs->skips[i]) + 1;
+		char line[1300];
+		snprintf(line, sizeof line, "\n%s\n", rs->skips[i]);
+		if (old && strstr(old, line))
+			continue;
+		log_warn("writer", "skip %s: %s", svc, rs->skips[i]);
+		fresh++;
+	}
+	kstats_skipped(r->stats, fresh);
+	char *now = rs->nskips ? malloc(len + 1) : NULL;
+	if (!now) {
+		strmap_del(r->skipped, svc);
+		return;
+	}
+	char *p = now;
+	*p++ = '\n';
+	for (int i = 0; i < rs->nskips; i++)
+		p += sprintf(p, "%s\n", rs->skips[i]);
+	if (strmap_put(r->skipped, svc, now))
+		free(now);
+}
+
 /* One service: translate, diff, write. since: its oldest unwritten watch
  * event (0 = none). Returns a connectivity error (the whole view must be
  * reloaded), else 0. */
@@ -287,10 +319,9 @@ static int sync_one(struct run *r, const char *svc, int64_t since)
 {
 	struct k2s_recset rs = {0};
 	int rc = cache_translate(r->cache, &r->topts, svc, &rs);
-	if (rc == SKY_EINVAL)
-		log_warn("writer", "service name is not a DNS label; publishing nothing service=%s", svc);
-	else if (rc)
+	if (rc)
 		return rc;
+	note_skips(r, svc, &rs);
 	rc = writer_sync(r->w, svc, &rs);
 	int nrec = rs.n;
 	recset_clear(&rs);
@@ -674,7 +705,7 @@ int main(int argc, char **argv)
 		 kc.source, etcd_shown, o.etcd3 ? " (v3)" : " (v2)");
 	kapi_config_clear(&kc);
 	if (rc || open_etcd(&o, &r.etcd) || cache_new(&r.cache) || writer_new(r.etcd, &r.topts, &r.w) ||
-	    !(r.retry = strmap_new(free)) || !(r.stats = kstats_new(o.metrics_ns, o.metrics_sub)))
+	    !(r.retry = strmap_new(free)) || !(r.skipped = strmap_new(free)) || !(r.stats = kstats_new(o.metrics_ns, o.metrics_sub)))
 		return 2;
 	pthread_mutex_init(&r.mu, NULL);
 	struct metrics *reg = kstats_registry(r.stats);
@@ -690,6 +721,7 @@ int main(int argc, char **argv)
 	writer_free(r.w);
 	cache_free(r.cache);
 	strmap_free(r.retry);
+	strmap_free(r.skipped);
 	kstats_free(r.stats);
 	etcd_free(r.etcd);
 	kapi_free(api);

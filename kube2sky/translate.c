@@ -2,10 +2,12 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "dname.h"
 #include "err.h"
 #include "msg.h"
 
@@ -18,6 +20,9 @@ void recset_clear(struct k2s_recset *rs)
 		free(rs->recs[i].value);
 	}
 	free(rs->recs);
+	for (int i = 0; i < rs->nskips; i++)
+		free(rs->skips[i]);
+	free(rs->skips);
 	*rs = (struct k2s_recset){0};
 }
 
@@ -83,10 +88,11 @@ static bool is_label(const char *s)
 }
 
 /* Port names are IANA service names (letters, digits, '-'), protocols are
- * words; anything else could escape its key segment, so it gets no SRV. */
+ * words; anything else could escape its key segment, so it gets no SRV.
+ * With its '_' the label must still fit in 63 bytes. */
 static bool is_port_label(const char *s)
 {
-	if (!*s || strlen(s) > 63)
+	if (!*s || strlen(s) > DNAME_LABEL_MAX - 1)
 		return false;
 	for (; *s; s++)
 		if (!(islower((unsigned char)*s) || isdigit((unsigned char)*s) || *s == '-'))
@@ -148,6 +154,29 @@ struct tctx {
 	struct k2s_recset *out;
 };
 
+/* Note why a record is not written; the same text once per translation (an
+ * invalid port name is met once per endpoint). */
+static int skip(struct tctx *t, const char *fmt, ...)
+{
+	char buf[1200];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	struct k2s_recset *rs = t->out;
+	for (int i = 0; i < rs->nskips; i++)
+		if (strcmp(rs->skips[i], buf) == 0)
+			return 0;
+	char **v = realloc(rs->skips, sizeof *v * (size_t)(rs->nskips + 1));
+	if (!v)
+		return SKY_ENOMEM;
+	rs->skips = v;
+	if (!(v[rs->nskips] = strdup(buf)))
+		return SKY_ENOMEM;
+	rs->nskips++;
+	return 0;
+}
+
 static int rs_push(struct k2s_recset *rs, char *key, char *value)
 {
 	if (!key || !value) {
@@ -170,10 +199,15 @@ static int rs_push(struct k2s_recset *rs, char *key, char *value)
 	return 0;
 }
 
-/* Add a record at `name`, or, when hashed, at "<fnv(value)>.<name>". */
+/* Add a record at `name`, or, when hashed, at "<fnv(value)>.<name>". A
+ * name or host SkyDNS could not put on the wire (dname.h) is skipped: it
+ * would make SRV of every directory above it fail. */
 static int add_rec(struct tctx *t, const char *name, bool hashed, const char *host, uint16_t port,
 		   const char *text)
 {
+	const char *why = NULL;
+	if (host && dname_check_host(host, &why) != 0)
+		return skip(t, "name \"%s\": %s", host, why);
 	struct service s = {
 		.host = (char *)host, .port = port, .text = (char *)text, .ttl = t->o->ttl,
 		.priority = host ? t->o->priority : 0, .weight = host ? t->o->weight : 0,
@@ -188,6 +222,10 @@ static int add_rec(struct tctx *t, const char *name, bool hashed, const char *ho
 		free(value);
 		return SKY_ERANGE;
 	}
+	if (dname_check(full, &why) != 0) {
+		free(value);
+		return skip(t, "name \"%s\": %s", full, why);
+	}
 	return rs_push(t->out, strdup(key), value);
 }
 
@@ -198,13 +236,22 @@ static int add_ptr(struct tctx *t, const char *ip, const char *target)
 	return rc ? rc : add_rec(t, rev, false, target, 0, NULL);
 }
 
-/* SRV owner name "_<port>._<proto>.<fqdn>"; false when the port gets none. */
-static bool srv_name(const struct tctx *t, const struct kport *p, char *out, size_t cap)
+/* SRV of a port at "_<port>._<proto>.<fqdn>" pointing at target (the
+ * service's fqdn or an endpoint's name). An unnamed port or port 0 gets
+ * none; an invalid name or protocol is a skip. */
+static int add_srv(struct tctx *t, const struct kport *p, const char *target)
 {
-	if (!p->port || !is_port_label(p->name) || !is_port_label(p->proto))
-		return false;
-	int w = snprintf(out, cap, "_%s._%s.%s", p->name, p->proto, t->fqdn);
-	return w > 0 && (size_t)w < cap;
+	if (!p->port || !*p->name)
+		return 0;
+	if (!is_port_label(p->name))
+		return skip(t, "port name \"%s\": not a DNS label", p->name);
+	if (!is_port_label(p->proto))
+		return skip(t, "port protocol \"%s\": not a DNS label", p->proto);
+	char name[NAME_CAP];
+	int w = snprintf(name, sizeof name, "_%s._%s.%s", p->name, p->proto, t->fqdn);
+	if (w < 0 || (size_t)w >= sizeof name)
+		return skip(t, "SRV name of port \"%s\": name over 255 bytes", p->name);
+	return add_rec(t, name, true, target, p->port, NULL);
 }
 
 static int cluster_records(struct tctx *t)
@@ -214,18 +261,17 @@ static int cluster_records(struct tctx *t)
 	for (int i = 0; i < s->ncluster_ips && !rc; i++) {
 		char ip[INET6_ADDRSTRLEN];
 		uint8_t raw[16];
-		if (!canon_ip(s->cluster_ips[i], ip, sizeof ip, raw))
+		if (!canon_ip(s->cluster_ips[i], ip, sizeof ip, raw)) {
+			rc = skip(t, "clusterIP \"%s\": not an IP address", s->cluster_ips[i]);
 			continue;
+		}
 		nip++;
 		rc = add_rec(t, t->fqdn, true, ip, 0, NULL);
 		if (!rc)
 			rc = add_ptr(t, ip, t->fqdn);
 	}
-	for (int i = 0; i < s->nports && !rc && nip; i++) {
-		char name[NAME_CAP];
-		if (srv_name(t, &s->ports[i], name, sizeof name))
-			rc = add_rec(t, name, true, t->fqdn, s->ports[i].port, NULL);
-	}
+	for (int i = 0; i < s->nports && !rc && nip; i++)
+		rc = add_srv(t, &s->ports[i], t->fqdn);
 	return rc;
 }
 
@@ -234,7 +280,7 @@ static int endpoint_records(struct tctx *t, const struct ksubset *ss, const stru
 	char ip[INET6_ADDRSTRLEN], label[64], owner[NAME_CAP];
 	uint8_t raw[16];
 	if (!canon_ip(ep->ip, ip, sizeof ip, raw))
-		return 0;
+		return skip(t, "endpoint IP \"%s\": not an IP address", ep->ip);
 	if (ep->hostname && is_label(ep->hostname))
 		snprintf(label, sizeof label, "%s", ep->hostname);
 	else
@@ -242,14 +288,14 @@ static int endpoint_records(struct tctx *t, const struct ksubset *ss, const stru
 	int w = snprintf(owner, sizeof owner, "%s.%s", label, t->fqdn);
 	if (w < 0 || (size_t)w >= sizeof owner)
 		return SKY_ERANGE;
+	const char *why = NULL;
+	if (dname_check(owner, &why) != 0) /* one skip for its A, PTR and SRV */
+		return skip(t, "name \"%s\": %s", owner, why);
 	int rc = add_rec(t, owner, true, ip, 0, NULL);
 	if (!rc)
 		rc = add_ptr(t, ip, owner);
-	for (int i = 0; i < ss->nports && !rc; i++) {
-		char name[NAME_CAP];
-		if (srv_name(t, &ss->ports[i], name, sizeof name))
-			rc = add_rec(t, name, true, owner, ss->ports[i].port, NULL);
-	}
+	for (int i = 0; i < ss->nports && !rc; i++)
+		rc = add_srv(t, &ss->ports[i], owner);
 	return rc;
 }
 
@@ -272,14 +318,17 @@ static int headless_records(struct tctx *t, const struct keps *const *eps, int n
 int translate_service(const struct translate_opts *o, const struct ksvc *svc,
 		      const struct keps *const *eps, int neps, struct k2s_recset *out)
 {
-	if (!is_label(svc->ns) || !is_label(svc->name))
-		return SKY_EINVAL;
 	struct tctx t = {.o = o, .svc = svc, .out = out};
+	if (!is_label(svc->ns) || !is_label(svc->name))
+		return skip(&t, "%s is not a DNS label: no records", !is_label(svc->ns) ? "namespace" : "name");
 	int w = snprintf(t.fqdn, sizeof t.fqdn, "%s.%s.svc.%s", svc->name, svc->ns, o->zone);
 	if (w < 0 || (size_t)w >= sizeof t.fqdn)
 		return SKY_ERANGE;
 	int rc;
-	if (svc->external)
+	const char *why = NULL;
+	if (svc->external && svc->external_name[0] && dname_check_host(svc->external_name, &why) != 0)
+		rc = skip(&t, "externalName \"%s\": %s", svc->external_name, why);
+	else if (svc->external)
 		rc = svc->external_name[0] ? add_rec(&t, t.fqdn, true, svc->external_name, 0, NULL) : 0;
 	else if (svc->headless)
 		rc = headless_records(&t, eps, neps);

@@ -40,11 +40,16 @@ struct k2s_rec {
 	char *value;  /* SkyDNS JSON */
 };
 
-/* A set of records, sorted by key with unique keys after translate_*().
- * Owns its strings. Zero-initialise before first use. */
+/* A set of records, sorted by key with unique keys after translate_*(),
+ * and why some were not written: skips[i] is a reason such as
+ * "externalName \"<name>\": label over 63 bytes" (each text once; the
+ * caller logs them with the object's namespace/name). Owns its strings.
+ * Zero-initialise before first use. */
 struct k2s_recset {
 	struct k2s_rec *recs;
 	int n, cap;
+	char **skips;
+	int nskips;
 };
 
 void recset_clear(struct k2s_recset *rs);
@@ -53,8 +58,12 @@ const struct k2s_rec *recset_find(const struct k2s_recset *rs, const char *key);
 
 /* The records of one service given its endpoint objects (slices or the v1
  * Endpoints; only those whose `service` matches are expected). Appends to a
- * cleared `out` and sorts it. A service whose namespace or name is not a DNS
- * label yields SKY_EINVAL; endpoints with invalid IPs are skipped. */
+ * cleared `out` and sorts it. What cannot be written is left out and noted
+ * in out->skips, the rest is written: a namespace or name that is not a
+ * DNS label (no records at all), an ExternalName that is not a valid name,
+ * a clusterIP or endpoint IP that is not an address, a port name or
+ * protocol that is not a label, a name over 255 bytes. 0 or SKY_ENOMEM /
+ * SKY_ERANGE. */
 int translate_service(const struct translate_opts *o, const struct ksvc *svc,
 		      const struct keps *const *eps, int neps, struct k2s_recset *out);
 

@@ -757,7 +757,8 @@ def test_unwritable_service_retried_alone(workdir, api, kube2sky, monkeypatch):
     try:
         a = api(fixtures=["service-clusterip.json"])
         huge = fakeapi.load_fixture("service-externalname.json")
-        huge["spec"]["externalName"] = ("a" * 60 + ".") * 4 + "example.org"
+        # large but a valid name (247 bytes on the wire; over 255 it would be skipped)
+        huge["spec"]["externalName"] = ("a" * 60 + ".") * 3 + "a" * 50 + ".example.org"
         a.state.apply(huge)
         # a dead first member too: requests move on to the next one
         k = kube2sky(["--kube-master-url", a.url],
@@ -1000,3 +1001,42 @@ def test_tls_files_checked_at_start(workdir, pki):
             assert p.poll() is None, (argv, p.returncode, p.stderr.read())
         finally:
             stop_pid(p)
+
+
+def test_invalid_names_skipped_alone(workdir, etcd, kv, api, kube2sky, skydns):
+    """Issue 12: kube2sky wrote an ExternalName with a 74-character label and
+    SkyDNS answered SERVFAIL up to the apex. Now such a record is not
+    written: one log line naming ns/name (not repeated by resyncs), counted
+    in kube2sky_records_skipped_total; the other Services resolve."""
+    a = api(fixtures=["service-clusterip.json", "service-externalname.json"])
+    bad = fakeapi.load_fixture("service-externalname.json")
+    bad["metadata"].update({"name": "badext", "uid": "uid-default-badext"})
+    bad["spec"]["externalName"] = "e" * 74 + ".example.com"
+    a.state.apply(bad)
+    a.state.apply(svc_obj("web2", ip="10.96.7.7", ports=(("http", 80), ("my_port", 81))))
+    k = kube2sky(["--kube-master-url", a.url, "--resync-period", "1"])
+    k.wait_ready()
+    s = skydns(domain=ZONE)
+    wait_answer(s, "mail.default.svc.cluster.local.", "CNAME", ["mail.example.org."])
+    wait_answer(s, "web2.default.svc.cluster.local.", "A", ["10.96.7.7"])
+    wait_answer(s, "_http._tcp.web2.default.svc.cluster.local.", "SRV",
+                ["10 100 80 web2.default.svc.cluster.local."])
+    assert query(s, "badext.default.svc.cluster.local.", "CNAME").rcode() == NXDOMAIN
+    for apex in ("default.svc.cluster.local.", "svc.cluster.local.", ZONE):
+        r = query(s, apex, "SRV")
+        assert r.rcode() == dns.rcode.NOERROR and r.answer, (apex, r)
+    assert not [key for key in etcd_keys(etcd) if "/badext/" in key or "_my_port" in key]
+
+    # a resync (proved by a lost key written again) translates everything
+    # again but does not log or count the skips again
+    web2 = [key for key in etcd_keys(etcd) if "/svc/default/web2/" in key and "/_" not in key]
+    assert len(web2) == 1, web2
+    kv.delete(web2[0])
+    wait_until(lambda: web2[0] in etcd_keys(etcd), 15, what="lost key written again")
+    logs = k.logs()
+    assert len([l for l in logs.splitlines() if "skip default/badext: externalName" in l]) == 1, logs
+    assert len([l for l in logs.splitlines() if "skip default/web2: port name \"my_port\"" in l]) == 1, logs
+    assert "label over 63 bytes" in logs
+    with urllib.request.urlopen(f"http://127.0.0.1:{k.health_port}/metrics", timeout=2) as r:
+        metrics = r.read().decode()
+    assert "\nkube2sky_records_skipped_total 2\n" in metrics, metrics

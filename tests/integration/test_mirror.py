@@ -105,6 +105,78 @@ def test_malformed_value_skipped_once(kv, skydns):
     answers(sky, "bad.svc." + DOM, ["10.0.0.2"])
 
 
+def scrape_skipped(port):
+    """skydns_skydns_mirror_skipped_keys_total by reason, from /metrics."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as r:
+        text = r.read().decode()
+    out = {}
+    for line in text.splitlines():
+        if line.startswith("skydns_skydns_mirror_skipped_keys_total{"):
+            reason = line.split('reason="', 1)[1].split('"', 1)[0]
+            out[reason] = float(line.rsplit(" ", 1)[1])
+    return out
+
+
+def srv_targets(sky, name):
+    r = query(sky, name, "SRV")
+    return r.rcode(), sorted(t.split()[-1] for t in rrset_texts(r) if " SRV " in t)
+
+
+def test_poison_keys_skipped_alone(kv, skydns, mode):
+    """Issue 12: a key whose name is not a DNS name, or whose host is neither
+    an address nor a name, is skipped with one log line and counted; A, SRV
+    of its directory and SRV of the apex still answer with the good data."""
+    web = BASE + "/web"
+    kv.put(web + "/1", {"host": "10.0.0.1", "port": 80})
+    kv.put(web + "/2", {"host": "10.0.0.2", "port": 8080})
+    kv.put(BASE + "/other/3", {"host": "10.0.0.3", "port": 53})
+    poison = {
+        web + "/" + "x" * 74: ("bad_name", {"host": "10.0.0.9", "port": 80}),  # label > 63
+        web + "/a..b": ("bad_name", {"host": "10.0.0.8", "port": 80}),  # empty label
+        web + "/" + "/".join(["n" * 50] * 5): ("bad_name", {"host": "10.0.0.7", "port": 80}),  # > 255
+        web + "/longhost": ("bad_host", {"host": "h" * 64 + ".example.com", "port": 80}),
+        web + "/dothost": ("bad_host", {"host": "db..example.com", "port": 80}),
+        web + "/badjson": ("bad_json", "not json at all"),
+    }
+    if mode == "v3":  # v2 cleans "//" out of a key; a v3 key keeps the empty element
+        poison[web + "//c"] = ("bad_name", {"host": "10.0.0.6", "port": 80})
+    for key, (_, value) in poison.items():
+        kv.put(key, value)
+    mport = free_port()
+    sky = skydns(NO_FORWARD + ["-metrics-addr", f"127.0.0.1:{mport}"])
+
+    # one more of each kind of name through the watch, then a good key after it
+    late = {web + "/" + "y" * 64: ("bad_name", {"host": "10.0.0.5", "port": 80}),
+            web + "/latehost": ("bad_host", {"host": "a" * 70, "port": 80})}
+    for key, (_, value) in late.items():
+        kv.put(key, value)
+    poison.update(late)
+    kv.put(web + "/4", {"host": "10.0.0.4", "port": 80})
+    answers(sky, "4.web." + DOM, ["10.0.0.4"])
+
+    good_web = ["1.web." + DOM, "2.web." + DOM, "4.web." + DOM]
+    assert a_of(sky, "1.web." + DOM) == (dns.rcode.NOERROR, ["10.0.0.1"])
+    assert a_of(sky, "web." + DOM) == (dns.rcode.NOERROR, ["10.0.0.1", "10.0.0.2", "10.0.0.4"])
+    assert srv_targets(sky, "web." + DOM) == (dns.rcode.NOERROR, good_web)
+    assert srv_targets(sky, DOM) == (dns.rcode.NOERROR, sorted(good_web + ["3.other." + DOM]))
+    assert query(sky, "longhost.web." + DOM, "A").rcode() == dns.rcode.NXDOMAIN
+
+    for key in poison:
+        assert len(log_lines(sky, f"skipping key={key}:")) == 1, (key, sky.logs())
+    assert not log_lines(sky, f"key={web}/1:")
+    want = {}
+    for reason, _ in poison.values():
+        want[reason] = want.get(reason, 0) + 1
+    assert scrape_skipped(mport) == want
+
+    # rebuilds (a good change) and a fixed key do not log or count again
+    kv.put(web + "/longhost", {"host": "10.0.0.10", "port": 80})
+    answers(sky, "longhost.web." + DOM, ["10.0.0.10"])
+    for key in poison:
+        assert len(log_lines(sky, f"skipping key={key}:")) == 1, (key, sky.logs())
+    assert scrape_skipped(mport) == want
+
+
 def test_etcd_restart_keeps_serving(etcd, kv, skydns):
     kv.put(BASE + "/a", {"host": "10.0.0.1"})
     sky = skydns(NO_FORWARD)

@@ -40,6 +40,8 @@ TEST(metrics_render_with_labels)
 	kstats_event_to_write(st, 0.004);
 	kstats_event_to_write(st, 3);
 	kstats_event_to_write(st, -1); /* a clock step: counted as 0, not lost */
+	kstats_skipped(st, 2);
+	kstats_skipped(st, 1);
 	char *t = render(st);
 	HAS(t, "# TYPE kube2sky_objects_watched gauge\n");
 	HAS(t, "kube2sky_objects_watched{resource=\"services\"} 7\n");
@@ -59,6 +61,8 @@ TEST(metrics_render_with_labels)
 	HAS(t, "kube2sky_event_to_write_seconds_bucket{le=\"0.005\"} 2\n");
 	HAS(t, "kube2sky_event_to_write_seconds_bucket{le=\"+Inf\"} 3\n");
 	HAS(t, "kube2sky_event_to_write_seconds_count 3\n");
+	HAS(t, "# TYPE kube2sky_records_skipped_total counter\n");
+	HAS(t, "kube2sky_records_skipped_total 3\n");
 	free(t);
 	kstats_free(st);
 }

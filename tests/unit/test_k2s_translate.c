@@ -317,13 +317,142 @@ TEST(upper_case_lowered_and_bad_names_refused)
 	recset_clear(&rs);
 	ksvc_free(s);
 	s = svc_json(SVC_HEAD("default", "a.b") "\"spec\":{\"clusterIP\":\"10.0.0.13\"}}");
-	CHECK_INT(translate_service(&OPTS, s, NULL, 0, &rs), SKY_EINVAL);
+	CHECK_INT(translate_service(&OPTS, s, NULL, 0, &rs), 0);
 	CHECK_INT(rs.n, 0);
+	CHECK_INT(rs.nskips, 1);
+	CHECK_STR(rs.nskips ? rs.skips[0] : NULL, "name is not a DNS label: no records");
+	recset_clear(&rs);
 	ksvc_free(s);
 	/* A clusterIP that is not an address (pending allocation, garbage): no records. */
 	s = svc_json(SVC_HEAD("default", "x") "\"spec\":{\"clusterIP\":\"\",\"ports\":[{\"name\":\"h\",\"port\":1}]}}");
 	CHECK_INT(translate_service(&OPTS, s, NULL, 0, &rs), 0);
 	CHECK_INT(rs.n, 0);
+	ksvc_free(s);
+}
+
+#define L74 "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"
+#define L63 "ppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppp"
+
+/* The skip reasons of a translation, one per line, for one CHECK_STR. */
+static const char *skips_text(const struct k2s_recset *rs)
+{
+	static char buf[4096];
+	buf[0] = '\0';
+	for (int i = 0; i < rs->nskips; i++)
+		snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%s%s", i ? "\n" : "", rs->skips[i]);
+	return buf;
+}
+
+/* Issue 12: kube2sky wrote an ExternalName with a 74-character label, and
+ * SkyDNS answered SERVFAIL for SRV up to the apex. Now it is not written. */
+TEST(external_name_invalid_skipped)
+{
+	struct ksvc *s = svc_json(SVC_HEAD("default", "ext")
+		"\"spec\":{\"type\":\"ExternalName\",\"externalName\":\"" L74 ".example.com\"}}");
+	struct k2s_recset rs = {0};
+	CHECK_INT(translate_service(&OPTS, s, NULL, 0, &rs), 0);
+	CHECK_INT(rs.n, 0);
+	CHECK_STR(skips_text(&rs), "externalName \"" L74 ".example.com\": label over 63 bytes");
+	recset_clear(&rs);
+	ksvc_free(s);
+	s = svc_json(SVC_HEAD("default", "ext2")
+		"\"spec\":{\"type\":\"ExternalName\",\"externalName\":\"db..example.com\"}}");
+	CHECK_INT(translate_service(&OPTS, s, NULL, 0, &rs), 0);
+	CHECK_INT(rs.n, 0);
+	CHECK_STR(skips_text(&rs), "externalName \"db..example.com\": empty label");
+	recset_clear(&rs);
+	ksvc_free(s);
+}
+
+/* A bad port name loses its SRV only; the address records stay. */
+TEST(bad_port_names_and_ips_skipped_alone)
+{
+	struct ksvc *s = svc_json(SVC_HEAD("default", "web")
+		"\"spec\":{\"clusterIPs\":[\"10.0.0.11\",\"10.0.0\"],\"ports\":["
+		"{\"name\":\"http\",\"protocol\":\"TCP\",\"port\":80},"
+		"{\"name\":\"my_port\",\"protocol\":\"TCP\",\"port\":81},"
+		"{\"name\":\"" L63 "\",\"protocol\":\"TCP\",\"port\":82}]}}");
+	struct k2s_recset rs = {0};
+	CHECK_INT(translate_service(&OPTS, s, NULL, 0, &rs), 0);
+	CHECK(has_rec(&rs, "/skydns/local/cluster/svc/default/web/", "10.0.0.11", 0));
+	CHECK(has_rec(&rs, "/skydns/arpa/in-addr/10/0/0/11", "web.default.svc.cluster.local.", 0));
+	CHECK_INT(count_under(&rs, "/skydns/local/cluster/svc/default/web/_tcp/_http/"), 1);
+	CHECK_INT(count_under(&rs, "/skydns/local/cluster/svc/default/web/_tcp/"), 1);
+	CHECK_INT(rs.n, 3);
+	CHECK_STR(skips_text(&rs), "clusterIP \"10.0.0\": not an IP address\n"
+				   "port name \"my_port\": not a DNS label\n"
+				   "port name \"" L63 "\": not a DNS label");
+	recset_clear(&rs);
+	ksvc_free(s);
+
+	/* headless: an endpoint whose IP does not parse is skipped, once */
+	s = svc_json(HEADLESS);
+	struct keps *e = slice_json("{\"kind\":\"EndpointSlice\",\"apiVersion\":\"discovery.k8s.io/v1\","
+		"\"metadata\":{\"name\":\"pg-abc12\",\"namespace\":\"db\",\"resourceVersion\":\"7\","
+		"\"labels\":{\"kubernetes.io/service-name\":\"pg\"}},"
+		"\"addressType\":\"IPv4\",\"endpoints\":["
+		"{\"addresses\":[\"10.244.1.5\"],\"conditions\":{\"ready\":true},\"hostname\":\"pg-0\"},"
+		"{\"addresses\":[\"10.244.1.300\"],\"conditions\":{\"ready\":true},\"hostname\":\"pg-1\"}],"
+		"\"ports\":[{\"name\":\"sql\",\"protocol\":\"TCP\",\"port\":5433}]}", false);
+	const struct keps *eps[] = {e};
+	CHECK_INT(translate_service(&OPTS, s, eps, 1, &rs), 0);
+	CHECK(has_rec(&rs, "/skydns/local/cluster/svc/db/pg/pg-0/", "10.244.1.5", 0));
+	CHECK_INT(count_under(&rs, "/skydns/local/cluster/svc/db/pg/pg-1/"), 0);
+	CHECK_INT(count_under(&rs, "/skydns/local/cluster/svc/db/pg/_tcp/_sql/"), 1);
+	CHECK_STR(skips_text(&rs), "endpoint IP \"10.244.1.300\": not an IP address");
+	recset_clear(&rs);
+	keps_free(e);
+	ksvc_free(s);
+}
+
+/* Names are checked whole: with a long zone, a 63-byte hostname makes an
+ * endpoint name over 255 bytes; a short one next to it is written. */
+TEST(names_over_255_skipped)
+{
+	struct translate_opts o = OPTS;
+	o.zone = "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz.yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy."
+		 "xxxxxxxxxxxxxxxxxxxx.local.";
+	struct ksvc *s = svc_json(SVC_HEAD("db", "pg") "\"spec\":{\"clusterIP\":\"None\"}}");
+	struct keps *e = slice_json("{\"kind\":\"EndpointSlice\",\"apiVersion\":\"discovery.k8s.io/v1\","
+		"\"metadata\":{\"name\":\"pg-abc12\",\"namespace\":\"db\",\"resourceVersion\":\"7\","
+		"\"labels\":{\"kubernetes.io/service-name\":\"pg\"}},"
+		"\"addressType\":\"IPv4\",\"endpoints\":["
+		"{\"addresses\":[\"10.244.1.5\"],\"conditions\":{\"ready\":true},\"hostname\":\"a\"},"
+		"{\"addresses\":[\"10.244.1.6\"],\"conditions\":{\"ready\":true},\"hostname\":\""
+		L63 L63 "\"}]}", false);
+	const struct keps *eps[] = {e};
+	struct k2s_recset rs = {0};
+	CHECK(s && e);
+	/* the 126-byte hostname is no label: the dashed IP stands in, and fits */
+	CHECK_INT(translate_service(&o, s, eps, 1, &rs), 0);
+	CHECK_INT(rs.nskips, 0);
+	recset_clear(&rs);
+	keps_free(e);
+	e = slice_json("{\"kind\":\"EndpointSlice\",\"apiVersion\":\"discovery.k8s.io/v1\","
+		"\"metadata\":{\"name\":\"pg-abc12\",\"namespace\":\"db\",\"resourceVersion\":\"7\","
+		"\"labels\":{\"kubernetes.io/service-name\":\"pg\"}},"
+		"\"addressType\":\"IPv4\",\"endpoints\":["
+		"{\"addresses\":[\"10.244.1.5\"],\"conditions\":{\"ready\":true},\"hostname\":\"a\"},"
+		"{\"addresses\":[\"10.244.1.6\"],\"conditions\":{\"ready\":true},\"hostname\":\"" L63 "\"}]}", false);
+	eps[0] = e;
+	ksvc_free(s);
+	s = svc_json(SVC_HEAD("db", L63) "\"spec\":{\"clusterIP\":\"None\"}}");
+	/* the slice names service pg; make it name the long one */
+	free(e->service);
+	e->service = strdup(L63);
+	CHECK_INT(translate_service(&o, s, eps, 1, &rs), 0);
+	bool short_one = false;
+	for (int i = 0; i < rs.n; i++)
+		short_one |= strstr(rs.recs[i].key, "/" L63 "/a/") != NULL;
+	CHECK(short_one);
+	CHECK_INT(count_under(&rs, "/skydns/arpa/in-addr/10/244/1/6"), 0);
+	CHECK_INT(rs.nskips, 1);
+	CHECK(rs.nskips == 1 && strstr(rs.skips[0], "name over 255 bytes") &&
+	      strncmp(rs.skips[0], "name \"" L63 "." L63 ".db.svc.", strlen("name \"" L63 "." L63 ".db.svc.")) == 0);
+	if (rs.nskips != 1)
+		printf("  skips: %s\n", skips_text(&rs));
+	recset_clear(&rs);
+	keps_free(e);
 	ksvc_free(s);
 }
 
@@ -393,6 +522,9 @@ int main(void)
 	RUN(v1_endpoints_n_by_m_srv);
 	RUN(slices_of_other_services_ignored_and_duplicates_merged);
 	RUN(external_name_cname);
+	RUN(external_name_invalid_skipped);
+	RUN(bad_port_names_and_ips_skipped_alone);
+	RUN(names_over_255_skipped);
 	RUN(upper_case_lowered_and_bad_names_refused);
 	RUN(decode_errors);
 	RUN(owner_of_keys);

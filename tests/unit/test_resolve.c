@@ -468,6 +468,44 @@ TEST(groups_readme)
 	fx_end();
 }
 
+/* Names that cannot be encoded (a 74-byte label in the key, a host with a
+ * 64-byte label or an empty label) are dropped from the answer, not allowed
+ * to turn SRV of every directory above them into SERVFAIL (issue 12). */
+#define L74 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+#define L64 "hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh"
+
+static void poison_data(void)
+{
+	fx_begin();
+	fx_put("1.web.poison.skydns.local.", S(.host = "10.0.0.1", .port = 80));
+	fx_put(L74 ".web.poison.skydns.local.", S(.host = "10.0.0.2", .port = 80));
+	fx_put("3.web.poison.skydns.local.", S(.host = L64 ".example.com", .port = 80));
+	fx_put("4.web.poison.skydns.local.", S(.host = "db..example.com", .port = 80));
+}
+
+TEST(unencodable_names_dropped)
+{
+	poison_data();
+	static const char *const dirs[] = { "web.poison.skydns.local.", "poison.skydns.local.",
+					    "skydns.local." };
+	for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+		fx_ask(dirs[i], T_SRV);
+		CHECK_INT(ans.rcode, RCODE_NOERROR);
+		CHECK_INT(ans.n[SEC_ANSWER], 1);
+		CHECK(strstr(sec_text[SEC_ANSWER], " 80 1.web.poison.skydns.local.") != NULL);
+		CHECK_STR(sec_text[SEC_ADDITIONAL], "1.web.poison.skydns.local. 3600 A 10.0.0.1");
+		CHECK_STR(ext_text, "");
+	}
+	fx_ask("1.web.poison.skydns.local.", T_A);
+	CHECK_REPLY(RCODE_NOERROR, 1, "@ 3600 A 10.0.0.1", "", "");
+	fx_ask("web.poison.skydns.local.", T_A); /* the bad key's address has a good owner */
+	CHECK_REPLY(RCODE_NOERROR, 1, "@ 3600 A 10.0.0.1\n@ 3600 A 10.0.0.2", "", "");
+	fx_ask("3.web.poison.skydns.local.", T_A); /* CNAME to a host that is no name */
+	CHECK_NODATA();
+	CHECK_STR(ext_text, "");
+	fx_end();
+}
+
 int main(void)
 {
 	RUN(readme_srv_leaf_external_target);
@@ -491,6 +529,7 @@ int main(void)
 	RUN(wildcards);
 	RUN(groups_feature_data);
 	RUN(groups_readme);
+	RUN(unencodable_names_dropped);
 	answer_free(&ans);
 	return CHECK_DONE();
 }
