@@ -183,10 +183,15 @@ static void watch_loop(struct informer *in)
 			kstats_rewatch(in->o.stats, informer_name(in), (enum kstats_rewatch)again);
 		int garbage = 0, t = in->o.watch_timeout_s;
 		t += (int)(rand_r(&in->seed) % (unsigned)(t > 0 ? t : 1));
+		/* A live stream ends by itself at timeoutSeconds, so t + 30 s of
+		 * silence is a dead one even without a progress deadline. */
+		int idle = t + 30, p = in->o.progress_timeout_s;
+		if (p > 0 && p < idle)
+			idle = p;
 		err[0] = '\0';
 		struct timespec t0, t1;
 		clock_gettime(CLOCK_MONOTONIC, &t0);
-		int rc = kapi_watch(in->o.api, resources[in->res].path, in->rv, t, t + 30, on_event, in,
+		int rc = kapi_watch(in->o.api, resources[in->res].path, in->rv, t, idle, on_event, in,
 				    in->o.stop, &garbage, err, sizeof err);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		if (garbage)
@@ -210,6 +215,16 @@ static void watch_loop(struct informer *in)
 		if (rc == SKY_ECOMPACTED) {
 			log_info("api", "watch expired, relisting: %s resource=%s", err, informer_name(in));
 			return;
+		}
+		if (rc == SKY_ETIMEDOUT) {
+			/* A stalled stream (a half-open connection, a hung API
+			 * server or proxy) loses nothing but time: resume from
+			 * the last RV, no relist and no backoff (the stall
+			 * itself took idle seconds). */
+			log_warn("api", "watch %s: no progress for %ds, reconnecting rv=%s", informer_name(in),
+				 idle, in->rv);
+			again = KREWATCH_STALLED;
+			continue;
 		}
 		again = KREWATCH_ERROR;
 		kstats_api_error(in->o.stats, informer_name(in), KAPI_WATCH);

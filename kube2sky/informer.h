@@ -1,7 +1,8 @@
 /* informer.h - one thread per watched collection: paginated LIST into the
  * cache, then WATCH from the list's resourceVersion with bookmarks, re-watch
- * when the stream ends, relist on 410 (ERROR event inside the 200 stream or
- * HTTP 410), jittered exponential backoff on failures. Never gives up: the
+ * when the stream ends or stalls (no byte for progress_timeout_s), relist on
+ * 410 (ERROR event inside the 200 stream or HTTP 410), jittered exponential
+ * backoff on failures. Never gives up: the
  * state is reported through informer_status() and the log.
  *
  * The endpoints informer starts on discovery.k8s.io/v1 EndpointSlices and
@@ -25,6 +26,7 @@ struct informer_opts {
 	enum cache_kind kind;
 	int page_limit;           /* LIST limit (500) */
 	int watch_timeout_s;      /* timeoutSeconds; randomised in [t, 2t) as client-go does */
+	int progress_timeout_s;   /* no byte for this long: re-watch from the last RV (0: only t + 30 s) */
 	int backoff_min_ms, backoff_max_ms; /* 800, 30000 */
 	const atomic_bool *stop;  /* set to end the thread */
 	struct kstats *stats;     /* borrowed; NULL = no metrics */

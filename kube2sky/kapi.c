@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "err.h"
 #include "kubeconfig.h"
@@ -561,7 +562,16 @@ struct wctx {
 	long status;
 	CURL *h;
 	struct body errbody;    /* non-200 answers are kept for the message */
+	long idle_ms;           /* progress deadline */
+	long last_byte_ms;      /* monotonic time of the last byte received (or of the request) */
 };
+
+static long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static int watch_line(struct wctx *w, const char *line, size_t len)
 {
@@ -588,6 +598,7 @@ static size_t watch_write(char *data, size_t sz, size_t n, void *arg)
 {
 	struct wctx *w = arg;
 	size_t len = sz * n;
+	w->last_byte_ms = now_ms();
 	if (!w->status)
 		curl_easy_getinfo(w->h, CURLINFO_RESPONSE_CODE, &w->status);
 	if (w->status != 200)
@@ -609,11 +620,20 @@ static size_t watch_write(char *data, size_t sz, size_t n, void *arg)
 	return len;
 }
 
+/* libcurl calls this about once a second even when no byte arrives. The
+ * deadline counts every byte, so events, BOOKMARKs (the API server sends one
+ * about every minute when asked) and heartbeat whitespace all prove the
+ * stream alive; LOW_SPEED_* would average over a window instead. */
 static int watch_progress(void *arg, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
 {
+	(void)a, (void)b, (void)c, (void)d;
 	struct wctx *w = arg;
 	if (atomic_load(w->stop)) {
 		w->rc = SKY_ESTOPPED;
+		return 1;
+	}
+	if (now_ms() - w->last_byte_ms >= w->idle_ms) {
+		w->rc = SKY_ETIMEDOUT;
 		return 1;
 	}
 	return 0;
@@ -639,28 +659,29 @@ int kapi_watch(struct kapi *k, const char *path, const char *rv, int timeout_s, 
 		return rc;
 	}
 	struct wctx w = {.cb = cb, .arg = arg, .garbage = garbage, .err = err, .errcap = errcap,
-			 .stop = stop, .h = r.h};
+			 .stop = stop, .h = r.h, .idle_ms = (long)idle_s * 1000, .last_byte_ms = now_ms()};
 	watchbuf_init(&w.wb, WATCH_LINE_MAX);
 	curl_easy_setopt(r.h, CURLOPT_WRITEFUNCTION, watch_write);
 	curl_easy_setopt(r.h, CURLOPT_WRITEDATA, &w);
 	curl_easy_setopt(r.h, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(r.h, CURLOPT_XFERINFOFUNCTION, watch_progress);
 	curl_easy_setopt(r.h, CURLOPT_XFERINFODATA, &w);
-	/* No byte for idle_s: the connection is dead (server timeouts are
-	 * shorter than idle_s, so a live stream always ends by itself first). */
-	curl_easy_setopt(r.h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(r.h, CURLOPT_LOW_SPEED_TIME, (long)idle_s);
 	CURLcode cc = curl_easy_perform(r.h);
 	if (!w.status)
 		curl_easy_getinfo(r.h, CURLINFO_RESPONSE_CODE, &w.status);
-	if (w.rc)
+	if (w.rc == SKY_ETIMEDOUT)
+		snprintf(err, errcap, "API %s%s: no byte for %ds", k->cfg.server, path, idle_s);
+	if (w.rc) {
 		rc = w.rc;
-	else if (cc == CURLE_OPERATION_TIMEDOUT)
-		rc = (snprintf(err, errcap, "API %s%s: watch idle for %ds", k->cfg.server, path, idle_s), SKY_ETIMEDOUT);
-	else if (cc != CURLE_OK)
+	} else if (cc != CURLE_OK) {
 		rc = curl_fail(k, &r, cc, err, errcap);
-	else if (w.status != 200)
+		/* A connect timeout is a connection failure: SKY_ETIMEDOUT
+		 * means a stalled stream only. */
+		if (rc == SKY_ETIMEDOUT)
+			rc = SKY_EIO;
+	} else if (w.status != 200) {
 		rc = http_fail(k, w.status, path, w.errbody.buf, err, errcap);
+	}
 	req_done(&r);
 	watchbuf_free(&w.wb);
 	free(w.errbody.buf);

@@ -65,9 +65,12 @@ int kapi_list(struct kapi *k, const char *path, int limit, kapi_item_cb cb, void
 /* GET path?watch=1&resourceVersion=rv&allowWatchBookmarks=true&timeoutSeconds=t
  * and call cb for each event until the stream ends (returns 0: re-watch from
  * the last RV), an ERROR event or HTTP status 410 (SKY_ECOMPACTED: relist),
- * *stop (SKY_ESTOPPED), no byte for idle_s seconds (SKY_ETIMEDOUT), another
- * ERROR event (SKY_EPROTO), cb's non-zero return, or a transport error. Lines
- * that do not parse are skipped and counted in *garbage. */
+ * *stop (SKY_ESTOPPED), another ERROR event (SKY_EPROTO), cb's non-zero
+ * return, or a transport error (a connect timeout is SKY_EIO).
+ * SKY_ETIMEDOUT means exactly one thing: the stream stalled, no byte (event,
+ * BOOKMARK or whitespace) for idle_s seconds since the request or the last
+ * byte; it is detected within about a second. Lines that do not parse are
+ * skipped and counted in *garbage. */
 typedef int (*kapi_event_cb)(void *arg, const struct watch_event *ev);
 int kapi_watch(struct kapi *k, const char *path, const char *rv, int timeout_s, int idle_s,
 	       kapi_event_cb cb, void *arg, const atomic_bool *stop, int *garbage, char *err,

@@ -12,7 +12,7 @@
 
 static const char *const res_names[NRES] = { "services", "endpointslices", "endpoints" };
 static const char *const relist_names[KRELIST_COUNT] = { "start", "expired", "error" };
-static const char *const rewatch_names[KREWATCH_COUNT] = { "closed", "error" };
+static const char *const rewatch_names[KREWATCH_COUNT] = { "closed", "error", "stalled" };
 static const char *const api_names[KAPI_COUNT] = { "list", "watch" };
 static const char *const etcd_names[KETCD_COUNT] = { "put", "delete" };
 
@@ -38,7 +38,7 @@ static const struct {
 } defs[] = {
 	{"objects_watched", "Objects in kube2sky's cache, by API resource.", METRIC_GAUGE},
 	{"relists_total", "Full LISTs of an API resource, by reason (start, expired = 410 Gone, error).", METRIC_COUNTER},
-	{"watch_restarts_total", "WATCH requests made again after a stream ended (closed) or failed (error).", METRIC_COUNTER},
+	{"watch_restarts_total", "WATCH requests made again after a stream ended (closed), failed (error) or sent nothing for --watch-progress-timeout (stalled).", METRIC_COUNTER},
 	{"api_errors_total", "Failed Kubernetes API requests, by resource and operation.", METRIC_COUNTER},
 	{"etcd_writes_total", "Successful etcd writes, by operation.", METRIC_COUNTER},
 	{"etcd_write_failures_total", "Failed etcd writes, by operation.", METRIC_COUNTER},

@@ -2,7 +2,7 @@
  *
  *   <ns>_<sub>_objects_watched{resource}                 gauge
  *   <ns>_<sub>_relists_total{resource,reason}            counter  reason: start|expired|error
- *   <ns>_<sub>_watch_restarts_total{resource,reason}     counter  reason: closed|error
+ *   <ns>_<sub>_watch_restarts_total{resource,reason}     counter  reason: closed|error|stalled
  *   <ns>_<sub>_api_errors_total{resource,op}             counter  op: list|watch
  *   <ns>_<sub>_etcd_writes_total{op}                     counter  op: put|delete
  *   <ns>_<sub>_etcd_write_failures_total{op}             counter
@@ -25,7 +25,7 @@
 struct metrics;
 
 enum kstats_relist { KRELIST_START, KRELIST_EXPIRED, KRELIST_ERROR, KRELIST_COUNT };
-enum kstats_rewatch { KREWATCH_CLOSED, KREWATCH_ERROR, KREWATCH_COUNT };
+enum kstats_rewatch { KREWATCH_CLOSED, KREWATCH_ERROR, KREWATCH_STALLED, KREWATCH_COUNT };
 enum kstats_api_op { KAPI_LIST, KAPI_WATCH, KAPI_COUNT };
 enum kstats_etcd_op { KETCD_PUT, KETCD_DELETE, KETCD_COUNT };
 

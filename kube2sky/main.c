@@ -43,7 +43,7 @@ struct opts {
 	char *health_addr, *path_prefix, *sa_dir;
 	char *metrics_addr, *metrics_path, *metrics_ns, *metrics_sub;
 	bool etcd3, verbose, log_journal, help;
-	int ttl, resync_s, watch_timeout_s, backoff_max_ms, shutdown_s;
+	int ttl, resync_s, watch_timeout_s, progress_timeout_s, backoff_max_ms, shutdown_s;
 };
 
 enum ftype { F_STR, F_BOOL, F_INT };
@@ -76,6 +76,7 @@ static const struct flag {
 	{"ttl", NULL, F_INT, offsetof(struct opts, ttl), "30", "record TTL in seconds"},
 	{"resync-period", NULL, F_INT, offsetof(struct opts, resync_s), "300", "seconds between full re-reads of etcd (repairs lost keys)"},
 	{"watch-timeout", NULL, F_INT, offsetof(struct opts, watch_timeout_s), "300", "watch timeoutSeconds (randomised up to twice this)"},
+	{"watch-progress-timeout", NULL, F_INT, offsetof(struct opts, progress_timeout_s), "120", "seconds without a byte (event or bookmark) after which a watch is reconnected (0 = off)"},
 	{"backoff-max", NULL, F_INT, offsetof(struct opts, backoff_max_ms), "30000", "longest retry delay in milliseconds"},
 	{"shutdown-timeout", NULL, F_INT, offsetof(struct opts, shutdown_s), "10", "seconds after SIGTERM before giving up on a clean exit"},
 	{"v", "verbose", F_BOOL, offsetof(struct opts, verbose), "false", "debug logging (one line per watch event and etcd write)"},
@@ -115,7 +116,7 @@ static void usage(FILE *out)
 {
 	fprintf(out, "usage: kube2sky [flags]\n");
 	for (size_t i = 0; i < NFLAGS; i++) {
-		fprintf(out, "  --%-20s %s (default \"%s\")", flags[i].name, flags[i].help, flags[i].def);
+		fprintf(out, "  --%-22s %s (default \"%s\")", flags[i].name, flags[i].help, flags[i].def);
 		fprintf(out, flags[i].alias ? "; also --%s\n" : "\n", flags[i].alias);
 	}
 }
@@ -618,7 +619,8 @@ static int run_daemon(struct run *r, struct kapi *api)
 	for (int k = 0; k < CACHE_NKINDS; k++) {
 		struct informer_opts io = {
 			.api = api, .cache = r->cache, .kind = (enum cache_kind)k, .page_limit = 500,
-			.watch_timeout_s = r->o->watch_timeout_s, .backoff_min_ms = 800,
+			.watch_timeout_s = r->o->watch_timeout_s, .progress_timeout_s = r->o->progress_timeout_s,
+			.backoff_min_ms = 800,
 			.backoff_max_ms = r->o->backoff_max_ms, .stop = &stopping, .stats = r->stats,
 		};
 		if (informer_start(&io, &r->inf[k])) {

@@ -10,7 +10,8 @@ Enough of the API for a DNS bridge: services, EndpointSlices
          &timeoutSeconds=T: HTTP/1.1 200, chunked, one JSON event per line,
          events newer than RV; BOOKMARK events while idle; an RV older than the
          compacted history gets an ERROR 410 "Expired" event inside the 200
-         stream, as the real API server sends it.
+         stream, as the real API server sends it. State.stall(res) makes the
+         open watches of res go silent (connection open, nothing sent).
   Auth   optional bearer token (401 + Status otherwise); optional TLS.
 
 Run in-process by the integration tests (FakeAPI(...).start()), or standalone:
@@ -21,6 +22,7 @@ import base64
 import copy
 import json
 import os
+import select
 import socket
 import ssl
 import sys
@@ -62,6 +64,7 @@ class State:
         self.compacted = 1000                           # watches from RV < this get 410
         self.expire_gen = 0                             # bump: open watches get ERROR 410
         self.frozen = False                             # open watches deliver nothing
+        self.stall_gen = {r: 0 for r in RES_INFO}       # bump: res's open watches go silent
         self.snapshots = {}                             # continue token -> (rv, res, items, time)
         self.serve_slices = True                        # False: 404 (pre-1.21), "forbidden": 403 (RBAC)
         self.page_cap = None                            # server-side limit on page size
@@ -92,6 +95,15 @@ class State:
         with self.cond:
             obj = self.objects[res].pop((ns, name))
             self._event(res, "DELETED", obj)
+
+    def stall(self, res):
+        """The watches of res open now stall mid-stream, as behind a hung
+        proxy or a half-open connection: the TCP connection stays open and
+        nothing more is sent, no event and no bookmark. Watches opened
+        later are served normally."""
+        with self.cond:
+            self.stall_gen[res] += 1
+            self.cond.notify_all()
 
     def expire(self, hidden_changes=None):
         """Compact the history and end every open watch with ERROR 410.
@@ -199,6 +211,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def event(self, typ, obj):
         self.chunk(json.dumps({"type": typ, "object": obj}).encode() + b"\n")
+        self.last_rv = obj.get("metadata", {}).get("resourceVersion") or self.last_rv
+        self.sent[typ] = self.sent.get(typ, 0) + 1
 
     def watch(self, info, q):
         api = self.server.api
@@ -207,14 +221,15 @@ class Handler(BaseHTTPRequestHandler):
         rv = q.get("resourceVersion") or "0"
         timeout = float(q.get("timeoutSeconds") or 1800)
         bookmarks = q.get("allowWatchBookmarks") == "true"
+        self.res, self.last_rv, self.sent, self.stalled = res, rv, {}, False
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
         api.watchers.add(self)
         try:
-            self._watch_loop(st, res, kind, api_version, rv, timeout, bookmarks)
-            self.chunk(b"")  # end of the chunked body: a normal watch end
+            if self._watch_loop(st, res, kind, api_version, rv, timeout, bookmarks) != "stalled":
+                self.chunk(b"")  # end of the chunked body: a normal watch end
         except (OSError, ValueError):
             pass
         finally:
@@ -227,6 +242,7 @@ class Handler(BaseHTTPRequestHandler):
         err = None
         with st.cond:
             gen = st.expire_gen
+            stall = st.stall_gen[res]
             if rv == "0":  # "any": current state as ADDED, then changes
                 sent = st.rv
                 initial = [copy.deepcopy(o) for _, o in sorted(st.objects[res].items())]
@@ -247,6 +263,10 @@ class Handler(BaseHTTPRequestHandler):
             now = time.monotonic()
             if now >= deadline:
                 return
+            with st.cond:
+                stalled = st.stall_gen[res] != stall
+            if stalled:
+                return self._stalled(deadline)
             with st.cond:
                 if st.expire_gen != gen:
                     pending = [("ERROR", status(410, "Expired", "too old resource version: %d (%d)"
@@ -276,6 +296,23 @@ class Handler(BaseHTTPRequestHandler):
                     return
             last_write = time.monotonic()
 
+    def _stalled(self, deadline):
+        """Send nothing until the client hangs up (counted in
+        api.stalled_dropped), the server stops or the watch times out."""
+        api = self.server.api
+        self.stalled = True
+        while not api.stopping and time.monotonic() < deadline:
+            try:
+                if select.select([self.connection], [], [], 0.1)[0] and not self.connection.recv(1):
+                    break
+            except (OSError, ValueError):
+                break
+        else:
+            return "stalled"
+        with api.lock:
+            api.stalled_dropped += 1
+        return "stalled"
+
     def kill(self):
         try:
             self.connection.shutdown(socket.SHUT_RDWR)
@@ -299,6 +336,8 @@ class FakeAPI:
         self.watchers = set()
         self.requests = []
         self.auth_failures = 0
+        self.stalled_dropped = 0   # stalled watches the client closed
+        self.lock = threading.Lock()
         self.stopping = False
 
     @property

@@ -13,6 +13,7 @@ import socket
 import subprocess
 import threading
 import time
+import urllib.parse
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -129,6 +130,88 @@ def test_api_down_counts_errors_and_restarts(workdir, etcd, api, kube2sky):
     a.state.apply(svc_obj("after", ip="10.96.3.9"))
     wait_metric(k, lambda m: val(m, "kube2sky_objects_watched", resource="services") ==
                 len(a.state.objects["services"]), "events after the outage")
+
+
+SVC_PATH = "/api/v1/services"
+
+
+def requests_to(a, path, watch):
+    """The query strings (as dicts) of the fake API's requests to path: its
+    WATCHes (watch=True) or its LIST pages."""
+    out = []
+    for raw in list(a.requests):
+        u = urllib.parse.urlsplit(raw)
+        q = dict(urllib.parse.parse_qsl(u.query))
+        if u.path == path and (q.get("watch") in ("1", "true")) == watch:
+            out.append(q)
+    return out
+
+
+def open_watch(a, res, stalled=False):
+    """The fake API's open watch handler for res (stalled ones if asked)."""
+    hs = [h for h in list(a.watchers) if getattr(h, "res", None) == res and h.stalled == stalled]
+    return hs[0] if hs else None
+
+
+def test_stalled_watch_resumes_from_last_rv(workdir, etcd, api, kube2sky):
+    """A watch that goes silent mid-stream (a hung proxy, a half-open
+    connection) is given up after --watch-progress-timeout and resumed from
+    the last resourceVersion it delivered: no relist, no rewrite of the
+    records already in etcd, and the change made meanwhile is published."""
+    a = api()
+    k = kube2sky(["--kube-master-url", a.url, "--watch-progress-timeout", "2"])
+    k.wait_ready()
+    wait_metric(k, lambda m: val(m, "kube2sky_keys_owned") == len(owned_keys(etcd)), "first sync written")
+    before = owned_keys(etcd)
+    lists, watches = len(requests_to(a, SVC_PATH, False)), len(requests_to(a, SVC_PATH, True))
+    a.state.stall("services")
+    wait_until(lambda: open_watch(a, "services", stalled=True), 5, what="services watch stalled")
+    last_rv = open_watch(a, "services", stalled=True).last_rv
+    a.state.apply(svc_obj("after-stall", ip="10.96.7.7"))
+
+    def published():
+        return any(key.startswith("/skydns/local/cluster/svc/default/after-stall/")
+                   for key in owned_keys(etcd))
+    # 2 s of silence plus about a second to notice it; 15 s is generous
+    m = wait_metric(k, lambda m: val(m, "kube2sky_watch_restarts_total", resource="services",
+                                     reason="stalled") >= 1 and published(),
+                    "stalled watch restarted and the change published", timeout=15)
+    assert "level=warn comp=api watch services: no progress for 2s, reconnecting" in k.logs(), \
+        k.logs()[-2000:]
+    assert a.stalled_dropped >= 1, "kube2sky closed the stalled connection"
+    rewatch = requests_to(a, SVC_PATH, True)[watches:]
+    assert rewatch and rewatch[0]["resourceVersion"] == last_rv, (rewatch, last_rv)
+    # resumed, not relisted; the other resource's watch had bookmarks: untouched
+    assert len(requests_to(a, SVC_PATH, False)) == lists
+    assert val(m, "kube2sky_relists_total", resource="services", reason="start") == 1
+    assert val(m, "kube2sky_relists_total", resource="services", reason="expired") == 0
+    assert val(m, "kube2sky_relists_total", resource="services", reason="error") == 0
+    assert val(m, "kube2sky_watch_restarts_total", resource="endpointslices", reason="stalled") == 0
+    after = owned_keys(etcd)
+    assert {key: after.get(key) for key in before} == before  # same values, same mod_revisions
+
+
+def test_bookmarks_keep_a_quiet_watch(workdir, etcd, api, kube2sky):
+    """No events for several progress deadlines, but a BOOKMARK every
+    second: the watch is healthy and stays open."""
+    a = api()
+    a.state.bookmark_interval = 1.0
+    k = kube2sky(["--kube-master-url", a.url, "--watch-progress-timeout", "3"])
+    k.wait_ready()
+    wait_until(lambda: open_watch(a, "services"), 5, what="services watch open")
+    h = open_watch(a, "services")
+    watches, events = len(requests_to(a, SVC_PATH, True)), dict(h.sent)
+    end = time.monotonic() + 8  # more than two deadlines of no event at all
+    while time.monotonic() < end:
+        m = scrape(k)
+        assert not any(val(m, "kube2sky_watch_restarts_total", resource=r, reason="stalled")
+                       for r in ("services", "endpointslices")), k.logs()[-2000:]
+        time.sleep(0.5)
+    assert h.sent.get("BOOKMARK", 0) - events.get("BOOKMARK", 0) >= 4, h.sent
+    assert {t: n for t, n in h.sent.items() if t != "BOOKMARK"} == \
+        {t: n for t, n in events.items() if t != "BOOKMARK"}, "the window had no event"
+    assert len(requests_to(a, SVC_PATH, True)) == watches and open_watch(a, "services") is h
+    assert "no progress" not in k.logs()
 
 
 def test_separate_metrics_listener_and_prefix(workdir, etcd, api, kube2sky):

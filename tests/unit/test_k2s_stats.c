@@ -32,6 +32,7 @@ TEST(metrics_render_with_labels)
 	kstats_relist(st, "endpointslices", KRELIST_EXPIRED);
 	kstats_relist(st, "endpointslices", KRELIST_EXPIRED);
 	kstats_rewatch(st, "endpoints", KREWATCH_CLOSED);
+	kstats_rewatch(st, "services", KREWATCH_STALLED);
 	kstats_api_error(st, "services", KAPI_WATCH);
 	kstats_etcd(st, KETCD_PUT, 5, 1);
 	kstats_etcd(st, KETCD_DELETE, 2, 0);
@@ -51,6 +52,8 @@ TEST(metrics_render_with_labels)
 	HAS(t, "kube2sky_relists_total{resource=\"endpointslices\",reason=\"expired\"} 2\n");
 	HAS(t, "kube2sky_relists_total{resource=\"services\",reason=\"error\"} 0\n");
 	HAS(t, "kube2sky_watch_restarts_total{resource=\"endpoints\",reason=\"closed\"} 1\n");
+	HAS(t, "kube2sky_watch_restarts_total{resource=\"services\",reason=\"stalled\"} 1\n");
+	HAS(t, "kube2sky_watch_restarts_total{resource=\"endpoints\",reason=\"stalled\"} 0\n");
 	HAS(t, "kube2sky_api_errors_total{resource=\"services\",op=\"watch\"} 1\n");
 	HAS(t, "kube2sky_etcd_writes_total{op=\"put\"} 5\n");
 	HAS(t, "kube2sky_etcd_writes_total{op=\"delete\"} 2\n");
