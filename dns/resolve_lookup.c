@@ -1,5 +1,6 @@
 /* resolve_lookup.c - how the resolver reads a snapshot: names and paths,
- * SkyDNS's directory and wildcard semantics, expiry, groups and TTLs.
+ * SkyDNS's directory and wildcard semantics (and where they stop in a zone
+ * kube2sky manages), expiry, groups and TTLs.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -233,7 +234,7 @@ static int split_path(const char *path, size_t plen, bool literal, struct elem *
 	return (int)n;
 }
 
-/* How a name may be read (issue 12). In a zone kube2sky manages (it left a
+/* How a name may be read. fix (issue 12): in a zone kube2sky manages (it left a
  * marker, see marker.h) SkyDNS's directory answers would hand out other
  * namespaces' data: "prod.svc.<zone>" every address of a namespace, the apex
  * every address of the cluster, and a search-path try "db.svc.<zone>" the
