@@ -27,6 +27,7 @@
 #include "err.h"
 #include "etcd.h"
 #include "log.h"
+#include "marker.h"
 #include "msg.h"
 #include "snapshot.h"
 #include "snapstore.h"
@@ -165,6 +166,134 @@ static void table_del_tree(struct table *t, const char *path)
 		}
 }
 
+/* ------------------------------------------------------------ markers */
+
+/* kube2sky's zone markers (keys under kube2sky/, see marker.h): not records,
+ * a few at most, so a plain array. */
+struct mark {
+	char *path;
+	struct marker m;
+	uint64_t mod_revision;
+	bool bad; /* value did not parse: kept only to log it once */
+};
+
+struct marks {
+	struct mark *v;
+	size_t n;
+};
+
+static void marks_free(struct marks *ms)
+{
+	for (size_t i = 0; i < ms->n; i++)
+		free(ms->v[i].path);
+	free(ms->v);
+	memset(ms, 0, sizeof *ms);
+}
+
+static struct mark *marks_get(const struct marks *ms, const char *path)
+{
+	for (size_t i = 0; i < ms->n; i++)
+		if (strcmp(ms->v[i].path, path) == 0)
+			return &ms->v[i];
+	return NULL;
+}
+
+/* Parse kv into a mark; a bad value is logged once per modification (`old`
+ * is the mark it replaces). */
+static int mark_make(const char *path, const struct etcd_kv *kv, const struct mark *old,
+		     struct mark *out)
+{
+	const char *why = NULL;
+	memset(out, 0, sizeof *out);
+	if (!(out->path = strdup(path)))
+		return SKY_ENOMEM;
+	out->mod_revision = kv->mod_revision;
+	if (marker_parse(path, kv->value, kv->value_len, &out->m, &why) != 0) {
+		out->bad = true;
+		if (!(old && old->bad && old->mod_revision == kv->mod_revision && kv->mod_revision))
+			log_warn("mirror", "ignoring zone marker key=%s: %s", kv->key, why);
+	}
+	return 0;
+}
+
+static void log_managed(const struct mark *mk, bool managed)
+{
+	if (managed)
+		log_info("mirror", "zone managed by kube2sky: answers follow the Kubernetes DNS spec zone=%s",
+			 mk->m.zone);
+	else
+		log_info("mirror", "zone marker gone: SkyDNS directory answers again zone=%s", mk->m.zone);
+}
+
+/* Insert or replace; takes mk (freed on failure). With `log`, says when a
+ * zone starts or stops being managed (not on every resync's update). */
+static int marks_put(struct marks *ms, struct mark *mk, bool log)
+{
+	struct mark *old = marks_get(ms, mk->path);
+	if (log && !mk->bad && (!old || old->bad))
+		log_managed(mk, true);
+	else if (log && mk->bad && old && !old->bad)
+		log_managed(old, false);
+	if (old) {
+		free(old->path);
+		*old = *mk;
+		return 0;
+	}
+	struct mark *nv = realloc(ms->v, (ms->n + 1) * sizeof *nv);
+	if (!nv) {
+		free(mk->path);
+		return SKY_ENOMEM;
+	}
+	ms->v = nv;
+	ms->v[ms->n++] = *mk;
+	return 0;
+}
+
+/* Remove the mark at path, or with `tree` (a v2 directory delete) every
+ * mark at or below it ("" = all). */
+static void marks_del(struct marks *ms, const char *path, bool tree)
+{
+	size_t n = strlen(path), k = 0;
+	for (size_t i = 0; i < ms->n; i++) {
+		const char *p = ms->v[i].path;
+		bool hit = strcmp(p, path) == 0 ||
+			   (tree && (n == 0 || (strncmp(p, path, n) == 0 && p[n] == '/')));
+		if (!hit) {
+			ms->v[k++] = ms->v[i];
+			continue;
+		}
+		if (!ms->v[i].bad)
+			log_managed(&ms->v[i], false);
+		free(ms->v[i].path);
+	}
+	ms->n = k;
+}
+
+/* After a full read: one line per zone that started or stopped being
+ * managed. */
+/* Markers that parsed: kube2sky's sync is in this store. */
+static bool marks_valid(const struct marks *ms)
+{
+	for (size_t i = 0; i < ms->n; i++)
+		if (!ms->v[i].bad)
+			return true;
+	return false;
+}
+
+static void marks_log_changes(const struct marks *before, const struct marks *after)
+{
+	for (size_t i = 0; i < after->n; i++) {
+		const struct mark *a = &after->v[i], *b = marks_get(before, a->path);
+		if (!a->bad && (!b || b->bad))
+			log_managed(a, true);
+	}
+	for (size_t i = 0; i < before->n; i++) {
+		const struct mark *b = &before->v[i], *a = marks_get(after, b->path);
+		if (!b->bad && (!a || a->bad))
+			log_managed(b, false);
+	}
+}
+
 /* ------------------------------------------------------------ state */
 
 enum link_state { LINK_START, LINK_UP, LINK_DOWN };
@@ -183,6 +312,7 @@ struct mirror {
 	pthread_cond_t cv;  /* CLOCK_MONOTONIC */
 	struct table tab;   /* shape changed by the watcher only; the publisher
 			     * updates expiry fields; every write under mu */
+	struct marks marks; /* kube2sky's zone markers; written by the watcher only */
 	char *cfg_json;     /* value of /<prefix>/config, NULL if absent */
 	bool cfg_dirty;
 	struct config eff;  /* effective config: base + last good cfg_json */
@@ -194,7 +324,6 @@ struct mirror {
 	 * recreated) from the same one coming back. */
 	uint64_t cluster_id; /* 0 = not known */
 	bool have_store;     /* a full read succeeded before */
-	bool marker;         /* the table holds a kube2sky sync marker */
 	bool hold;           /* a new store is filling: keep the old snapshot */
 	int64_t hold_until_ms;
 
@@ -203,11 +332,6 @@ struct mirror {
 	_Atomic uint64_t new_stores;
 };
 
-/* kube2sky writes /<prefix>/kube2sky/<zone> once a full sync is in etcd. */
-static bool is_marker_path(const char *path)
-{
-	return strncmp(path, "kube2sky/", 9) == 0 && path[9];
-}
 
 /* The stop flag is a volatile bool because etcd_watch() takes one; access it
  * atomically all the same. */
@@ -322,8 +446,9 @@ static struct entry *make_entry(struct mirror *m, const char *path, const struct
 struct load {
 	struct mirror *m;
 	struct table tab;
+	struct marks marks;
 	char *cfg;
-	bool has_cfg, marker;
+	bool has_cfg;
 };
 
 static int load_kv(void *arg, const struct etcd_kv *kv)
@@ -338,9 +463,14 @@ static int load_kv(void *arg, const struct etcd_kv *kv)
 		ld->has_cfg = true;
 		return ld->cfg ? 0 : SKY_ENOMEM;
 	}
-	ld->marker |= is_marker_path(path);
-	/* The live table is only written by this thread: reading it unlocked
-	 * here is safe, and lets a relist not re-log known bad keys. */
+	/* The live table and marks are only written by this thread: reading
+	 * them unlocked here is safe, and lets a relist not re-log bad keys. */
+	if (marker_is_path(path)) {
+		struct mark mk;
+		if (mark_make(path, kv, marks_get(&ld->m->marks, path), &mk) != 0)
+			return SKY_ENOMEM;
+		return marks_put(&ld->marks, &mk, false);
+	}
 	struct entry *e = make_entry(ld->m, path, kv, table_get(&ld->m->tab, path));
 	return e ? table_put(&ld->tab, e) : SKY_ENOMEM;
 }
@@ -352,33 +482,40 @@ static int on_event(void *arg, const struct etcd_event *ev, bool last)
 	int rc = 0;
 	atomic_store(&m->last_contact, (int64_t)time(NULL));
 	struct entry *e = NULL;
+	struct mark mk;
+	bool put = ev->type == ETCD_EV_PUT;
 	bool is_cfg = path && strcmp(path, "config") == 0;
-	if (path && ev->type == ETCD_EV_PUT && *path && !is_cfg &&
+	bool is_mark = path && marker_is_path(path);
+	if (is_mark && put && mark_make(path, &ev->kv, marks_get(&m->marks, path), &mk) != 0)
+		return SKY_ENOMEM;
+	if (path && put && *path && !is_cfg && !is_mark &&
 	    !(e = make_entry(m, path, &ev->kv, table_get(&m->tab, path))))
 		return SKY_ENOMEM;
 	pthread_mutex_lock(&m->mu);
 	if (!path) {
 		/* outside the prefix: cannot happen with a prefix watch */
 	} else if (is_cfg) {
-		rc = set_config_json(m, ev->type == ETCD_EV_PUT ? ev->kv.value : NULL,
-				     ev->kv.value_len);
-	} else if (ev->type == ETCD_EV_PUT) {
+		rc = set_config_json(m, put ? ev->kv.value : NULL, ev->kv.value_len);
+	} else if (put && is_mark) {
+		bool valid = !mk.bad;
+		rc = marks_put(&m->marks, &mk, true);
+		if (valid && m->hold) {
+			m->hold = false;
+			log_info("mirror", "new etcd store filled (kube2sky marker key=%s): publishing it",
+				 ev->kv.key);
+		}
+	} else if (put) {
 		if (e)
 			rc = table_put(&m->tab, e);
-		if (is_marker_path(path)) {
-			m->marker = true;
-			if (m->hold) {
-				m->hold = false;
-				log_info("mirror", "new etcd store filled (kube2sky marker key=%s): "
-					 "publishing it", ev->kv.key);
-			}
-		}
 	} else if (!m->base.etcd3) {
 		/* v2 deletes directories in one event; a v2 leaf has no children,
 		 * so removing the subtree is right for leaves too. */
 		table_del_tree(&m->tab, path);
+		marks_del(&m->marks, path, true);
 		if (!*path) /* the whole /<prefix> directory, config included */
 			rc = set_config_json(m, NULL, 0);
+	} else if (is_mark) {
+		marks_del(&m->marks, path, false);
 	} else {
 		table_del(&m->tab, path);
 	}
@@ -398,7 +535,8 @@ static int on_event(void *arg, const struct etcd_event *ev, bool last)
 static void check_new_store(struct mirror *m, const struct load *ld, uint64_t rev, uint64_t cid)
 {
 	bool cid_changed = cid && m->cluster_id && cid != m->cluster_id;
-	bool backwards = rev < m->revision, lost_marker = m->marker && !ld->marker;
+	bool had = marks_valid(&m->marks), has = marks_valid(&ld->marks);
+	bool backwards = rev < m->revision, lost_marker = had && !has;
 	if (!m->have_store || !(cid_changed || backwards || lost_marker))
 		return;
 	atomic_fetch_add(&m->new_stores, 1);
@@ -407,7 +545,7 @@ static void check_new_store(struct mirror *m, const struct load *ld, uint64_t re
 		 backwards ? "revision went backwards, " : "",
 		 lost_marker ? "kube2sky's sync marker is gone, " : "");
 	why[strlen(why) - 2] = '\0';
-	if (ld->marker) {
+	if (has) {
 		log_warn("mirror", "etcd prefix=%s is a new store (%s; revision %llu -> %llu); it "
 			 "holds a kube2sky sync marker: serving it", m->prefix, why,
 			 (unsigned long long)m->revision, (unsigned long long)rev);
@@ -430,18 +568,21 @@ static int full_read(struct mirror *m, struct etcd_client *c, uint64_t *rev)
 	int rc = etcd_get_prefix(c, m->prefix, load_kv, &ld, rev);
 	if (rc != 0) {
 		table_free(&ld.tab);
+		marks_free(&ld.marks);
 		free(ld.cfg);
 		return rc;
 	}
+	marks_log_changes(&m->marks, &ld.marks);
 	uint64_t cid = etcd_cluster_id(c);
 	pthread_mutex_lock(&m->mu);
 	check_new_store(m, &ld, *rev, cid);
 	m->have_store = true;
-	m->marker = ld.marker;
 	if (cid)
 		m->cluster_id = cid;
 	table_free(&m->tab);
 	m->tab = ld.tab;
+	marks_free(&m->marks);
+	m->marks = ld.marks;
 	rc = set_config_json(m, ld.has_cfg ? ld.cfg : NULL, ld.cfg ? strlen(ld.cfg) : 0);
 	m->revision = *rev;
 	mark_dirty(m, true);
@@ -594,6 +735,13 @@ static struct snapshot *build(struct mirror *m, int64_t now, int64_t *next_expir
 				return NULL;
 			}
 		}
+	for (size_t i = 0; i < m->marks.n; i++) {
+		if (!m->marks.v[i].bad && snapshot_builder_add_managed(b, &m->marks.v[i].m) != 0) {
+			snapshot_builder_free(b);
+			free(cfg);
+			return NULL;
+		}
+	}
 	return snapshot_builder_finish(b, cfg, m->revision, m->prefix_depth);
 }
 
@@ -885,6 +1033,7 @@ void mirror_stop(struct mirror *m)
 	pthread_join(m->watcher, NULL);
 	pthread_join(m->publisher, NULL);
 	table_free(&m->tab);
+	marks_free(&m->marks);
 	free(m->cfg_json);
 	pthread_cond_destroy(&m->cv);
 	pthread_mutex_destroy(&m->mu);

@@ -11,6 +11,10 @@
  *   answers of its directories.
  * - /<prefix>/config is applied on top of the base config (flags/env) on
  *   every change; a bad document is logged and the previous config kept.
+ * - Keys under /<prefix>/kube2sky/ are kube2sky's zone markers (marker.h),
+ *   never records: each one that parses goes into the snapshot as a managed
+ *   zone (snapshot_managed_at); a bad one is logged once and ignored; a
+ *   deleted one stops managing its zone.
  * - Key TTLs/leases become record.expires; records past their expiry are
  *   left out of the next snapshot even before etcd reports the delete (the
  *   mirror republishes when the next expiry passes).

@@ -65,8 +65,11 @@ uint32_t rrec_priority(const struct rctx *x, const struct record *r);
 int rrec_ip(const struct record *r, uint8_t ip[16]);
 
 /* Read `name` (absolute, lower-case) with SkyDNS's directory and wildcard
- * semantics; `exact` keeps only records at the name itself. *exists tells
- * NXDOMAIN from NODATA. Returns 0 or SKY_ENOMEM (also stored in x->err). */
+ * semantics, or in a zone kube2sky manages with the Kubernetes DNS spec's
+ * (no wildcards; above a service only the record at the name itself, see
+ * resolve_lookup.c); `exact` keeps only records at the name itself.
+ * *exists tells NXDOMAIN from NODATA. Returns 0 or SKY_ENOMEM (also stored
+ * in x->err). */
 int rlookup(struct rctx *x, const char *name, bool exact, struct rlist *out, bool *exists);
 void rlist_free(struct rlist *l);
 void rgroups(struct rlist *l);

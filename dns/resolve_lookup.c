@@ -1,5 +1,6 @@
 /* resolve_lookup.c - how the resolver reads a snapshot: names and paths,
- * SkyDNS's directory and wildcard semantics, expiry, groups and TTLs.
+ * SkyDNS's directory and wildcard semantics (and where they stop in a zone
+ * kube2sky manages), expiry, groups and TTLs.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include "config.h"
 #include "dname.h"
 #include "err.h"
+#include "marker.h"
 #include "msg.h"
 #include "resolve_int.h"
 #include "snapshot.h"
@@ -209,8 +211,10 @@ void rlist_free(struct rlist *l)
 }
 
 /* Split a path into elements; returns the count, or -1 when too deep. The
- * prefix before the first wildcard is what SkyDNS read from etcd. */
-static int split_path(const char *path, size_t plen, struct elem *el, size_t *prefix)
+ * prefix before the first wildcard is what SkyDNS read from etcd; with
+ * `literal`, "*" and "any" are plain labels. */
+static int split_path(const char *path, size_t plen, bool literal, struct elem *el,
+		      size_t *prefix)
 {
 	size_t n = 0, i = 0;
 	*prefix = plen;
@@ -221,14 +225,79 @@ static int split_path(const char *path, size_t plen, struct elem *el, size_t *pr
 			return -1;
 		el[n].p = path + i;
 		el[n].len = j - i;
-		el[n].wild = (j - i == 1 && path[i] == '*') ||
-			     (j - i == 3 && memcmp(path + i, "any", 3) == 0);
+		el[n].wild = !literal && ((j - i == 1 && path[i] == '*') ||
+					  (j - i == 3 && memcmp(path + i, "any", 3) == 0));
 		if (el[n].wild && *prefix == plen)
 			*prefix = i > 0 ? i - 1 : 0;
 		n++;
 		i = j + 1;
 	}
 	return (int)n;
+}
+
+/* How a name may be read. fix (issue 12): in a zone kube2sky manages (it left a
+ * marker, see marker.h) SkyDNS's directory answers would hand out other
+ * namespaces' data: "prod.svc.<zone>" every address of a namespace, the apex
+ * every address of the cluster, and a search-path try "db.svc.<zone>" the
+ * pods of namespace db. There, as in CoreDNS, only the names the Kubernetes
+ * DNS spec (schema 1.1.0) defines aggregate what lies below them: a service
+ * "<svc>.<ns>.svc.<zone>" (a headless one's endpoints) and the names below
+ * it (endpoint hostnames, "_<port>._<proto>" SRV). Above a service a name
+ * answers only with a record stored at exactly that name (dns-version, a
+ * user's own key), else NODATA when something lies below it (an empty
+ * non-terminal, RFC 8020) or NXDOMAIN. The spec has no wildcards, so "*" and
+ * "any" are plain labels in such a zone. SkyDNS's own names below
+ * dns.<domain> (ns.dns for NS) and unmanaged zones keep SkyDNS's reads. */
+enum scope {
+	SCOPE_SKYDNS,     /* directory and wildcard reads */
+	SCOPE_SPEC_DIR,   /* a service or below: directory reads, no wildcards */
+	SCOPE_SPEC_EXACT, /* above a service: the record at the name only */
+};
+
+static enum scope name_scope(const struct rctx *x, const char *name, const char *path,
+			     size_t plen)
+{
+	const char *zone = NULL;
+	for (size_t i = 0; i < snapshot_managed_count(x->s); i++) {
+		const char *z = snapshot_managed_at(x->s, i)->zone;
+		if (rname_in(name, z) && (!zone || strlen(z) > strlen(zone)))
+			zone = z;
+	}
+	if (!zone)
+		return SCOPE_SKYDNS;
+	char own[MSG_NAME_MAX];
+	snprintf(own, sizeof own, "dns.%s", x->c->domain);
+	if (rname_in(name, own) && strcmp(name, own) != 0)
+		return SCOPE_SKYDNS;
+	char zpath[MSG_NAME_MAX];
+	int zl = msg_name_to_path(zone, zpath, sizeof zpath);
+	if (zl < 0 || (size_t)zl + 4 > plen)
+		return SCOPE_SPEC_EXACT;
+	/* below the zone: "svc/<ns>/<svc>[/...]" */
+	const char *rel = path + (zl ? zl + 1 : 0);
+	size_t rlen = plen - (size_t)(rel - path);
+	if (rlen < 4 || memcmp(rel, "svc/", 4) != 0)
+		return SCOPE_SPEC_EXACT;
+	const char *ns_end = memchr(rel + 4, '/', rlen - 4);
+	if (!ns_end || ns_end == rel + 4 || ns_end + 1 >= rel + rlen)
+		return SCOPE_SPEC_EXACT;
+	return SCOPE_SPEC_DIR;
+}
+
+/* Above a service in a managed zone: whether anything live lies at or below
+ * path, and the live record at exactly path. Two binary searches, so the
+ * apex of a large cluster costs no more than a leaf. */
+static int lookup_exact(struct rctx *x, const char *path, size_t plen, struct rlist *out,
+			bool *exists)
+{
+	const struct record *first;
+	size_t n = snapshot_range(x->s, path, plen, &first);
+	for (size_t i = 0; i < n && !*exists; i++)
+		*exists = rrec_live(x, &first[i]);
+	const struct record *r = snapshot_get(x->s, path, plen);
+	if (r && rrec_live(x, r) && rlist_push(x, out, r) < 0)
+		return SKY_ENOMEM;
+	return 0;
 }
 
 int rlookup(struct rctx *x, const char *name, bool exact, struct rlist *out, bool *exists)
@@ -240,7 +309,10 @@ int rlookup(struct rctx *x, const char *name, bool exact, struct rlist *out, boo
 	int plen = msg_name_to_path(name, path, sizeof path);
 	if (plen <= 0)
 		return 0;
-	int nel = split_path(path, (size_t)plen, el, &prefix);
+	enum scope sc = name_scope(x, name, path, (size_t)plen);
+	if (sc == SCOPE_SPEC_EXACT)
+		return lookup_exact(x, path, (size_t)plen, out, exists);
+	int nel = split_path(path, (size_t)plen, sc != SCOPE_SKYDNS, el, &prefix);
 	if (nel < 0)
 		return 0;
 	const struct record *first;

@@ -1,9 +1,9 @@
 /* snapshot.c - sorted, immutable record set.
  *
  * Layout: one array of struct record sorted by path, and one string pool that
- * holds every path and every service string, so a snapshot is three
- * allocations (records, pool, config) however many records it has, and
- * freeing it is O(1) in calls to free().
+ * holds every path and every service string, so a snapshot is four
+ * allocations (records, pool, config, managed zones) however many records it
+ * has, and freeing it is O(1) in calls to free().
  *
  * Order: bytes compare as unsigned, except that '/' sorts below every other
  * byte. Then a path and its subtree are one contiguous run ("a/b", "a/b/c"
@@ -18,6 +18,7 @@
 
 #include "config.h"
 #include "err.h"
+#include "marker.h"
 
 struct entry {
 	char *path;
@@ -30,6 +31,8 @@ struct entry {
 struct snapshot_builder {
 	struct entry *e;
 	size_t n, cap;
+	struct marker *managed;
+	size_t nmanaged;
 };
 
 struct snapshot {
@@ -39,6 +42,8 @@ struct snapshot {
 	struct config *cfg;
 	uint64_t revision;
 	int64_t created;
+	struct marker *managed;
+	size_t nmanaged;
 };
 
 static inline unsigned key_byte(unsigned char c)
@@ -92,10 +97,27 @@ int snapshot_builder_add(struct snapshot_builder *b, const char *path, size_t pa
 	return 0;
 }
 
+int snapshot_builder_add_managed(struct snapshot_builder *b, const struct marker *m)
+{
+	for (size_t i = 0; i < b->nmanaged; i++) {
+		if (strcmp(b->managed[i].zone, m->zone) == 0) {
+			b->managed[i] = *m;
+			return 0;
+		}
+	}
+	struct marker *nm = realloc(b->managed, (b->nmanaged + 1) * sizeof *nm);
+	if (!nm)
+		return SKY_ENOMEM;
+	b->managed = nm;
+	b->managed[b->nmanaged++] = *m;
+	return 0;
+}
+
 void snapshot_builder_free(struct snapshot_builder *b)
 {
 	if (!b)
 		return;
+	free(b->managed);
 	for (size_t i = 0; i < b->n; i++) {
 		free(b->e[i].path);
 		msg_service_clear(&b->e[i].svc);
@@ -111,6 +133,11 @@ static int entry_cmp(const void *pa, const void *pb)
 	if (c != 0)
 		return c;
 	return a->seq < b->seq ? -1 : a->seq > b->seq ? 1 : 0;
+}
+
+static int marker_cmp(const void *pa, const void *pb)
+{
+	return strcmp(((const struct marker *)pa)->zone, ((const struct marker *)pb)->zone);
 }
 
 static size_t slen(const char *s)
@@ -198,6 +225,11 @@ struct snapshot *snapshot_builder_finish(struct snapshot_builder *b, struct conf
 		r->svc.text = pool_str(s->pool, &pos, e->svc.text);
 		r->svc.group = pool_str(s->pool, &pos, e->svc.group);
 	}
+	if (b->nmanaged > 1)
+		qsort(b->managed, b->nmanaged, sizeof *b->managed, marker_cmp);
+	s->managed = b->managed;
+	s->nmanaged = b->nmanaged;
+	b->managed = NULL;
 	s->n = n;
 	s->cfg = cfg;
 	s->revision = revision;
@@ -223,6 +255,7 @@ void snapshot_free(struct snapshot *s)
 	free(s->rec);
 	free(s->pool);
 	free(s->cfg);
+	free(s->managed);
 	free(s);
 }
 
@@ -244,6 +277,16 @@ size_t snapshot_count(const struct snapshot *s)
 int64_t snapshot_created(const struct snapshot *s)
 {
 	return s->created;
+}
+
+size_t snapshot_managed_count(const struct snapshot *s)
+{
+	return s->nmanaged;
+}
+
+const struct marker *snapshot_managed_at(const struct snapshot *s, size_t i)
+{
+	return i < s->nmanaged ? &s->managed[i] : NULL;
 }
 
 /* Where record r lies relative to the subtree of p: -1 before, 0 inside

@@ -20,6 +20,7 @@
 #include "msg.h"
 
 struct config;
+struct marker;
 
 struct record {
 	const char *path;  /* relative path, e.g. "local/skydns/east/rails/1" */
@@ -39,6 +40,10 @@ struct snapshot_builder *snapshot_builder_new(void);
 int snapshot_builder_add(struct snapshot_builder *b, const char *path, size_t pathlen,
 			 const struct service *svc, int64_t expires);
 
+/* Record a zone kube2sky manages (its marker, see marker.h; copied). A
+ * second marker for the same zone replaces the first. SKY_ENOMEM. */
+int snapshot_builder_add_managed(struct snapshot_builder *b, const struct marker *m);
+
 /* Sort and freeze. Takes ownership of cfg (a heap config, freed with the
  * snapshot; may be NULL in unit tests, then config_defaults() are used).
  * `prefix_depth` = number of '/' in "/<prefix>" (1 for "skydns"), used for
@@ -53,6 +58,11 @@ const struct config *snapshot_config(const struct snapshot *s);
 uint64_t snapshot_revision(const struct snapshot *s);
 size_t snapshot_count(const struct snapshot *s);
 int64_t snapshot_created(const struct snapshot *s); /* unix seconds of finish() */
+
+/* The zones kube2sky manages, sorted by zone name: how many, and the i-th
+ * marker (owned by the snapshot). */
+size_t snapshot_managed_count(const struct snapshot *s);
+const struct marker *snapshot_managed_at(const struct snapshot *s, size_t i);
 
 /* Records whose path equals `path` or lies below it ("a/b" matches "a/b" and
  * "a/b/c", not "a/bc"). Sets *first and returns how many (contiguous).

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,6 +31,7 @@
 #include "kapi.h"
 #include "kstats.h"
 #include "log.h"
+#include "marker.h"
 #include "metrics.h"
 #include "msg.h"
 #include "strmap.h"
@@ -198,6 +200,10 @@ struct run {
 	struct writer_stats seen;    /* writer counters already added to stats */
 	pthread_mutex_t mu;
 	bool loaded, first_done, etcd_ok, need_gc;
+	bool marker_due;             /* a full sync finished: write the zone marker */
+	int64_t synced_at;           /* unix seconds of the last full sync */
+	int64_t marker_retry_at;     /* monotonic ms */
+	char marker_id[MARKER_ID_LEN + 1];
 	char etcd_err[512];
 	int64_t next_resync, etcd_backoff_until;
 	int etcd_backoff;
@@ -407,6 +413,55 @@ static void etcd_failed(struct run *r, int rc)
 	log_error("etcd", "cannot use etcd, retrying: %s retry_ms=%d", r->etcd_err, wait);
 }
 
+/* The zone marker (marker.h) tells skydns that this zone follows the
+ * Kubernetes DNS spec, so names above a service stop answering with other
+ * namespaces' records. Written after every full sync, with the time of the
+ * sync. It is no record: readiness does not wait for it and the record
+ * metrics do not count it; a failed write is retried every 5 s, and until
+ * it lands skydns keeps SkyDNS's directory answers for the zone. */
+static void write_marker(struct run *r)
+{
+	if (now_ms() < r->marker_retry_at)
+		return;
+	struct marker m = {.synced = r->synced_at};
+	char key[1024], val[1024];
+	snprintf(m.zone, sizeof m.zone, "%s", r->topts.zone);
+	snprintf(m.schema, sizeof m.schema, "%s", K2S_SCHEMA_VERSION);
+	memcpy(m.id, r->marker_id, sizeof m.id);
+	int rc = marker_key(r->topts.prefix, m.zone, key, sizeof key);
+	if (rc >= 0)
+		rc = marker_format(&m, val, sizeof val);
+	if (rc < 0) {
+		log_error("writer", "cannot build the zone marker: %s zone=%s", err_str(rc), m.zone);
+		r->marker_due = false;
+		return;
+	}
+	rc = etcd_put(r->etcd, key, val, 0);
+	if (rc) {
+		r->marker_retry_at = now_ms() + 5000;
+		log_warn("writer", "cannot write the zone marker, retrying in 5 s; skydns keeps SkyDNS "
+			 "directory answers for the zone until then: %s key=%s etcd=%s",
+			 err_str(rc), key, etcd_last_error(r->etcd));
+		return;
+	}
+	r->marker_due = false;
+	log_debug("writer", "zone marker written key=%s synced=%lld", key, (long long)m.synced);
+}
+
+/* 16 hex digits, one value per process, so a reader of the marker can tell
+ * a restarted kube2sky (or a second one) from the same one resyncing. */
+static void make_marker_id(char out[MARKER_ID_LEN + 1])
+{
+	uint8_t b[MARKER_ID_LEN / 2];
+	if (getrandom(b, sizeof b, GRND_NONBLOCK) != (ssize_t)sizeof b) {
+		uint64_t x = (uint64_t)time(NULL) * 6364136223846793005ULL ^ (uint64_t)getpid() ^
+			     (uint64_t)now_ms() << 20;
+		memcpy(b, &x, sizeof b);
+	}
+	for (size_t i = 0; i < sizeof b; i++)
+		snprintf(out + 2 * i, 3, "%02x", b[i]);
+}
+
 static void writer_step(struct run *r)
 {
 	if (!r->loaded) {
@@ -448,7 +503,12 @@ static void writer_step(struct run *r)
 		pthread_mutex_lock(&r->mu);
 		r->first_done = true;
 		pthread_mutex_unlock(&r->mu);
+		r->synced_at = (int64_t)time(NULL);
+		r->marker_due = true;
+		r->marker_retry_at = 0;
 	}
+	if (r->marker_due)
+		write_marker(r);
 	if (!strmap_len(r->retry))
 		kstats_synced(r->stats, (double)time(NULL));
 	if (r->o->resync_s > 0 && now_ms() >= r->next_resync)
@@ -697,6 +757,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	struct run r = {.o = &o, .seed = (unsigned)time(NULL)};
+	make_marker_id(r.marker_id);
 	r.topts = (struct translate_opts){.prefix = o.path_prefix, .zone = zone, .ttl = (uint32_t)o.ttl,
 					  .priority = 10, .weight = 10};
 	struct kapi *api = NULL;

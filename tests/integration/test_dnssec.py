@@ -422,3 +422,22 @@ def test_etcd3_mode_signs_too(mode, kv, skydns, workdir):
     for name, rdtype in [("web.skydns.test.", "AAAA"), ("nope.skydns.test.", "A")]:
         dnspython_ok(s, k, name, rdtype, negative=True)
         delv_ok(s, k, name, rdtype, negative=True)
+
+
+def test_managed_zone_denials_validate(kv, skydns, workdir):
+    """A zone kube2sky manages (its marker in etcd): names above a service
+    are NODATA/NXDOMAIN (issue 12), and those denials are signed and prove
+    what they say like any other."""
+    key = Key(workdir, "ECDSAP256SHA256")
+    kv.put("/skydns/kube2sky/skydns.test", {"zone": ZONE, "schema": "1.1.0", "synced": 1, "id": "00ff"})
+    kv.put(f"{BASE}/svc/prod/api/1", {"host": "10.0.0.60"})
+    kv.put(f"{BASE}/dns/ns/ns1", {"host": "10.0.0.53"})
+    s = skydns(["-dnssec", key.base], domain=ZONE)
+    wait_until(lambda: query(s, "api.prod.svc.skydns.test.", "A").answer and
+               not query(s, "prod.svc.skydns.test.", "A").answer, 10, what="scoped data loaded")
+    dnspython_ok(s, key, "api.prod.svc.skydns.test.", "A")
+    for name, rdtype in [("prod.svc.skydns.test.", "A"), ("svc.skydns.test.", "SRV"),
+                         ("skydns.test.", "A"), ("nosuch.svc.skydns.test.", "A")]:
+        r = dnspython_ok(s, key, name, rdtype, negative=True)
+        assert r.rcode() == (dns.rcode.NXDOMAIN if name.startswith("nosuch") else dns.rcode.NOERROR)
+        delv_ok(s, key, name, rdtype, negative=True)

@@ -387,9 +387,102 @@ def test_spec_records_served(workdir, etcd, mode, api, kube2sky, skydns, pki):
     wait_answer(s, "mail.default.svc.cluster.local.", "CNAME", ["mail.example.org."])
     # what kube2sky wrote is exactly what translate promises, nothing else
     # (v2 listings leave out the 6 SRV records below "_" labels)
+    # (v2 listings leave out the 6 SRV records below "_" labels), and the marker
     keys = etcd_keys(etcd) if mode == "v3" else etcd_keys_v2(etcd)
-    assert len(keys) == (18 if mode == "v3" else 12), sorted(keys)
+    assert len(keys) == (19 if mode == "v3" else 13), sorted(keys)
+    assert MARKER_KEY in keys
     assert a.auth_failures == 0
+
+
+MARKER_KEY = "/skydns/kube2sky/cluster.local"
+
+
+def read_marker(etcd, mode):
+    """kube2sky's zone marker as a dict, or None."""
+    if mode == "v2":
+        st, body = _http("GET", etcd.url + "/v2/keys" + MARKER_KEY)
+        return json.loads(body["node"]["value"]) if st == 200 else None
+    got = etcd_keys(etcd, "/skydns/kube2sky/")
+    return json.loads(got[MARKER_KEY][0]) if MARKER_KEY in got else None
+
+
+def nodata_soa(server, name, rdtype):
+    """The name exists but has no rdtype: NOERROR, no answer, the zone's SOA
+    alone in authority."""
+    r = query(server, name, rdtype)
+    return (r.rcode() == 0 and not r.answer and
+            [(str(x.name), dns.rdatatype.to_text(x.rdtype)) for x in r.authority] == [(ZONE, "SOA")])
+
+
+@pytest.mark.parametrize("mode", ["v2", "v3"])
+def test_scope_stops_at_spec_names(workdir, etcd, mode, kv, api, kube2sky, skydns):
+    """Issue 12: above a service (namespace, svc, apex) a zone kube2sky
+    manages answers NODATA or NXDOMAIN as CoreDNS does, not with every
+    address of a namespace or of the cluster; the spec's names still answer.
+    Deleting kube2sky's marker gives SkyDNS's directory answers back."""
+    t0 = int(time.time())
+    a = api()
+    k = kube2sky(["--kube-master-url", a.url])
+    k.wait_ready()
+    wait_until(lambda: read_marker(etcd, mode) is not None, 10, what="zone marker written")
+    m = read_marker(etcd, mode)
+    assert m["zone"] == ZONE and m["schema"] == "1.1.0", m
+    assert t0 - 1 <= m["synced"] <= time.time() + 1, m
+    assert len(m["id"]) == 16 and int(m["id"], 16) >= 0, m
+    s = skydns(domain=ZONE)
+    wait_until(lambda: nodata_soa(s, "prod.svc.cluster.local.", "A"), 15,
+               what="A prod.svc.cluster.local. NODATA")
+    for name, rdtype in [("prod.svc.cluster.local.", "AAAA"), ("default.svc.cluster.local.", "A"),
+                         ("svc.cluster.local.", "A"), ("svc.cluster.local.", "SRV"),
+                         ("cluster.local.", "A"), ("cluster.local.", "AAAA"),
+                         ("cluster.local.", "SRV"), ("cluster.local.", "TXT"),
+                         # a pod in default resolving "db" through its search list
+                         ("db.svc.cluster.local.", "A"), ("db.svc.cluster.local.", "SRV")]:
+        assert nodata_soa(s, name, rdtype), (name, rdtype, query(s, name, rdtype))
+    assert answers(s, "db.default.svc.cluster.local.", "A")[0] == NXDOMAIN
+    assert answers(s, "nosuchns.svc.cluster.local.", "A")[0] == NXDOMAIN
+    assert answers(s, "*.default.svc.cluster.local.", "A")[0] == NXDOMAIN
+    # the spec's names are unchanged
+    assert answers(s, "cluster.local.", "SOA")[0] == 0 and answers(s, "cluster.local.", "SOA")[1]
+    assert answers(s, "dns-version.cluster.local.", "TXT") == (0, ['"1.1.0"'])
+    assert answers(s, "web.default.svc.cluster.local.", "A") == (0, ["10.96.0.50"])
+    assert answers(s, "api.prod.svc.cluster.local.", "AAAA") == (0, ["fd00:10:96::60"])
+    assert answers(s, "pg.db.svc.cluster.local.", "A") == (0, ["10.244.1.5", "10.244.2.6"])
+    assert answers(s, "pg-0.pg.db.svc.cluster.local.", "A") == (0, ["10.244.1.5"])
+    assert answers(s, "mail.default.svc.cluster.local.", "CNAME") == (0, ["mail.example.org."])
+    assert answers(s, "50.0.96.10.in-addr.arpa.", "PTR") == (0, ["web.default.svc.cluster.local."])
+    if mode == "v3":  # v2 hides keys below "_" labels from a mirroring server
+        assert answers(s, "_http._tcp.web.default.svc.cluster.local.", "SRV") == \
+            (0, ["10 100 80 web.default.svc.cluster.local."])
+        assert answers(s, "_sql._tcp.pg.db.svc.cluster.local.", "SRV") == \
+            (0, ["10 50 5433 10-244-2-6.pg.db.svc.cluster.local.",
+                 "10 50 5433 pg-0.pg.db.svc.cluster.local."])
+    assert "zone managed by kube2sky" in s.logs()
+    # without the marker the zone is a SkyDNS zone again: directory answers
+    kv.delete(MARKER_KEY)
+    wait_answer(s, "prod.svc.cluster.local.", "A", ["10.96.0.60"])
+    wait_answer(s, "db.svc.cluster.local.", "A", ["10.244.1.5", "10.244.2.6"])
+    assert "zone marker gone" in s.logs()
+
+
+def test_marker_rewritten_and_bad_marker_ignored(workdir, etcd, kv, api, kube2sky, skydns):
+    """The marker comes back with a newer sync time at every resync; a
+    marker skydns cannot parse is logged and ignored; neither is read as a
+    record."""
+    a = api(fixtures=["service-clusterip.json", "service-dualstack.json"])
+    kv.put("/skydns/kube2sky/other.local", "{not json")
+    k = kube2sky(["--kube-master-url", a.url, "--resync-period", "1"])
+    k.wait_ready()
+    wait_until(lambda: read_marker(etcd, "v3") is not None, 10, what="zone marker written")
+    first = read_marker(etcd, "v3")
+    wait_until(lambda: read_marker(etcd, "v3")["synced"] > first["synced"], 10,
+               what="marker rewritten by a resync")
+    assert read_marker(etcd, "v3")["id"] == first["id"]  # the same process
+    s = skydns(domain=ZONE)
+    wait_until(lambda: nodata_soa(s, "prod.svc.cluster.local.", "A"), 15, what="scoped")
+    wait_until(lambda: "ignoring zone marker key=/skydns/kube2sky/other.local" in s.logs(), 5,
+               what="bad marker logged")
+    assert "skipping key=/skydns/kube2sky" not in s.logs()  # never read as a record
 
 
 def test_update_has_no_nxdomain_window(workdir, etcd, api, kube2sky, skydns):
@@ -804,8 +897,8 @@ def test_address_shared_by_two_headless_services(workdir, etcd, api, kube2sky, s
     other = ({"pg", "pg-alias"} - {gone_svc}).pop()
     a.state.delete("Service", "db", other)
     wait_answer(s, ptr, "PTR", NXDOMAIN)
-    wait_until(lambda: list(etcd_keys(etcd, "/skydns/")) == ["/skydns/local/cluster/dns-version"], 10,
-               what="only dns-version left")
+    wait_until(lambda: sorted(etcd_keys(etcd, "/skydns/")) == [MARKER_KEY, "/skydns/local/cluster/dns-version"],
+               10, what="only the marker and dns-version left")
 
 
 class TlsEtcd:
@@ -910,12 +1003,15 @@ def test_resync_repairs_lost_keys(workdir, etcd, kv, api, kube2sky, skydns):
     a = api(fixtures=["service-clusterip.json", "service-dualstack.json"])
     k = kube2sky(["--kube-master-url", a.url, "--resync-period", "1"])
     k.wait_ready()
+    wait_until(lambda: MARKER_KEY in etcd_keys(etcd), 10, what="zone marker written")
     before = etcd_keys(etcd)
-    assert len(before) == 11, sorted(before)  # 5 + 5 + dns-version
+    assert len(before) == 12, sorted(before)  # 5 + 5 + dns-version + the zone marker
     kv.delete("/skydns/", recursive=True)
     assert not etcd_keys(etcd)
-    wait_until(lambda: {key: v for key, (v, _) in etcd_keys(etcd).items()} ==
-               {key: v for key, (v, _) in before.items()}, 15, what="keys written again")
+    # the marker's value changes at every sync (its time): compare keys only for it
+    records = lambda keys: {key: v for key, (v, _) in keys.items() if key != MARKER_KEY}  # noqa: E731
+    wait_until(lambda: records(etcd_keys(etcd)) == records(before) and MARKER_KEY in etcd_keys(etcd),
+               15, what="keys written again")
     s = skydns(domain=ZONE)
     wait_answer(s, "api.prod.svc.cluster.local.", "AAAA", ["fd00:10:96::60"])
 

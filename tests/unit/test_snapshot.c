@@ -2,6 +2,7 @@
 #include "snapshot.h"
 #include "config.h"
 #include "err.h"
+#include "marker.h"
 #include "check.h"
 
 #include <stdlib.h>
@@ -176,6 +177,27 @@ TEST(many_records)
 	snapshot_free(s);
 }
 
+TEST(managed_zones)
+{
+	struct snapshot_builder *b = snapshot_builder_new();
+	struct marker m1 = {.zone = "cluster.local.", .synced = 10, .id = "aa"};
+	struct marker m2 = {.zone = "alpha.local.", .synced = 20, .id = "bb"};
+	struct marker m3 = {.zone = "cluster.local.", .synced = 30, .id = "cc"};
+	CHECK_INT(snapshot_builder_add_managed(b, &m1), 0);
+	CHECK_INT(snapshot_builder_add_managed(b, &m2), 0);
+	CHECK_INT(snapshot_builder_add_managed(b, &m3), 0); /* a resync's newer marker */
+	struct snapshot *s = snapshot_builder_finish(b, NULL, 1, 1);
+	CHECK(s != NULL);
+	CHECK_INT((int)snapshot_managed_count(s), 2);
+	CHECK_STR(snapshot_managed_at(s, 0)->zone, "alpha.local.");
+	CHECK_STR(snapshot_managed_at(s, 1)->zone, "cluster.local.");
+	CHECK(snapshot_managed_at(s, 1)->synced == 30);
+	CHECK_STR(snapshot_managed_at(s, 1)->id, "cc");
+	CHECK(snapshot_managed_at(s, 2) == NULL);
+	CHECK_INT((int)snapshot_count(s), 0);
+	snapshot_free(s);
+}
+
 int main(void)
 {
 	RUN(order_and_ranges);
@@ -183,5 +205,6 @@ int main(void)
 	RUN(duplicate_add_replaces);
 	RUN(service_fields_and_config);
 	RUN(many_records);
+	RUN(managed_zones);
 	return CHECK_DONE();
 }
