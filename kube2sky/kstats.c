@@ -28,7 +28,7 @@ struct kstats {
 	struct series *rewatch[NRES][KREWATCH_COUNT];
 	struct series *api_err[NRES][KAPI_COUNT];
 	struct series *writes[KETCD_COUNT], *failures[KETCD_COUNT];
-	struct series *keys, *synced, *latency, *skipped;
+	struct series *keys, *synced, *latency, *skipped, *lost;
 };
 
 /* One metric per row, so names, types and help texts sit together. */
@@ -46,9 +46,10 @@ static const struct {
 	{"last_sync_timestamp_seconds", "Unix time at which etcd last held every record of every watched object.", METRIC_GAUGE},
 	{"event_to_write_seconds", "Time from receiving a watch event to the etcd write it caused.", METRIC_HISTOGRAM},
 	{"records_skipped_total", "Records not written because a name, port name or address in the object is invalid.", METRIC_COUNTER},
+	{"etcd_store_lost_total", "Times the zone marker vanished from etcd (etcd wiped or replaced) and every record was rewritten.", METRIC_COUNTER},
 };
 enum { D_OBJECTS, D_RELISTS, D_REWATCH, D_API, D_WRITES, D_FAILURES, D_KEYS, D_SYNCED, D_LATENCY, D_SKIPPED,
-       D_COUNT };
+       D_LOST, D_COUNT };
 
 static int add_series(struct kstats *st, struct metric *m[D_COUNT])
 {
@@ -83,7 +84,8 @@ static int add_series(struct kstats *st, struct metric *m[D_COUNT])
 	st->synced = metrics_series(m[D_SYNCED], "");
 	st->latency = metrics_series(m[D_LATENCY], "");
 	st->skipped = metrics_series(m[D_SKIPPED], "");
-	return st->keys && st->synced && st->latency && st->skipped ? 0 : -1;
+	st->lost = metrics_series(m[D_LOST], "");
+	return st->keys && st->synced && st->latency && st->skipped && st->lost ? 0 : -1;
 }
 
 struct kstats *kstats_new(const char *ns, const char *sub)
@@ -185,6 +187,12 @@ void kstats_event_to_write(struct kstats *st, double seconds)
 {
 	if (st)
 		series_observe(st->latency, seconds < 0 ? 0 : seconds);
+}
+
+void kstats_store_lost(struct kstats *st)
+{
+	if (st)
+		series_add(st->lost, 1);
 }
 
 void kstats_skipped(struct kstats *st, unsigned long n)

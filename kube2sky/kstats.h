@@ -10,6 +10,7 @@
  *   <ns>_<sub>_last_sync_timestamp_seconds               gauge (Unix time)
  *   <ns>_<sub>_event_to_write_seconds                    histogram
  *   <ns>_<sub>_records_skipped_total                     counter (invalid names/ports/IPs)
+ *   <ns>_<sub>_etcd_store_lost_total                     counter (zone marker gone: rewrote all)
  *
  * resource is one of "services", "endpointslices", "endpoints" (the
  * informer's names); any other name is ignored. Every series is created by
@@ -48,5 +49,6 @@ void kstats_synced(struct kstats *st, double unix_time);
 void kstats_event_to_write(struct kstats *st, double seconds);
 /* n records skipped (each counted when first seen, not on every resync). */
 void kstats_skipped(struct kstats *st, unsigned long n);
+void kstats_store_lost(struct kstats *st);
 
 #endif

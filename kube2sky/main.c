@@ -38,6 +38,7 @@
 #include "writer.h"
 
 #define MAX_MACHINES 16
+#define MARKER_CHECK_MS 5000 /* how often the zone marker is looked at */
 
 struct opts {
 	char *domain, *etcd_server, *etcd_cafile, *etcd_certfile, *etcd_keyfile;
@@ -204,6 +205,8 @@ struct run {
 	int64_t synced_at;           /* unix seconds of the last full sync */
 	int64_t marker_retry_at;     /* monotonic ms */
 	char marker_id[MARKER_ID_LEN + 1];
+	char marker_at[1024];        /* key of the marker last written, "" = none */
+	int64_t marker_check_at;     /* monotonic ms of the next look at it */
 	char etcd_err[512];
 	int64_t next_resync, etcd_backoff_until;
 	int etcd_backoff;
@@ -445,7 +448,30 @@ static void write_marker(struct run *r)
 		return;
 	}
 	r->marker_due = false;
+	snprintf(r->marker_at, sizeof r->marker_at, "%s", key);
+	r->marker_check_at = now_ms() + MARKER_CHECK_MS;
 	log_debug("writer", "zone marker written key=%s synced=%lld", key, (long long)m.synced);
+}
+
+/* etcd restarted empty (or replaced by a new cluster) answers kube2sky's
+ * requests as if nothing happened, and the writer's view still lists every
+ * key, so nothing would be rewritten until the next resync. The marker is
+ * the canary: when it is gone, so is everything else; re-read and rewrite
+ * at once (skydns keeps answering from its last snapshot meanwhile). */
+static void check_marker(struct run *r)
+{
+	if (!r->marker_at[0] || r->marker_due || now_ms() < r->marker_check_at)
+		return;
+	r->marker_check_at = now_ms() + MARKER_CHECK_MS;
+	char *v = NULL;
+	int rc = etcd_get(r->etcd, r->marker_at, &v, NULL);
+	free(v);
+	if (rc != SKY_ENOTFOUND)
+		return; /* there, or etcd is away (the next write reports that) */
+	log_warn("writer", "zone marker key=%s is gone: etcd lost kube2sky's records (wiped or "
+		 "replaced); re-reading and rewriting everything", r->marker_at);
+	kstats_store_lost(r->stats);
+	r->loaded = false;
 }
 
 /* 16 hex digits, one value per process, so a reader of the marker can tell
@@ -509,6 +535,8 @@ static void writer_step(struct run *r)
 	}
 	if (r->marker_due)
 		write_marker(r);
+	else
+		check_marker(r);
 	if (!strmap_len(r->retry))
 		kstats_synced(r->stats, (double)time(NULL));
 	if (r->o->resync_s > 0 && now_ms() >= r->next_resync)

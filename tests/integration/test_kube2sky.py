@@ -1136,3 +1136,56 @@ def test_invalid_names_skipped_alone(workdir, etcd, kv, api, kube2sky, skydns):
     with urllib.request.urlopen(f"http://127.0.0.1:{k.health_port}/metrics", timeout=2) as r:
         metrics = r.read().decode()
     assert "\nkube2sky_records_skipped_total 2\n" in metrics, metrics
+
+
+@pytest.mark.parametrize("mode", ["v2", "v3"])
+def test_etcd_wiped_no_nxdomain(workdir, etcd, mode, api, kube2sky, skydns):
+    """etcd restarted empty (issue 12.4): kube2sky sees its zone marker gone
+    and rewrites everything; skydns keeps answering from its last snapshot
+    until the marker is back. A query loop through it all gets 0 NXDOMAIN."""
+    a = api()
+    names = {"web.default.svc.cluster.local.": "10.96.0.50"}
+    for i in range(30):
+        a.state.apply(svc_obj(f"w{i}", ip=f"10.96.7.{i}"))
+        names[f"w{i}.default.svc.cluster.local."] = f"10.96.7.{i}"
+    k = kube2sky(["--kube-master-url", a.url])
+    k.wait_ready()
+    s = skydns(domain=ZONE)
+    for name, ip in names.items():
+        wait_answer(s, name, "A", [ip])
+    wait_until(lambda: read_marker(etcd, mode), 10, what="zone marker")
+    counts = {"n": 0, "nx": 0, "wrong": []}
+    stop = threading.Event()
+
+    def loop():
+        end = time.monotonic() + 90
+        while not stop.is_set() and time.monotonic() < end:
+            for name, ip in names.items():
+                try:
+                    rc, got = answers(s, name, "A")
+                except Exception:  # noqa: BLE001 - a timeout is no NXDOMAIN
+                    continue
+                counts["n"] += 1
+                counts["nx"] += rc == NXDOMAIN
+                if rc == 0 and got != [ip]:
+                    counts["wrong"].append((name, got))
+
+    t = threading.Thread(target=loop)
+    t.start()
+    try:
+        etcd.stop()
+        shutil.rmtree(etcd.dir)
+        etcd.start()
+        wait_until(lambda: "is gone: etcd lost kube2sky's records" in k.logs(), 20,
+                   what="kube2sky notices the wiped store")
+        wait_until(lambda: "new etcd store filled" in s.logs(), 30, what="skydns publishes the refilled store")
+        a.state.apply(svc_obj("after", ip="10.96.8.1"))
+        wait_answer(s, "after.default.svc.cluster.local.", "A", ["10.96.8.1"])
+        time.sleep(0.5)
+    finally:
+        stop.set()
+        t.join()
+    assert counts["n"] > 100 and counts["nx"] == 0 and not counts["wrong"], counts
+    assert "is a new store" in s.logs()
+    status, body = k.health("/metrics")
+    assert "kube2sky_etcd_store_lost_total 1" in body, body
