@@ -633,9 +633,9 @@ int etcd_delete(struct etcd_client *c, const char *key)
 	return c->v3 ? etcd_v3_delete(c, key) : etcd_v2_delete(c, key);
 }
 
-int etcd_delete_dir(struct etcd_client *c, const char *key)
+int etcd_delete_dir(struct etcd_client *c, const char *key, bool recursive)
 {
-	return c->v3 ? 0 : etcd_v2_delete_dir(c, key);
+	return c->v3 ? 0 : etcd_v2_delete_dir(c, key, recursive);
 }
 
 int etcd_watch(struct etcd_client *c, const char *prefix, uint64_t after_revision,

@@ -87,11 +87,13 @@ int etcd_delete(struct etcd_client *c, const char *key);
 
 /* v2: remove the directory `key` if it is empty (DELETE ?dir=true), so a
  * writer that deleted the last key below it leaves no empty directory
- * behind. A directory that is not empty or missing is left alone and is not
- * an error. Only for paths known to be directories (the parent of a key):
- * etcd v2 deletes a plain key given ?dir=true too. v3 has no directories:
- * a no-op. */
-int etcd_delete_dir(struct etcd_client *c, const char *key);
+ * behind; with `recursive`, remove it with everything below it, hidden
+ * ("_") keys included, which a v2 reader can neither list nor delete one by
+ * one without knowing their names. A directory that is not empty (without
+ * `recursive`) or missing is left alone and is not an error. Only for paths
+ * known to be directories (the parent of a key): etcd v2 deletes a plain key
+ * given ?dir=true too. v3 has no directories and no hidden keys: a no-op. */
+int etcd_delete_dir(struct etcd_client *c, const char *key, bool recursive);
 
 /* Watch everything under prefix from `after_revision + 1`, calling cb for
  * each event, until *stop becomes true (checked at least every 500 ms), an

@@ -356,10 +356,10 @@ int etcd_v2_delete(struct etcd_client *c, const char *key)
 	return rc;
 }
 
-int etcd_v2_delete_dir(struct etcd_client *c, const char *key)
+int etcd_v2_delete_dir(struct etcd_client *c, const char *key, bool recursive)
 {
 	char path[2048];
-	int rc = v2_path(key, "?dir=true", path, sizeof path);
+	int rc = v2_path(key, recursive ? "?dir=true&recursive=true" : "?dir=true", path, sizeof path);
 	struct etcd_resp r = { 0 };
 	if (rc == 0)
 		rc = etcd_request(c, "DELETE", path, NULL, &r);

@@ -305,12 +305,30 @@ static int tidy_dirs(struct writer *w, char **deleted, size_t n)
 	if (!rc)
 		qsort(list, nd, sizeof *list, deeper_first);
 	for (size_t i = 0; i < nd && !rc; i++)
-		if ((rc = etcd_delete_dir(w->etcd, list[i]))) {
+		if ((rc = etcd_delete_dir(w->etcd, list[i], false))) {
 			w->st.errors++;
 			w->st.delete_errors++;
 		}
 	free(list);
 	strmap_free(dirs);
+	return rc;
+}
+
+/* A service left with no key: remove its directory "<svc/ tree>/<ns>/<name>"
+ * whole. Every key there is the service's (translate_owner goes by path),
+ * and on v2 this is the only way to remove hidden "_" keys that writer_load
+ * could not list (written before a restart, say). */
+static int drop_service_dir(struct writer *w, const char *svc)
+{
+	char pre[3][512], dir[1024];
+	if (translate_owned_prefixes(&w->opts, pre, 3) < 0 ||
+	    (size_t)snprintf(dir, sizeof dir, "%s%s", pre[0], svc) >= sizeof dir)
+		return SKY_ERANGE;
+	int rc = etcd_delete_dir(w->etcd, dir, true);
+	if (rc) {
+		w->st.errors++;
+		w->st.delete_errors++;
+	}
 	return rc;
 }
 
@@ -347,13 +365,16 @@ int writer_sync(struct writer *w, const char *svc, const struct k2s_recset *desi
 		else
 			free(gone[i]);
 	}
+	bool emptied = !rc && (set = strmap_get(w->claims, svc)) && strmap_len(set) == 0;
+	if (emptied && *svc)
+		rc = drop_service_dir(w, svc); /* before tidy_dirs: then <ns>/ can go */
 	if (!rc && nd)
 		rc = tidy_dirs(w, gone, nd);
 	for (size_t i = 0; i < nd; i++)
 		free(gone[i]);
 	free(gone);
-	if (!rc && (set = strmap_get(w->claims, svc)) && strmap_len(set) == 0)
-		strmap_del(w->claims, svc);
+	if (!rc && emptied)
+		strmap_del(w->claims, svc); /* kept on error: a retry drops the directory */
 	return rc;
 }
 

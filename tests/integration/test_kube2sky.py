@@ -1036,8 +1036,8 @@ def run_v2_phases(etcd, api, kube2sky, skydns):
         # kube2sky is done when etcd (exact v2 reads see "_" keys) holds what
         # the phase wrote; then a barrier key orders skydns after all of it.
         wait_until(written, 20, what=f"kube2sky wrote phase {phase}")
-        _http("PUT", etcd.url + f"/v2/keys/skydns/local/cluster/barrier-{phase}",
-              "value=" + json.dumps({"host": f"192.0.2.{len(out) + 1}"}))
+        conftest.EtcdKV(etcd.url, "v2").put(f"/skydns/local/cluster/barrier-{phase}",
+                                            {"host": f"192.0.2.{len(out) + 1}"})
         wait_answer(s, f"barrier-{phase}.cluster.local.", "A", [f"192.0.2.{len(out) + 1}"])
         out[phase] = {f"{n} {t}": answers(s, f"{n}.svc.cluster.local.", t) for n, t in V2_NAMES}
 
@@ -1082,3 +1082,27 @@ def test_v2_phases_repeatable(workdir, etcd, mode, api, kube2sky, skydns):
     assert res["relisted"]["later.default A"] == (0, ["10.96.3.4"])
     for i, other in enumerate(runs[1:], 2):
         assert other == res, f"run {i} differs from run 1"
+
+
+@pytest.mark.parametrize("mode", ["v2"])
+def test_v2_restart_removes_hidden_stale_keys(workdir, etcd, kv, mode, api, kube2sky, skydns):
+    """etcd v2 lists no "_" keys, so a kube2sky restarted after Services went
+    cannot see their SRV keys: it removes each gone service's directory
+    whole, leaving neither hidden keys nor directories behind."""
+    a = api()
+    k = kube2sky(["--kube-master-url", a.url])
+    k.wait_ready()
+    k.stop()
+    assert v2_status(etcd, "default/web/_tcp/_http") == 200
+    a.state.delete("Service", "default", "web")  # while kube2sky is down
+    kv.put("/skydns/local/cluster/svc/old/gone/1234abcd", {"host": "10.1.1.1"})
+    kv.put("/skydns/local/cluster/svc/old/gone/_tcp/_http/99", {"host": "gone.old.svc.cluster.local.", "port": 80})
+    k2 = kube2sky(["--kube-master-url", a.url])
+    k2.wait_ready()
+    wait_until(lambda: v2_status(etcd, "default/web") == 404 and v2_status(etcd, "old") == 404, 10,
+               what="gone services' directories removed")
+    assert v2_status(etcd, "default/mail") == 200  # a live service in the same namespace stays
+    s = skydns(domain=ZONE)
+    wait_answer(s, "mail.default.svc.cluster.local.", "CNAME", ["mail.example.org."])
+    for name in ("web.default.svc.cluster.local.", "gone.old.svc.cluster.local."):
+        wait_answer(s, name, "A", NXDOMAIN)
