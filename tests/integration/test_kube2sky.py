@@ -357,11 +357,13 @@ def test_spec_records_served(workdir, etcd, mode, api, kube2sky, skydns, pki):
         assert answers(s, "_dns._tcp." + fq, "SRV")[0] == NXDOMAIN
     else:
         # etcd v2 hides keys below "_" labels from recursive reads and watches,
-        # so a mirroring server cannot see SRV records there (see the report);
-        # check that kube2sky wrote them where SkyDNS looks them up.
+        # so a mirroring server cannot see SRV records there (README, "etcd v2
+        # or v3"); check that kube2sky wrote them where SkyDNS looks them up,
+        # and that skydns answers NXDOMAIN for them, not sometimes the record.
         st, body = _http("GET", etcd.url + "/v2/keys/skydns/local/cluster/svc/default/web/_tcp/_http")
         assert st == 200 and len(body["node"]["nodes"]) == 1, body
         assert json.loads(body["node"]["nodes"][0]["value"])["port"] == 80
+        assert answers(s, "_http._tcp." + fq, "SRV") == (NXDOMAIN, [])
     wait_answer(s, "50.0.96.10.in-addr.arpa.", "PTR", [fq])
     # dual stack: A and AAAA, PTR in ip6.arpa
     api_fq = "api.prod.svc.cluster.local."
