@@ -633,6 +633,11 @@ int etcd_delete(struct etcd_client *c, const char *key)
 	return c->v3 ? etcd_v3_delete(c, key) : etcd_v2_delete(c, key);
 }
 
+int etcd_delete_dir(struct etcd_client *c, const char *key, bool recursive)
+{
+	return c->v3 ? 0 : etcd_v2_delete_dir(c, key, recursive);
+}
+
 int etcd_watch(struct etcd_client *c, const char *prefix, uint64_t after_revision,
 	       etcd_event_cb cb, void *arg, volatile bool *stop, uint64_t *last_revision)
 {

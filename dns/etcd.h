@@ -85,6 +85,16 @@ int etcd_put(struct etcd_client *c, const char *key, const char *value, unsigned
 /* Delete a key; deleting a missing key is not an error. */
 int etcd_delete(struct etcd_client *c, const char *key);
 
+/* v2: remove the directory `key` if it is empty (DELETE ?dir=true), so a
+ * writer that deleted the last key below it leaves no empty directory
+ * behind; with `recursive`, remove it with everything below it, hidden
+ * ("_") keys included, which a v2 reader can neither list nor delete one by
+ * one without knowing their names. A directory that is not empty (without
+ * `recursive`) or missing is left alone and is not an error. Only for paths
+ * known to be directories (the parent of a key): etcd v2 deletes a plain key
+ * given ?dir=true too. v3 has no directories and no hidden keys: a no-op. */
+int etcd_delete_dir(struct etcd_client *c, const char *key, bool recursive);
+
 /* Watch everything under prefix from `after_revision + 1`, calling cb for
  * each event, until *stop becomes true (checked at least every 500 ms), an
  * error, or cb returns non-zero. Returns SKY_ECOMPACTED when the history is
@@ -102,6 +112,13 @@ int etcd_watch(struct etcd_client *c, const char *prefix, uint64_t after_revisio
 int etcd_parse_v3_watch_line(const char *line, size_t len, etcd_event_cb cb, void *arg,
 			     uint64_t *revision, int64_t now);
 int etcd_parse_v2_node(const char *body, size_t len, etcd_kv_cb cb, void *arg, int64_t now);
+/* etcd v2 "hidden" keys: true when `key` lies below `prefix` and some path
+ * component after the prefix starts with '_' ("/skydns/a/_tcp/_http/x"
+ * under "/skydns"). Such keys never reach etcd_get_prefix or etcd_watch
+ * callbacks on v2: etcd leaves them out of recursive reads and live waits
+ * but replays them from its event history, so they are dropped on every path
+ * (etcd_get/etcd_get_kv of the exact key still read them). v3 has none. */
+bool etcd_v2_hidden(const char *prefix, const char *key);
 /* One v2 watch response: one event (set/create/update/compareAndSwap = PUT;
  * delete/expire/compareAndDelete = DELETE, also for directories, meaning
  * everything below the key). *index gets node.modifiedIndex; errorCode 401

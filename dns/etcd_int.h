@@ -96,6 +96,7 @@ int etcd_v2_get_kv(struct etcd_client *c, const char *key, etcd_kv_cb cb, void *
 int etcd_v2_get(struct etcd_client *c, const char *key, char **value, uint64_t *mod_revision);
 int etcd_v2_put(struct etcd_client *c, const char *key, const char *value, unsigned ttl);
 int etcd_v2_delete(struct etcd_client *c, const char *key);
+int etcd_v2_delete_dir(struct etcd_client *c, const char *key, bool recursive);
 int etcd_v2_watch(struct etcd_client *c, const char *prefix, uint64_t after, etcd_event_cb cb,
 		  void *arg, volatile bool *stop, uint64_t *last);
 

@@ -1,6 +1,7 @@
 #include "writer.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -220,11 +221,12 @@ static int put_one(struct writer *w, const char *svc, const struct k2s_rec *r)
 /* Drop svc's claim on key; delete it from etcd when nobody else wants it.
  * When another service still claims it, the old value stays (no gap) until
  * that service rewrites it: the key is remembered as an orphan. */
-static int release_one(struct writer *w, const char *svc, const char *key)
+static int release_one(struct writer *w, const char *svc, const char *key, bool *deleted)
 {
 	const char *o = strmap_get(w->owner, key);
 	bool mine = o && strcmp(o, svc) == 0;
 	intptr_t others = (intptr_t)strmap_get(w->nclaims, key) - 1;
+	*deleted = false;
 	if (mine && others <= 0) {
 		int rc = etcd_delete(w->etcd, key);
 		if (rc) {
@@ -232,6 +234,7 @@ static int release_one(struct writer *w, const char *svc, const char *key)
 			w->st.delete_errors++;
 			return rc;
 		}
+		*deleted = true;
 		w->st.deletes++;
 		strmap_del(w->value, key);
 		strmap_del(w->owner, key);
@@ -241,6 +244,92 @@ static int release_one(struct writer *w, const char *svc, const char *key)
 	}
 	unclaim(w, svc, key);
 	return 0;
+}
+
+static size_t depth(const char *key)
+{
+	size_t n = 0;
+	for (; *key; key++)
+		n += *key == '/';
+	return n;
+}
+
+static int deeper_first(const void *a, const void *b)
+{
+	size_t da = depth(*(char *const *)a), db = depth(*(char *const *)b);
+	return da < db ? 1 : da > db ? -1 : strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Parent directories of `key` strictly below the owned root it lies in
+ * ("/skydns/local/cluster/svc/" is kept, ".../svc/prod/web/_tcp/_http" and
+ * up to ".../svc/prod" are candidates), added to `dirs`. */
+static int add_parents(struct writer *w, const char *key, struct strmap *dirs)
+{
+	char pre[3][512];
+	int n = translate_owned_prefixes(&w->opts, pre, 3);
+	for (int i = 0; i < n; i++) {
+		size_t pl = strlen(pre[i]);
+		if (strncmp(key, pre[i], pl) != 0)
+			continue;
+		char dir[1024];
+		snprintf(dir, sizeof dir, "%s", key);
+		for (char *slash; (slash = strrchr(dir, '/')) && (size_t)(slash - dir) >= pl;) {
+			*slash = '\0';
+			if (strmap_has(dirs, dir))
+				break; /* its parents are in already */
+			if (strmap_put(dirs, dir, NULL))
+				return SKY_ENOMEM;
+		}
+		return 0;
+	}
+	return 0;
+}
+
+/* etcd v2 keeps a directory after its last key is deleted. An empty one
+ * answers like a missing name, but one that still holds a hidden ("_")
+ * child does not go away, and the tree grows with every service ever seen:
+ * remove the directories the deletes emptied, deepest first (no-op on v3). */
+static int tidy_dirs(struct writer *w, char **deleted, size_t n)
+{
+	struct strmap *dirs = strmap_new(NULL);
+	int rc = dirs ? 0 : SKY_ENOMEM;
+	for (size_t i = 0; i < n && !rc; i++)
+		rc = add_parents(w, deleted[i], dirs);
+	size_t nd = 0, it = 0;
+	const char *d;
+	char **list = rc ? NULL : malloc(sizeof *list * (strmap_len(dirs) + 1));
+	if (!rc && !list)
+		rc = SKY_ENOMEM;
+	while (!rc && strmap_next(dirs, &it, &d, NULL))
+		list[nd++] = (char *)d;
+	if (!rc)
+		qsort(list, nd, sizeof *list, deeper_first);
+	for (size_t i = 0; i < nd && !rc; i++)
+		if ((rc = etcd_delete_dir(w->etcd, list[i], false))) {
+			w->st.errors++;
+			w->st.delete_errors++;
+		}
+	free(list);
+	strmap_free(dirs);
+	return rc;
+}
+
+/* A service left with no key: remove its directory "<svc/ tree>/<ns>/<name>"
+ * whole. Every key there is the service's (translate_owner goes by path),
+ * and on v2 this is the only way to remove hidden "_" keys that writer_load
+ * could not list (written before a restart, say). */
+static int drop_service_dir(struct writer *w, const char *svc)
+{
+	char pre[3][512], dir[1024];
+	if (translate_owned_prefixes(&w->opts, pre, 3) < 0 ||
+	    (size_t)snprintf(dir, sizeof dir, "%s%s", pre[0], svc) >= sizeof dir)
+		return SKY_ERANGE;
+	int rc = etcd_delete_dir(w->etcd, dir, true);
+	if (rc) {
+		w->st.errors++;
+		w->st.delete_errors++;
+	}
+	return rc;
 }
 
 int writer_sync(struct writer *w, const char *svc, const struct k2s_recset *desired)
@@ -266,14 +355,26 @@ int writer_sync(struct writer *w, const char *svc, const struct k2s_recset *desi
 			break; /* out of memory: release what was collected */
 		n++;
 	}
+	size_t nd = 0;
 	for (size_t i = 0; i < n; i++) {
+		bool deleted = false;
 		if (!rc)
-			rc = release_one(w, svc, gone[i]);
-		free(gone[i]);
+			rc = release_one(w, svc, gone[i], &deleted);
+		if (deleted)
+			gone[nd++] = gone[i]; /* nd <= i: the kept ones stay in front */
+		else
+			free(gone[i]);
 	}
+	bool emptied = !rc && (set = strmap_get(w->claims, svc)) && strmap_len(set) == 0;
+	if (emptied && *svc)
+		rc = drop_service_dir(w, svc); /* before tidy_dirs: then <ns>/ can go */
+	if (!rc && nd)
+		rc = tidy_dirs(w, gone, nd);
+	for (size_t i = 0; i < nd; i++)
+		free(gone[i]);
 	free(gone);
-	if (!rc && (set = strmap_get(w->claims, svc)) && strmap_len(set) == 0)
-		strmap_del(w->claims, svc);
+	if (!rc && emptied)
+		strmap_del(w->claims, svc); /* kept on error: a retry drops the directory */
 	return rc;
 }
 

@@ -148,6 +148,24 @@ TEST(v2_watch_events)
 	CHECK_INT(g.modrev[3], 15);
 }
 
+/* etcd v2 replays hidden keys from its event history but hides them from
+ * live waits and recursive GETs: the client must drop them on every path. */
+TEST(v2_hidden_keys)
+{
+	CHECK(etcd_v2_hidden("/skydns", "/skydns/local/cluster/svc/prod/web/_tcp/_http/1a2b"));
+	CHECK(etcd_v2_hidden("/skydns/", "/skydns/local/_x"));
+	CHECK(etcd_v2_hidden("/skydns", "/skydns/_x/y"));
+	CHECK(etcd_v2_hidden("/skydns", "/skydns/a/_tcp")); /* the directory itself */
+	/* only components below the prefix count, as in etcd's isHidden */
+	CHECK(!etcd_v2_hidden("/skydns/_x", "/skydns/_x/y"));
+	CHECK(!etcd_v2_hidden("/skydns", "/skydns/local/cluster/svc/prod/web/1a2b"));
+	CHECK(!etcd_v2_hidden("/skydns", "/skydns/a_b/c_"));
+	CHECK(!etcd_v2_hidden("/skydns", "/skydns"));
+	/* not below the prefix (a delete of a parent directory): shown */
+	CHECK(!etcd_v2_hidden("/skydns/local", "/skydns"));
+	CHECK(!etcd_v2_hidden("/skydns", "/skydnsx/_a"));
+}
+
 TEST(v2_watch_cleared)
 {
 	uint64_t idx = 5;
@@ -334,6 +352,7 @@ int main(void)
 	RUN(v2_get_ttl_and_expiration);
 	RUN(v2_get_errors);
 	RUN(v2_watch_events);
+	RUN(v2_hidden_keys);
 	RUN(v2_watch_cleared);
 	RUN(v3_created_and_progress);
 	RUN(v3_put_delete);
