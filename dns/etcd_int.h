@@ -82,7 +82,7 @@ char *etcd_b64_encode(const char *p, size_t n);
 int etcd_b64_decode(const char *s, size_t n, char **out, size_t *outlen);
 
 /* JSON helpers: a member that may be a number or a decimal string (v3
- * int64s are strings); def when absent or not a number. */
+ * int64s are strings); def when absent, not a number, or outside int64. */
 int64_t etcd_json_int(const struct cJSON *obj, const char *name, int64_t def);
 const char *etcd_json_str(const struct cJSON *obj, const char *name);
 bool etcd_json_true(const struct cJSON *obj, const char *name);

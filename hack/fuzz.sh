@@ -46,7 +46,7 @@ for t in "${targets[@]}"; do
     -max_total_time="$secs" -max_len="${MAXLEN[$t]}" -timeout=10 -rss_limit_mb=2048 \
     -print_final_stats=1 -artifact_prefix="$run/artifacts/" "$run/corpus" \
     >"$run/log" 2>&1 || rc=$?
-  grep -E '^stat::number_of_executed_units|^#[0-9]+.*DONE' "$run/log" | tail -2 || true
+  grep -m1 -E '^stat::number_of_executed_units' "$run/log" || true
   crash=$(find "$run/artifacts" -type f | head -1)
   if [ "$rc" -ne 0 ] || [ -n "$crash" ]; then
     failed+=("$t")
