@@ -5,7 +5,8 @@
 #   hack/fuzz.sh 30              every target, 30 s each (what CI runs)
 #   hack/fuzz.sh 600 query answer
 # Each target runs on a copy of its committed corpus (tests/fuzz/corpus/<t>,
-# never grown by this script), so a run leaves the tree as it was. Exits 1
+# never grown by this script), so a run leaves the tree as it was, with
+# tests/fuzz/dict/<t>.dict (field names, keywords) when there is one. Exits 1
 # if any target crashed, leaked, hung or broke a property; the reproducer is
 # printed (re-run it with build-fuzz/tests/fuzz/fuzz_<t> <file>). To keep a
 # reproducer as a regression input, copy it to tests/fuzz/corpus/<t>/regress-<what>.
@@ -39,19 +40,21 @@ for t in "${targets[@]}"; do
   mkdir -p "$run/corpus" "$run/artifacts"
   cp -R "tests/fuzz/corpus/$t/." "$run/corpus/"
   echo "== fuzz_$t: ${secs}s (corpus $(find "$run/corpus" -type f | wc -l) files, max_len ${MAXLEN[$t]})"
+  dict=()
+  [ -f "tests/fuzz/dict/$t.dict" ] && dict=(-dict="tests/fuzz/dict/$t.dict")
   rc=0
   # -max_total_time ends the run; timeout(1) is the backstop should the
   # fuzzer itself hang (one input may take up to -timeout seconds).
   timeout -k 10 $((secs + 60)) "build-fuzz/tests/fuzz/fuzz_$t" \
     -max_total_time="$secs" -max_len="${MAXLEN[$t]}" -timeout=10 -rss_limit_mb=2048 \
-    -print_final_stats=1 -artifact_prefix="$run/artifacts/" "$run/corpus" \
+    -print_final_stats=1 -artifact_prefix="$run/artifacts/" "${dict[@]}" "$run/corpus" \
     >"$run/log" 2>&1 || rc=$?
   grep -m1 -E '^stat::number_of_executed_units' "$run/log" || true
   crash=$(find "$run/artifacts" -type f | head -1)
   if [ "$rc" -ne 0 ] || [ -n "$crash" ]; then
     failed+=("$t")
     echo "!! fuzz_$t failed (exit $rc); log $run/log:"
-    grep -E 'ERROR|property failed|SUMMARY|runtime error' "$run/log" | head -5 || tail -20 "$run/log"
+    grep -m5 -E 'ERROR|property failed|SUMMARY|runtime error' "$run/log" || tail -20 "$run/log"
     if [ -n "$crash" ]; then
       echo "!! reproducer: $crash (run: build-fuzz/tests/fuzz/fuzz_$t $crash)"
     fi

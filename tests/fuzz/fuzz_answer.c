@@ -83,7 +83,8 @@ static void add_record(struct snapshot_builder *b, const char *line, size_t len)
 	char *at = strrchr(name, '@');
 	if (at) {
 		*at = '\0';
-		expires = NOW + strtol(at + 1, NULL, 10);
+		long off = strtol(at + 1, NULL, 10);
+		expires = NOW + (off < -NOW ? -NOW : off > NOW ? NOW : off);
 	}
 	int pl;
 	if (name[0] == '/') {

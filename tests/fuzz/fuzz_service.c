@@ -2,9 +2,11 @@
  * msg_service_parse(), and for what parses, the kube2sky direction
  * msg_service_json() must give back a value that parses to the same
  * service (text and group are omitempty: "" and absent are the same).
- * Also the name/path helpers on the host field.
+ * Also the name/path helpers on the host field, and the same bytes as the
+ * live configuration at /skydns/config (config_apply_json: all or nothing).
  * Seeds: tests/fuzz/corpus/service.
  */
+#include "config.h"
 #include "err.h"
 #include "fuzz.h"
 #include "msg.h"
@@ -58,8 +60,22 @@ static void check_names(const char *host)
 	}
 }
 
+static void check_config(const uint8_t *data, size_t size)
+{
+	static struct config c, before;
+	char why[256] = "";
+	config_defaults(&c);
+	memcpy(&before, &c, sizeof c);
+	int rc = config_apply_json(&c, (const char *)data, size, why, sizeof why);
+	if (rc != 0) {
+		FUZZ_ASSERT(rc == SKY_EPARSE && why[0]);
+		FUZZ_ASSERT(memcmp(&c, &before, sizeof c) == 0);
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	check_config(data, size);
 	struct service s;
 	const char *why = NULL;
 	int rc = msg_service_parse((const char *)data, size, &s, &why);

@@ -146,6 +146,11 @@ def service_seeds():
     write("service", "bad-type", '{"host":5}')
     write("service", "float", '{"host":"a","ttl":1.5}')
     write("service", "escapes", '{"host":"a\\u0000b","text":"\\ud83d\\ude00"}')
+    # The same target feeds its input to the live config (/skydns/config).
+    write("service", "config", json.dumps({"domain": "skydns.local.", "ttl": 60, "nameservers": ["8.8.8.8:53"],
+                                           "round_robin": False, "allow_recursion": ["10.0.0.0/8"],
+                                           "rcache": 100, "tcp_timeout": "2s"}))
+    write("service", "config-bad", '{"dns_addr":"127.0.0.1:53","ttl":"x"}')
 
 
 def etcd_seeds():
