@@ -562,8 +562,11 @@ uint64_t etcd_cluster_id(const struct etcd_client *c)
 int64_t etcd_json_int(const cJSON *obj, const char *name, int64_t def)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+	/* A number outside int64 is no revision or TTL (and converting it would
+	 * be undefined behaviour): treat it as absent, as an unparsable string. */
 	if (cJSON_IsNumber(v))
-		return (int64_t)v->valuedouble;
+		return v->valuedouble >= -0x1p63 && v->valuedouble < 0x1p63 ? (int64_t)v->valuedouble
+									      : def;
 	if (cJSON_IsString(v) && v->valuestring[0]) {
 		char *end;
 		errno = 0;

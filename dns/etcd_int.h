@@ -84,7 +84,7 @@ char *etcd_b64_encode(const char *p, size_t n);
 int etcd_b64_decode(const char *s, size_t n, char **out, size_t *outlen);
 
 /* JSON helpers: a member that may be a number or a decimal string (v3
- * int64s are strings); def when absent or not a number. */
+ * int64s are strings); def when absent, not a number, or outside int64. */
 int64_t etcd_json_int(const struct cJSON *obj, const char *name, int64_t def);
 const char *etcd_json_str(const struct cJSON *obj, const char *name);
 bool etcd_json_true(const struct cJSON *obj, const char *name);
@@ -99,6 +99,22 @@ int etcd_v2_delete(struct etcd_client *c, const char *key);
 int etcd_v2_delete_dir(struct etcd_client *c, const char *key, bool recursive);
 int etcd_v2_watch(struct etcd_client *c, const char *prefix, uint64_t after, etcd_event_cb cb,
 		  void *arg, volatile bool *stop, uint64_t *last);
+
+/* One /v3/kv/range reply body (pure): cb gets each kv with kv.lease as sent
+ * (expires 0; the reader turns leases into expiries). pg->revision is set
+ * from the header unless already non-zero (later pages keep the first
+ * page's), pg->more from "more", pg->last to the last key decoded
+ * (malloc'd, the caller frees; the previous one is freed). SKY_EPARSE when
+ * the body is not a JSON object or a kv's base64 is bad; cb's non-zero
+ * return stops the walk and is returned. */
+struct etcd_v3_page {
+	uint64_t revision;
+	bool more;
+	char *last;
+	size_t lastlen;
+};
+int etcd_v3_parse_range(const char *body, size_t len, etcd_kv_cb cb, void *arg,
+			struct etcd_v3_page *pg);
 
 int etcd_v3_get_prefix(struct etcd_client *c, const char *prefix, etcd_kv_cb cb, void *arg,
 		       uint64_t *revision);

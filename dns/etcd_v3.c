@@ -230,20 +230,12 @@ static int v3_decode_kv(const cJSON *o, struct v3kv *k, struct etcd_kv *e)
 	return 0;
 }
 
-struct page {
-	uint64_t revision;
-	bool more;
-	char *last; /* last key of the page */
-	size_t lastlen;
-};
-
-static int parse_page(struct etcd_client *c, const struct etcd_resp *r, etcd_kv_cb cb, void *arg,
-		      struct lease_cache *lc, struct page *pg)
+int etcd_v3_parse_range(const char *body, size_t len, etcd_kv_cb cb, void *arg,
+			struct etcd_v3_page *pg)
 {
-	cJSON *root = cJSON_ParseWithLength(r->body.data ? r->body.data : "", r->body.len);
+	cJSON *root = cJSON_ParseWithLength(body, len);
 	if (!cJSON_IsObject(root)) {
 		cJSON_Delete(root);
-		etcd_set_error(c, "%s: unparsable range reply", c->shown[c->cur]);
 		return SKY_EPARSE;
 	}
 	const cJSON *hdr = cJSON_GetObjectItemCaseSensitive(root, "header");
@@ -254,7 +246,6 @@ static int parse_page(struct etcd_client *c, const struct etcd_resp *r, etcd_kv_
 	if (cid && *cid)
 		c->cluster_id = strtoull(cid, NULL, 10);
 	pg->more = etcd_json_true(root, "more");
-	int64_t now = (int64_t)time(NULL);
 	int rc = 0;
 	const cJSON *o;
 	cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(root, "kvs"))
@@ -263,10 +254,7 @@ static int parse_page(struct etcd_client *c, const struct etcd_resp *r, etcd_kv_
 		struct etcd_kv e;
 		if ((rc = v3_decode_kv(o, &k, &e)) != 0)
 			break;
-		if (e.lease)
-			rc = lease_expires(c, e.lease, now, lc, &e.expires);
-		if (rc == 0)
-			rc = cb(arg, &e);
+		rc = cb(arg, &e);
 		free(pg->last);
 		pg->last = k.key;
 		pg->lastlen = k.keylen;
@@ -278,10 +266,39 @@ static int parse_page(struct etcd_client *c, const struct etcd_resp *r, etcd_kv_
 	return rc;
 }
 
+/* etcd_v3_parse_range()'s callback on a live read: the kv's lease becomes
+ * its expiry before the caller sees it. */
+struct range_read {
+	struct etcd_client *c;
+	struct lease_cache *lc;
+	int64_t now;
+	etcd_kv_cb cb;
+	void *arg;
+};
+
+static int range_kv(void *arg, const struct etcd_kv *kv)
+{
+	struct range_read *rr = arg;
+	struct etcd_kv e = *kv;
+	int rc = e.lease ? lease_expires(rr->c, e.lease, rr->now, rr->lc, &e.expires) : 0;
+	return rc ? rc : rr->cb(rr->arg, &e);
+}
+
+static int parse_page(struct etcd_client *c, const struct etcd_resp *r, etcd_kv_cb cb, void *arg,
+		      struct lease_cache *lc, struct etcd_v3_page *pg)
+{
+	struct range_read rr = { .c = c, .lc = lc, .now = (int64_t)time(NULL), .cb = cb, .arg = arg };
+	int rc = etcd_v3_parse_range(r->body.data ? r->body.data : "", r->body.len, range_kv, &rr,
+				     pg);
+	if (rc == SKY_EPARSE)
+		etcd_set_error(c, "%s: unparsable range reply", c->shown[c->cur]);
+	return rc;
+}
+
 int etcd_v3_get_prefix(struct etcd_client *c, const char *prefix, etcd_kv_cb cb, void *arg,
 		       uint64_t *revision)
 {
-	struct page pg = { 0 };
+	struct etcd_v3_page pg = { 0 };
 	struct lease_cache lc = { .n = 0 };
 	int rc = 0;
 	do {
@@ -326,7 +343,7 @@ int etcd_v3_get_kv(struct etcd_client *c, const char *key, etcd_kv_cb cb, void *
 		return SKY_ENOMEM;
 	}
 	struct etcd_resp r = { 0 };
-	struct page pg = { 0 };
+	struct etcd_v3_page pg = { 0 };
 	struct lease_cache lc = { .n = 0 };
 	int rc = v3_post(c, "/v3/kv/range", req, &r);
 	if (rc == 0 && r.status != 200)

@@ -173,6 +173,26 @@ void pktwalk_age(uint8_t *p, size_t len, uint32_t secs)
 	}
 }
 
+/* The OPT RR (1, *out filled; 0 none) and where the last counted RR ends,
+ * in *msg_end: bytes after it are trailing garbage, which wire_parse_query
+ * tolerates (as NSD and BIND do) but nothing may be appended behind. */
+static int find_opt_end(const uint8_t *p, size_t len, struct pkt_rr *out, size_t *msg_end)
+{
+	struct pkt_iter it;
+	struct pkt_rr rr;
+	int found = 0, r;
+	if (pktwalk_begin(&it, p, len) < 0)
+		return SKY_EPARSE;
+	while ((r = pktwalk_next(&it, &rr)) == 1) {
+		if (!found && rr.section == SEC_ADDITIONAL && rr.type == T_OPT) {
+			*out = rr;
+			found = 1;
+		}
+	}
+	*msg_end = it.off;
+	return r < 0 ? SKY_EPARSE : found;
+}
+
 int pktwalk_find_opt(const uint8_t *p, size_t len, struct pkt_rr *out)
 {
 	struct pkt_iter it;
@@ -193,9 +213,12 @@ int pktwalk_add_option(const uint8_t *p, size_t len, uint16_t code, const uint8_
 		       uint16_t dlen, uint16_t udp_size, uint8_t *out, size_t cap)
 {
 	struct pkt_rr opt;
-	int r = pktwalk_find_opt(p, len, &opt);
+	size_t msg_end;
+	int r = find_opt_end(p, len, &opt, &msg_end);
 	if (r < 0)
 		return r;
+	if (!r)
+		len = msg_end; /* a new OPT goes right after the last RR, not after garbage */
 	size_t add = 4u + dlen + (r ? 0 : 11u);
 	if (len + add > cap || (r && opt.rdlen + 4u + dlen > 0xffff))
 		return SKY_ERANGE;
@@ -226,7 +249,8 @@ int pktwalk_add_option(const uint8_t *p, size_t len, uint16_t code, const uint8_
 size_t pktwalk_strip_opt(uint8_t *p, size_t len)
 {
 	struct pkt_rr opt;
-	if (pktwalk_find_opt(p, len, &opt) != 1 || opt.end != len)
+	size_t msg_end;
+	if (find_opt_end(p, len, &opt, &msg_end) != 1 || opt.end != msg_end)
 		return len;
 	pkt_put16(p + 10, (uint16_t)(pkt_get16(p + 10) - 1));
 	return opt.owner;

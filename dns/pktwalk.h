@@ -66,13 +66,15 @@ void pktwalk_age(uint8_t *p, size_t len, uint32_t secs);
 int pktwalk_find_opt(const uint8_t *p, size_t len, struct pkt_rr *rr);
 
 /* Copy p into out[cap] adding EDNS option (code, data[dlen]) to the OPT RR,
- * or appending an OPT with UDP size `udp_size` when there is none.
+ * or appending an OPT with UDP size `udp_size` when there is none (right
+ * after the last counted RR: trailing bytes are dropped then).
  * Returns the new length, SKY_ERANGE if out is too small, SKY_EPARSE. */
 int pktwalk_add_option(const uint8_t *p, size_t len, uint16_t code, const uint8_t *data,
 		       uint16_t dlen, uint16_t udp_size, uint8_t *out, size_t cap);
 
-/* Remove the OPT RR when it is the last record (where RFC 6891 places it).
- * Returns the new length (unchanged when there is no trailing OPT). */
+/* Remove the OPT RR when it is the last record (where RFC 6891 places it),
+ * and any trailing bytes after it. Returns the new length (unchanged when
+ * the last record is not an OPT). */
 size_t pktwalk_strip_opt(uint8_t *p, size_t len);
 
 static inline uint16_t pkt_get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }

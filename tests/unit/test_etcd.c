@@ -248,6 +248,61 @@ TEST(v3_compacted_canceled_error)
 	CHECK_INT(rev, 4);
 }
 
+/* Found by fuzz_etcd_v2/v3: a revision or index sent as a JSON number
+ * beyond int64 (1e300) was converted to int64 regardless (undefined; on
+ * x86 it became 2^63), so one bad event made the watch resume from 2^63+1
+ * and miss everything after. Out of range now counts as absent. */
+TEST(huge_numbers_are_absent)
+{
+	uint64_t idx = 5;
+	struct got g = { 0 };
+	const char *set = "{\"action\":\"set\",\"node\":{\"key\":\"/skydns/a\",\"value\":\"v\","
+			  "\"modifiedIndex\":1e300,\"ttl\":-1e300}}";
+	CHECK_INT(etcd_parse_v2_watch(set, strlen(set), on_ev, &g, &idx, NOW), 0);
+	CHECK_INT(idx, 5);
+	CHECK_INT(g.n, 1);
+	CHECK_INT(g.modrev[0], 0);
+	CHECK_INT(g.expires[0], 0);
+	uint64_t rev = 4;
+	const char *progress = "{\"result\":{\"header\":{\"revision\":9.3e18}}}";
+	CHECK_INT(etcd_parse_v3_watch_line(progress, strlen(progress), on_ev, &g, &rev, NOW), 0);
+	CHECK_INT(rev, 4);
+	const char *ok = "{\"result\":{\"header\":{\"revision\":9.2e18}}}";
+	CHECK_INT(etcd_parse_v3_watch_line(ok, strlen(ok), on_ev, &g, &rev, NOW), 0);
+	CHECK(rev == 9200000000000000000ull);
+}
+
+/* A /v3/kv/range page: kvs decoded with their lease IDs, the header
+ * revision kept from the first page, "more" and the last key for paging. */
+TEST(v3_range_page)
+{
+	struct got g = { 0 };
+	struct etcd_v3_page pg = { 0 };
+	const char *page = "{" H ",\"kvs\":[{\"key\":\"L3NreWRucy9h\",\"mod_revision\":\"4\","
+			   "\"value\":\"eA==\"},{\"key\":\"L3NreWRucy9i\",\"mod_revision\":\"5\","
+			   "\"lease\":\"7\"}],\"count\":\"2\",\"more\":true}";
+	CHECK_INT(etcd_v3_parse_range(page, strlen(page), on_kv, &g, &pg), 0);
+	CHECK_INT(g.n, 2);
+	CHECK_STR(g.key[0], "/skydns/a");
+	CHECK_STR(g.value[0], "x");
+	CHECK_INT(g.modrev[1], 5);
+	CHECK_INT(g.lease[1], 7);
+	CHECK_INT(g.expires[1], 0);
+	CHECK_STR(g.value[1], "");
+	CHECK_INT(pg.revision, 9);
+	CHECK(pg.more);
+	CHECK(pg.last && pg.lastlen == 9 && memcmp(pg.last, "/skydns/b", 9) == 0);
+	const char *next = "{\"header\":{\"revision\":\"12\"}}";
+	CHECK_INT(etcd_v3_parse_range(next, strlen(next), on_kv, &g, &pg), 0);
+	CHECK_INT(pg.revision, 9);
+	CHECK(!pg.more);
+	CHECK_INT(etcd_v3_parse_range("[]", 2, on_kv, &g, &pg), SKY_EPARSE);
+	const char *bad = "{\"kvs\":[{\"key\":\"!!\"}]}";
+	CHECK_INT(etcd_v3_parse_range(bad, strlen(bad), on_kv, &g, &pg), SKY_EPARSE);
+	CHECK_INT(g.n, 2);
+	free(pg.last);
+}
+
 TEST(v3_garbage_and_partial)
 {
 	uint64_t rev = 4;
@@ -358,6 +413,8 @@ int main(void)
 	RUN(v3_put_delete);
 	RUN(v3_compacted_canceled_error);
 	RUN(v3_garbage_and_partial);
+	RUN(huge_numbers_are_absent);
+	RUN(v3_range_page);
 	RUN(base64_roundtrip);
 	RUN(client_options);
 	return CHECK_DONE();

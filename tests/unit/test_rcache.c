@@ -252,6 +252,36 @@ TEST(stub_marker_option)
 	CHECK_INT(pktwalk_add_option(q.p, q.n, 65011, &one, 1, 512, out, q.n), SKY_ERANGE);
 }
 
+/* Found by fuzz_query: a client query with bytes after its last record
+ * (wire_parse_query ignores them, as NSD and BIND do) got the stub marker's
+ * OPT appended behind those bytes, so the stub server read the garbage as
+ * the additional record and never saw the marker. */
+TEST(stub_marker_after_trailing_bytes)
+{
+	struct pb q;
+	uint8_t out[1024];
+	static const uint8_t one = 1;
+	pb_header(&q, 9, 0x01, 0, 0, 0, 0, "x.stub.example", T_A);
+	size_t qlen = q.n;
+	memcpy(q.p + q.n, "\x00\xff\x07", 3);
+	q.n += 3;
+	int n = pktwalk_add_option(q.p, q.n, 65011, &one, 1, 512, out, sizeof out);
+	CHECK_INT(n, (int)qlen + 11 + 5);
+	struct pkt_rr opt = { 0 };
+	if (n != (int)qlen + 11 + 5 || pktwalk_find_opt(out, (size_t)n, &opt) != 1) {
+		CHECK(!"the marker's OPT is where a parser finds it");
+		return;
+	}
+	CHECK_INT(opt.owner, qlen);
+	CHECK_INT(opt.end, (size_t)n);
+	CHECK_INT(pkt_get16(out + opt.rdata), 65011);
+	CHECK_INT(out[opt.rdata + 4], 1);
+	/* and a reply whose trailing OPT is followed by garbage loses both */
+	memcpy(out + n, "\x01\x02", 2);
+	CHECK_INT(pktwalk_strip_opt(out, (size_t)n + 2), qlen);
+	CHECK_INT(pkt_get16(out + 10), 0);
+}
+
 /* Random and mutated packets through every walker: no crash, no
  * out-of-bounds access (run under ASan/valgrind), results within bounds. */
 TEST(random_packets)
@@ -303,6 +333,7 @@ int main(void)
 	RUN(age_and_get);
 	RUN(lru_eviction);
 	RUN(stub_marker_option);
+	RUN(stub_marker_after_trailing_bytes);
 	RUN(random_packets);
 	return CHECK_DONE();
 }
