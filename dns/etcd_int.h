@@ -109,6 +109,7 @@ int etcd_v2_watch(struct etcd_client *c, const char *prefix, uint64_t after, etc
  * return stops the walk and is returned. */
 struct etcd_v3_page {
 	uint64_t revision;
+	uint64_t cluster_id; /* header.cluster_id, 0 if absent */
 	bool more;
 	char *last;
 	size_t lastlen;

@@ -244,7 +244,7 @@ int etcd_v3_parse_range(const char *body, size_t len, etcd_kv_cb cb, void *arg,
 	/* cluster_id is a uint64 and may not fit etcd_json_int's int64. */
 	const char *cid = etcd_json_str(hdr, "cluster_id");
 	if (cid && *cid)
-		c->cluster_id = strtoull(cid, NULL, 10);
+		pg->cluster_id = strtoull(cid, NULL, 10);
 	pg->more = etcd_json_true(root, "more");
 	int rc = 0;
 	const cJSON *o;
@@ -292,6 +292,8 @@ static int parse_page(struct etcd_client *c, const struct etcd_resp *r, etcd_kv_
 				     pg);
 	if (rc == SKY_EPARSE)
 		etcd_set_error(c, "%s: unparsable range reply", c->shown[c->cur]);
+	if (pg->cluster_id)
+		c->cluster_id = pg->cluster_id;
 	return rc;
 }
 
