@@ -14,17 +14,7 @@
 #include <cjson/cJSON.h>
 
 #include "err.h"
-
-static const char *prefix_trim(const char *p, size_t *len)
-{
-	while (*p == '/')
-		p++;
-	size_t n = strlen(p);
-	while (n > 0 && p[n - 1] == '/')
-		n--;
-	*len = n;
-	return p;
-}
+#include "msg.h"
 
 /* Length of zone without its trailing dot if it is an absolute host name,
  * else 0. Upper case is allowed here; callers lower-case. */
@@ -65,7 +55,7 @@ int marker_key(const char *prefix, const char *zone, char *out, size_t cap)
 	size_t plen, zl = zone_len(zone);
 	if (!zl)
 		return SKY_EINVAL;
-	prefix = prefix_trim(prefix, &plen);
+	prefix = msg_prefix_trim(prefix, &plen);
 	int n = snprintf(out, cap, "/%.*s/%s/", (int)plen, prefix, MARKER_DIR);
 	if (n < 0 || (size_t)n + zl >= cap)
 		return SKY_ERANGE;

@@ -314,8 +314,7 @@ int msg_path_to_name(const char *path, size_t pathlen, char *out, size_t cap)
 	return (int)pos;
 }
 
-/* The prefix without surrounding slashes: "/skydns/" -> "skydns". */
-static const char *prefix_trim(const char *prefix, size_t *len)
+const char *msg_prefix_trim(const char *prefix, size_t *len)
 {
 	while (*prefix == '/')
 		prefix++;
@@ -329,7 +328,7 @@ static const char *prefix_trim(const char *prefix, size_t *len)
 int msg_name_to_key(const char *prefix, const char *name, char *out, size_t cap)
 {
 	size_t plen;
-	prefix = prefix_trim(prefix, &plen);
+	prefix = msg_prefix_trim(prefix, &plen);
 	if (plen + 2 >= cap)
 		return SKY_ERANGE;
 	out[0] = '/';
@@ -348,7 +347,7 @@ int msg_name_to_key(const char *prefix, const char *name, char *out, size_t cap)
 const char *msg_key_to_path(const char *prefix, const char *key)
 {
 	size_t plen;
-	prefix = prefix_trim(prefix, &plen);
+	prefix = msg_prefix_trim(prefix, &plen);
 	while (*key == '/')
 		key++;
 	if (strncmp(key, prefix, plen) != 0)

@@ -65,6 +65,10 @@ int msg_name_to_path(const char *name, char *out, size_t cap);
  * "1.rails.east.skydns.local.". Returns length or SKY_ERANGE. */
 int msg_path_to_name(const char *path, size_t pathlen, char *out, size_t cap);
 
+/* The etcd prefix without surrounding slashes ("/skydns/" -> "skydns",
+ * *len = 6); points into `prefix`, not NUL-terminated at *len. */
+const char *msg_prefix_trim(const char *prefix, size_t *len);
+
 /* Full etcd key for a name: "/<prefix>/<path>". Returns length or SKY_ERANGE. */
 int msg_name_to_key(const char *prefix, const char *name, char *out, size_t cap);
 
