@@ -475,6 +475,11 @@ uint8_t dnssec_algorithm(const struct dnssec *d)
 	return d->key.alg->alg;
 }
 
+bool dnssec_deprecated(const struct dnssec *d)
+{
+	return d->key.alg->alg == 5 || d->key.alg->alg == 7;
+}
+
 uint16_t dnssec_key_tag(const struct dnssec *d)
 {
 	return d->key.tag;

@@ -2,8 +2,10 @@
  *
  * One key (no KSK/ZSK split, no DS, no rollover), made by dnssec-keygen:
  * <basename>.key holds the DNSKEY RR, <basename>.private the BIND private key.
- * Supported algorithms: RSASHA256 (8), RSASHA512 (10), ECDSAP256SHA256 (13),
- * ECDSAP384SHA384 (14), ED25519 (15), ED448 (16).
+ * Supported algorithms: RSASHA1 (5) and NSEC3RSASHA1 (7) for SkyDNS's keys
+ * (deprecated for signing, RFC 8624: dnssec_deprecated() says so),
+ * RSASHA256 (8), RSASHA512 (10), ECDSAP256SHA256 (13), ECDSAP384SHA384 (14),
+ * ED25519 (15), ED448 (16).
  *
  * Place in the query path: after resolve() (and the server's external
  * lookups), before wire_encode():
@@ -43,6 +45,7 @@
 #ifndef SKYDNS_DNSSEC_H
 #define SKYDNS_DNSSEC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -79,6 +82,9 @@ int dnssec_sign_answer(struct dnssec *d, const struct query *q, const struct con
 /* The loaded key: algorithm number, key tag, zone ("skydns.local."). */
 uint8_t dnssec_algorithm(const struct dnssec *d);
 uint16_t dnssec_key_tag(const struct dnssec *d);
+/* True when the key's algorithm is NOT RECOMMENDED for signing (RFC 8624 §3.1:
+ * RSASHA1, NSEC3RSASHA1): still validated everywhere, but worth replacing. */
+bool dnssec_deprecated(const struct dnssec *d);
 const char *dnssec_domain(const struct dnssec *d);
 
 /* Signature cache counters of the calling thread (zeros before its first

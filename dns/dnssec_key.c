@@ -15,9 +15,13 @@
 #include "dnssec_int.h"
 #include "err.h"
 
-/* RSASHA1 (5, 7) is left out on purpose: deprecated for signing (RFC 8624)
- * and, for 5, not usable with NSEC3 at all (RFC 5155 §2). */
+/* RSASHA1 (5) and RSASHA1-NSEC3-SHA1 (7) are accepted although RFC 8624
+ * makes them NOT RECOMMENDED for signing: validators still MUST validate
+ * them and SkyDNS's README makes such keys (main.c warns). DSA (3, 6) and
+ * GOST (12) are refused: validators MAY no longer support them (RFC 8624 §3.1). */
 static const struct dnssec_alg algs[] = {
+	{5, "RSASHA1", "SHA1", 0},
+	{7, "NSEC3RSASHA1", "SHA1", 0},
 	{8, "RSASHA256", "SHA256", 0},
 	{10, "RSASHA512", "SHA512", 0},
 	{13, "ECDSAP256SHA256", "SHA256", 32},
@@ -107,7 +111,7 @@ static int check_dnskey(struct dnssec_keydata *k, ldns_rr *rr, const char *domai
 	if (!k->alg) {
 		snprintf(why, cap,
 			 "dnssec key file %s: algorithm %u is not supported "
-			 "(use RSASHA256, RSASHA512, ECDSAP256SHA256, ECDSAP384SHA384, ED25519, ED448)",
+			 "(use RSASHA1, NSEC3RSASHA1, RSASHA256, RSASHA512, ECDSAP256SHA256, ECDSAP384SHA384, ED25519, ED448)",
 			 path, alg);
 		return SKY_ERANGE;
 	}

@@ -87,6 +87,7 @@ struct job {
 	size_t cache_cap;         /* config rcache (entries); 0 = off */
 	struct answer ans;        /* ext lookups: the answer being completed */
 	size_t pending;
+	bool ext_nxdomain;        /* an answer-section ext target got NXDOMAIN */
 };
 
 /* One ext lookup in flight for a job. */
@@ -424,6 +425,16 @@ static void lookup_ttls(struct job *j)
 		rr[i].ttl = min;
 }
 
+static bool answer_only_cnames(const struct answer *a)
+{
+	if (a->n[SEC_ANSWER] == 0)
+		return false;
+	for (size_t i = 0; i < a->n[SEC_ANSWER]; i++)
+		if (a->rrs[SEC_ANSWER][i].type != T_CNAME)
+			return false;
+	return true;
+}
+
 static void lookup_finish(struct job *j)
 {
 	uint8_t *o = j->f->out;
@@ -432,6 +443,12 @@ static void lookup_finish(struct job *j)
 		job_error(j, RCODE_SERVFAIL, true);
 		return;
 	}
+	/* RFC 6604 §2 / RFC 1034 §4.3.2: the rcode is the last name's in the
+	 * chain, so a CNAME whose external target does not exist comes with
+	 * NXDOMAIN (BIND, Unbound, CoreDNS; SkyDNS answered NODATA). Set after
+	 * signing: the CNAME is ours and signed, the denial is not ours to prove. */
+	if (j->ext_nxdomain && answer_only_cnames(&j->ans))
+		j->ans.rcode = RCODE_NXDOMAIN;
 	int n = wire_encode(&j->q, &j->wq, &j->ans, o, WIRE_MAX, client_limit(j));
 	if (n < 0) {
 		log_warn("forward", "encode failed name=%s err=%s", j->q.name, err_str(n));
@@ -526,6 +543,8 @@ static void lookup_done(void *ctx, int err, const uint8_t *reply, size_t len)
 					   (uint32_t)ttl, mono_ms(), j->cache_cap);
 		}
 		lookup_merge(j, x, reply, len);
+	} else if (!err && (reply[3] & 0x0f) == RCODE_NXDOMAIN && x->section == SEC_ANSWER) {
+		j->ext_nxdomain = true;
 	} else if (err != SKY_ESTOPPED) {
 		log_debug("forward", "lookup failed name=%s type=%u err=%s", x->name, x->qtype,
 			  err ? err_str(err) : "rcode");

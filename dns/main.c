@@ -195,17 +195,19 @@ static int start_sockets(struct daemon *d)
 	return 0;
 }
 
-/* SkyDNS reads /<prefix>/config once before it listens, so dns_addr (and
- * the DNSSEC key) from etcd win over flags. Wait that long for the first
- * snapshot; with etcd down, carry on with the flags (SkyDNS: "unreadable
- * config -> continue") and answer SERVFAIL until data arrives. */
+/* SkyDNS reads /<prefix>/config once before it listens, so every key of it
+ * (dns_addr, domain, hostmaster, local, the DNSSEC key, ...) wins over flags
+ * before anything uses them: the whole effective config (flags + etcd JSON,
+ * normalized by the mirror) replaces the flags' one. Wait that long for the
+ * first snapshot; with etcd down, carry on with the flags (SkyDNS:
+ * "unreadable config -> continue") and answer SERVFAIL until data arrives. */
 #define STARTUP_CONFIG_WAIT_MS 3000
 
 static void apply_startup_config(struct daemon *d)
 {
 	if (!mirror_wait_ready(d->mirror, STARTUP_CONFIG_WAIT_MS)) {
-		log_warn("main", "no snapshot from etcd yet, using flags for dns_addr=%s",
-			 d->cfg.dns_addr);
+		log_warn("main", "no snapshot from etcd yet, using flags for dns_addr=%s domain=%s",
+			 d->cfg.dns_addr, d->cfg.domain);
 		return;
 	}
 	/* Reader slot 0 belongs to the first UDP worker, which does not run yet. */
@@ -214,8 +216,9 @@ static void apply_startup_config(struct daemon *d)
 		const struct config *eff = snapshot_config(snap);
 		if (strcmp(eff->dns_addr, d->cfg.dns_addr) != 0)
 			log_info("main", "dns_addr from etcd config: %s", eff->dns_addr);
-		snprintf(d->cfg.dns_addr, sizeof d->cfg.dns_addr, "%s", eff->dns_addr);
-		snprintf(d->cfg.dnssec, sizeof d->cfg.dnssec, "%s", eff->dnssec);
+		if (strcmp(eff->domain, d->cfg.domain) != 0)
+			log_info("main", "domain from etcd config: %s", eff->domain);
+		d->cfg = *eff;
 	}
 	snapstore_leave(d->store, 0);
 }
@@ -226,9 +229,16 @@ static int load_dnssec(struct daemon *d)
 		return 0;
 	char why[256] = "";
 	int rc = dnssec_load(d->cfg.dnssec, d->cfg.domain, &d->dnssec, why, sizeof why);
-	if (rc < 0)
+	if (rc < 0) {
 		log_error("main", "cannot load DNSSEC key basename=%s: %s", d->cfg.dnssec, why);
-	return rc;
+		return rc;
+	}
+	if (dnssec_deprecated(d->dnssec))
+		log_warn("main", "DNSSEC key basename=%s uses algorithm %u (RSASHA1), NOT RECOMMENDED "
+			 "for signing (RFC 8624); use ECDSAP256SHA256 (13): "
+			 "dnssec-keygen -a ECDSAP256SHA256 %s",
+			 d->cfg.dnssec, dnssec_algorithm(d->dnssec), d->cfg.domain);
+	return 0;
 }
 
 static int start(struct daemon *d)

@@ -325,3 +325,23 @@ def test_external_name_answer_signed(skydns, kv, unbound, workdir):
     sigs = [rs for rs in r.answer if rs.rdtype == dns.rdatatype.RRSIG]
     assert [rd.type_covered for rs in sigs for rd in rs] == [dns.rdatatype.CNAME]
     assert r.flags & dns.flags.AD
+
+
+def test_dangling_external_cname_is_nxdomain(skydns, kv, unbound):
+    """Issue 17 item 2: a CNAME to an external name the upstream says does
+    not exist comes back with that final rcode, NXDOMAIN, and the CNAME
+    (RFC 1034 §4.3.2, RFC 6604 §2; as BIND, Unbound, CoreDNS). SkyDNS
+    answered NODATA; a target that resolves stays NOERROR."""
+    s = skydns(ns_args(unbound.server))
+    kv.put("/skydns/local/skydns/gone", {"host": "nothere.example.org"})
+    kv.put("/skydns/local/skydns/ext", {"host": "www.example.org"})
+    r = wait_until(lambda: (lambda m: m if rdatas(m, "CNAME") else None)(
+        query(s, "gone.skydns.local.", "A")), 10, what="dangling CNAME answer")
+    assert r.rcode() == dns.rcode.NXDOMAIN
+    assert rdatas(r, "CNAME") == ["nothere.example.org."]
+    assert rdatas(r, "A") == []
+    r = query(s, "gone.skydns.local.", "AAAA", tcp=True)
+    assert r.rcode() == dns.rcode.NXDOMAIN and rdatas(r, "CNAME") == ["nothere.example.org."]
+    r = query(s, "ext.skydns.local.", "A")
+    assert r.rcode() == dns.rcode.NOERROR and rdatas(r, "A") == ["192.0.2.10"]
+    assert rdatas(r, "CNAME") == ["www.example.org."]

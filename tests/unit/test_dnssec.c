@@ -274,6 +274,7 @@ struct keycase {
 };
 static struct keycase keys[] = {
 	{"RSASHA256", 8, ""}, {"ECDSAP256SHA256", 13, ""}, {"ED25519", 15, ""},
+	{"RSASHA1", 5, ""}, {"NSEC3RSASHA1", 7, ""},
 };
 
 static struct dnssec *load(struct keycase *k)
@@ -718,11 +719,24 @@ TEST(load_errors)
 		fclose(f);
 	}
 	CHECK_INT(load_err(base, ZONE, why, sizeof(why)), SKY_EPARSE);
-	/* RSASHA1 (deprecated, and not usable with NSEC3): unsupported */
-	char sha1[256];
-	if (keygen("RSASHA1", ZONE, sha1, sizeof(sha1)) == 0) {
-		CHECK_INT(load_err(sha1, ZONE, why, sizeof(why)), SKY_ERANGE);
-		CHECK(strstr(why, "not supported") != NULL);
+	/* RSASHA1 and NSEC3RSASHA1 (SkyDNS README's keys): loaded, flagged deprecated */
+	static const char *const sha1_algs[] = { "RSASHA1", "NSEC3RSASHA1" };
+	for (size_t i = 0; i < 2; i++) {
+		char sha1[256];
+		if (keygen(sha1_algs[i], ZONE, sha1, sizeof(sha1)) != 0)
+			continue;
+		struct dnssec *d = NULL;
+		CHECK_INT(dnssec_load(sha1, ZONE, &d, why, sizeof(why)), 0);
+		if (d) {
+			CHECK_INT(dnssec_algorithm(d), i == 0 ? 5 : 7);
+			CHECK(dnssec_deprecated(d));
+			dnssec_free(d);
+		}
+	}
+	struct dnssec *d13 = NULL;
+	if (dnssec_load(keys[0].base, ZONE, &d13, why, sizeof(why)) == 0) {
+		CHECK(!dnssec_deprecated(d13));
+		dnssec_free(d13);
 	}
 	/* basename given with .key, and with '+' turned into ' ' */
 	snprintf(base, sizeof(base), "%s.key", keys[0].base);
