@@ -190,20 +190,28 @@ def test_off_by_default_and_live_from_etcd(kv, skydns):
     assert len(tf.full) <= 80 and len(tf.full) + len(tf.slipped) == 300, \
         (len(tf.full), len(tf.slipped))
     # a slipped reply is what makes a real client behind the prefix switch to
-    # TCP: empty the bucket, then ask as a stub resolver does
-    s, t = udp_socket(FLOODER), Tally()
-    for i in range(30):
-        s.sendto(wire(i), (srv.addr, srv.port))
-    # slip 1: all 30 come back; once they have, the bucket is empty
-    end = time.monotonic() + 5
-    while len(t.full) + len(t.slipped) < 30 and time.monotonic() < end:
-        t.take(s)
-        time.sleep(0.001)
-    s.close()
-    assert t.slipped, "the bucket was emptied"
-    r, used_tcp = dns.query.udp_with_fallback(dns.message.make_query(NAME, "A"), srv.addr,
-                                              port=srv.port, timeout=3, source=FLOODER)
-    assert used_tcp and rdatas(r) == ["10.0.0.1", "10.0.0.2"]
+    # TCP: empty the bucket, then ask as a stub resolver does. The bucket
+    # refills a token every 100 ms, so on a loaded machine the question may
+    # find one: a few tries, each emptying the bucket first.
+    tries = []
+    for _ in range(5):
+        s, t = udp_socket(FLOODER), Tally()
+        for i in range(30):
+            s.sendto(wire(i), (srv.addr, srv.port))
+        # slip 1: all 30 come back; once they have, the bucket is empty
+        end = time.monotonic() + 5
+        while len(t.full) + len(t.slipped) < 30 and time.monotonic() < end:
+            t.take(s)
+            time.sleep(0.001)
+        s.close()
+        assert t.slipped, "the bucket was emptied"
+        r, used_tcp = dns.query.udp_with_fallback(dns.message.make_query(NAME, "A"), srv.addr,
+                                                  port=srv.port, timeout=3, source=FLOODER)
+        assert rdatas(r) == ["10.0.0.1", "10.0.0.2"]
+        tries.append(used_tcp)
+        if used_tcp:
+            break
+    assert any(tries), tries
 
     kv.put("/skydns/config", {"rrl_rate": 0, "ttl": 124})
     wait_web_tcp(srv, ttl=124)

@@ -166,8 +166,10 @@ TEST(dead_server_skipped)
 	CHECK_INT(r.err, 0);
 	ask("ok", true, two_dead_first, 2, 30000, &r);
 	CHECK_INT(r.err, 0);
+	/* every server dead: an error, SKY_EIO from the ICMP refusals, or
+	 * SKY_ETIMEDOUT when the kernel rate-limited them (seen once in CI) */
 	ask("ok", false, dead, 2, 2000, &r);
-	CHECK_INT(r.err, SKY_EIO);
+	CHECK(r.err == SKY_EIO || r.err == SKY_ETIMEDOUT);
 }
 
 TEST(many_in_flight)
