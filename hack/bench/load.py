@@ -3,12 +3,17 @@
 dnsperf query file and zone file (for comparing with a zone-file server).
 
   load.py --etcd URL --n 10000 [--v3] --queries FILE --zone FILE [--domain skydns.local.]
+          [--srv svc|ns]
 
 Services: svc-<i>.ns-<i % 100>.<domain>, host 10.<i>>16&255>.<i>>8&255>.<i&255>,
 port 8000 + i % 1000. v2 writes one PUT per key over a few keep-alive
 connections; v3 batches 128 puts per transaction (etcd's --max-txn-ops).
-Queries: 80% A of an existing service, 10% SRV of a namespace (all its
-services), 10% A of a name that does not exist (NXDOMAIN).
+Queries (issue 11's mix): 60% A of an existing service, 30% SRV of an
+existing service (--srv svc, the default: one SRV plus its A in the additional
+section, as a client of one service asks) or of a namespace (--srv ns: all
+its services, a directory walk), 10% A of a name that does not exist
+(NXDOMAIN). The zone holds the SRV records of both kinds, so NSD can answer
+either mix the way skydns does.
 """
 
 import argparse
@@ -73,6 +78,7 @@ def main():
     ap.add_argument("--zone", required=True)
     ap.add_argument("--domain", default="skydns.local.")
     ap.add_argument("--nqueries", type=int, default=100000)
+    ap.add_argument("--srv", choices=("svc", "ns"), default="svc")
     a = ap.parse_args()
 
     svcs = [service(i, a.domain) for i in range(a.n)]
@@ -91,21 +97,28 @@ def main():
     with open(a.queries, "w") as f:
         for _ in range(a.nqueries):
             x = rng.random()
-            if x < 0.8:
+            if x < 0.6:
                 f.write(f"{svcs[rng.randrange(a.n)][0]} A\n")
+            elif x < 0.9 and a.srv == "svc":
+                f.write(f"{svcs[rng.randrange(a.n)][0]} SRV\n")
             elif x < 0.9:
                 f.write(f"ns-{rng.randrange(nns)}.{a.domain} SRV\n")
             else:
                 f.write(f"nothere-{rng.randrange(1 << 30)}.ns-1.{a.domain} A\n")
 
-    # The same data as a zone for NSD & co: A per service, SRV per namespace
-    # pointing at the services (as SkyDNS synthesizes it).
+    # The same data as a zone for NSD & co: A and SRV per service (the SRV
+    # target is the service's own name, its address in the additional
+    # section), SRV per namespace pointing at the services (as SkyDNS
+    # synthesizes them).
     with open(a.zone, "w") as f:
         f.write(f"$ORIGIN {a.domain}\n$TTL 3600\n")
         f.write(f"@ IN SOA ns.dns.{a.domain} hostmaster.{a.domain} 1 28800 7200 604800 60\n")
-        f.write(f"@ IN NS ns.dns.{a.domain}\nns.dns IN A 127.0.0.1\n")
+        # No NS at the apex: skydns puts none in its replies, and NSD would
+        # add it (and its glue) to every answer, making its replies larger.
+        f.write("ns.dns IN A 127.0.0.1\n")
         for name, _, host, port in svcs:
             f.write(f"{name} IN A {host}\n")
+            f.write(f"{name} IN SRV 10 100 {port} {name}\n")
         for name, _, host, port in svcs:
             ns = name.split(".", 1)[1]
             f.write(f"{ns} IN SRV 10 {100 // max(1, a.n // nns)} {port} {name}\n")
