@@ -13,7 +13,11 @@ For one N, on 127.0.0.1 high ports, everything started stopped by PID on exit:
      v3 in transactions of --txn-ops puts through the JSON gateway
      (/v3/kv/txn), v2 as PUTs over 8 keep-alive connections; then etcd's own
      time to hand the whole range out (best of 3): `etcdctl get --prefix
-     /skydns --keys-only=false` (v3) or a recursive GET of /v2/keys/skydns (v2);
+     /skydns --keys-only=false` (v3, gRPC) or a recursive GET of
+     /v2/keys/skydns (v2); for v3 also through the JSON gateway skydns uses
+     (/v3/kv/range), in one request and in pages of --page (1000) keys at one
+     revision as skydns reads it (etcd counts the rest of the range for every
+     page, so the paged read costs more than the single one);
   3. skydns started; the time from exec until the LAST loaded service answers
      with its address (polled every 5 ms, bounded), its CPU seconds by then,
      VmRSS, and a spot check that 200 random services answer their address;
@@ -225,6 +229,38 @@ def bulk_load(etcd, n, txn_ops):
         die(f"load: {errors[0]}")
 
 
+def gateway_range_time(etcd, n, page):
+    """Best of 3: etcd's time to hand out the /skydns range through the v3
+    JSON gateway (as skydns reads it), in pages of `page` keys (0: one
+    request) at one revision; only the time waiting for etcd counts, not
+    this script's JSON decoding."""
+    best = None
+    for _ in range(3):
+        c = etcd.connect()
+        start, rev, got, wait = "/skydns/", 0, 0, 0.0
+        while True:
+            req = {"key": b64(start), "range_end": b64("/skydns0")}
+            if page:
+                req["limit"] = page
+            if rev:
+                req["revision"] = rev
+            t0 = time.monotonic()
+            data = etcd._req(c, "POST", "/v3/kv/range", json.dumps(req), "application/json")
+            wait += time.monotonic() - t0
+            j = json.loads(data)
+            rev = int(j["header"]["revision"])
+            kvs = j.get("kvs", [])
+            got += len(kvs)
+            if not page or not j.get("more") or not kvs:
+                break
+            start = base64.b64decode(kvs[-1]["key"]).decode() + "\0"
+        c.close()
+        if got < n:
+            die(f"gateway range read returned {got} of {n} services")
+        best = wait if best is None else min(best, wait)
+    return best
+
+
 def etcd_range_time(etcd, etcdctl, n):
     """Best of 3 wall times for etcd to hand out the whole /skydns range."""
     best = None
@@ -286,12 +322,12 @@ class Poller:
             return {rd.address for rrset in r.answer if rrset.rdtype == dns.rdatatype.A
                     for rd in rrset}
 
-    def wait_for(self, name, ip, bound, every):
+    def wait_for(self, name, ip, bound, every, ask_timeout=0.2):
         """Poll until name answers ip; returns the monotonic time of that reply or None."""
         end = time.monotonic() + bound
         nxt = time.monotonic()
         while True:
-            got = self.ask(name)
+            got = self.ask(name, ask_timeout)
             now = time.monotonic()
             if got and ip in got:
                 return now
@@ -358,7 +394,14 @@ def run(a, procs, work):
         load_s = time.monotonic() - t0
         range_s = etcd_range_time(etcd, a.etcdctl, n)
         log(f"load: {n} services in {load_s:.1f} s; etcd hands out the range in {range_s:.2f} s "
-            f"({'etcdctl get --prefix /skydns' if v3 else 'GET /v2/keys/skydns?recursive=true'}, best of 3)")
+            f"({'etcdctl get --prefix /skydns, gRPC' if v3 else 'GET /v2/keys/skydns?recursive=true'}, best of 3)")
+        gw_s = gw_paged_s = None
+        if v3:
+            gw_s = gateway_range_time(etcd, n, 0)
+            gw_paged_s = gateway_range_time(etcd, n, a.page)
+            log(f"      through the JSON gateway (/v3/kv/range, etcd's time, best of 3): "
+                f"{gw_s:.2f} s in one request, {gw_paged_s:.2f} s in pages of {a.page} "
+                f"(as skydns reads it)")
 
         argv = [a.skydns, "-addr", f"127.0.0.1:{dns_port}", "-machines", url, "-domain", DOMAIN,
                 "-lameduck", "0s"]
@@ -368,7 +411,7 @@ def run(a, procs, work):
         last = n - 1
         t_exec = time.monotonic()
         sky = procs.start("skydns", argv, os.path.join(work, f"skydns-{n}.log"))
-        t_ans = poller.wait_for(svc_name(last), load_ip(last), a.start_bound, 0.005)
+        t_ans = poller.wait_for(svc_name(last), load_ip(last), a.start_bound, 0.005, 0.05)
         if t_ans is None:
             die(f"{svc_name(last)} not answered {a.start_bound} s after start "
                 f"(log: {work}/skydns-{n}.log)")
@@ -452,7 +495,8 @@ def run(a, procs, work):
 
         if sky.poll() is not None:
             die(f"skydns exited ({sky.returncode}) during the run (log: {work}/skydns-{n}.log)")
-        row = (f"{n}\t{api}\t{load_s:.1f}\t{range_s:.2f}\t{start_s:.2f}\t{rss0 / 1024:.1f}\t"
+        gw = f"{gw_s:.2f} / {gw_paged_s:.2f}" if v3 else "-"
+        row = (f"{n}\t{api}\t{load_s:.1f}\t{range_s:.2f}\t{gw}\t{start_s:.2f}\t{rss0 / 1024:.1f}\t"
                f"{rss1 / 1024:.1f}\t{cpu_pct:.1f}\t{p50:.1f} / {p90:.1f} / {pmax:.1f}\n")
         if a.row:
             with open(a.row, "a") as f:
@@ -475,6 +519,8 @@ def main():
     ap.add_argument("--etcd-bin", default="etcd")
     ap.add_argument("--etcdctl", default="etcdctl")
     ap.add_argument("--txn-ops", type=int, default=1000, help="puts per v3 load transaction")
+    ap.add_argument("--page", type=int, default=1000,
+                    help="keys per gateway page for the paged range time (skydns's V3_PAGE)")
     ap.add_argument("--churn-rate", type=float, default=50)
     ap.add_argument("--churn-secs", type=float, default=10)
     ap.add_argument("--puts", type=int, default=40)

@@ -7,8 +7,10 @@
 #   - loads N services /skydns/local/skydns/svc/ns<i%10>/svc<i> (v3: 1000-put
 #     transactions through the JSON gateway; v2: PUTs on 8 connections) and
 #     times etcd's own read of that range (`etcdctl get --prefix /skydns
-#     --keys-only=false`, v2: GET /v2/keys/skydns?recursive=true; best of 3),
-#     the floor for skydns's start-up;
+#     --keys-only=false`, gRPC; v2: GET /v2/keys/skydns?recursive=true; best
+#     of 3), and for v3 also through the JSON gateway skydns reads it with
+#     (/v3/kv/range, one request / pages of 1000 keys as skydns pages it): the
+#     floors for skydns's start-up;
 #   - starts skydns and times exec -> the LAST loaded service answers its
 #     address (polled every 5 ms, bounded START_BOUND s), then VmRSS;
 #   - churns CHURN_SECS (10) s of CHURN_RATE (50) puts/s of existing services
@@ -87,6 +89,6 @@ done
 echo
 echo "== skydns at scale (etcd $api; $((SECONDS - t_all)) s in all)"
 {
-  printf 'services\tapi\tload s\tetcd range s\tstart->last answers s\tRSS MB\tRSS after churn MB\tCPU %% at %s/s\tput->answer p50 / p90 / max ms\n' "$CHURN_RATE"
+  printf 'services\tapi\tload s\tetcd range s\tgateway 1 / paged s\tstart->last answers s\tRSS MB\tRSS after churn MB\tCPU %% at %s/s\tput->answer p50 / p90 / max ms\n' "$CHURN_RATE"
   cat "$WORK/rows"
 } | column -t -s "$(printf '\t')"
