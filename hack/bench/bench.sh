@@ -243,6 +243,7 @@ EOF
     fi
   done < <(head -n "$CHECK" "$WORK/queries.txt")
   echo "same data: $same of $((same + differ)) queries answered alike by skydns and NSD (TTLs aside)"
+  [ "$differ" = 0 ] || echo "WARNING: the servers answer differently, so the ratios below compare different work"
   run_perf nsd "$NSD_PORT" "$NSD_PID"
   if [ -n "${QPS_nsd:-}" ] && [ "${QPS_nsd:-0}" != 0 ]; then
     awk -v a="$QPS_skydns" -v b="$QPS_nsd" 'BEGIN {printf "ratio   skydns/nsd max qps = %.2f\n", a / b}'
