@@ -4,11 +4,11 @@
  *             etcd_watch, applying events to the table; on compaction, a
  *             broken stream or etcd going away it re-reads (after a jittered
  *             backoff), so the table is always a faithful copy of etcd.
- *  publisher  turns the table into an immutable snapshot and publishes it:
- *             after a change (coalesced: once things are quiet for 50 ms, or
- *             200 ms after the first change at the latest, never more than
- *             every 50 ms), when the earliest TTL/lease passes, and on
- *             reload. It also owns the live config (/<prefix>/config).
+ *  publisher  publishes the table's record tree as a snapshot: after every
+ *             watch batch (a publish shares the tree, O(1); a change to the
+ *             tree copies O(log n) nodes, see rtree.h), when the earliest
+ *             TTL/lease passes, and on reload. It also owns the live config
+ *             (/<prefix>/config).
  *
  * The watcher is blocked inside etcd_watch most of the time, which is why
  * timers live in a thread of their own.
@@ -30,22 +30,27 @@
 #include "marker.h"
 #include "mirror_int.h"
 #include "msg.h"
+#include "record.h"
+#include "rtree.h"
 #include "snapshot.h"
 #include "snapstore.h"
 #include "stats.h"
 
-#define QUIET_MS 50
-#define MAX_DELAY_MS 200
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
 #define QUICK_RETRY_MS 5000
 
 /* ------------------------------------------------------------ table */
 
+/* The table maps every key under the prefix to its entry (hash, for the
+ * watcher's lookups) and keeps the good records in a persistent tree in
+ * path order (rtree.h): the tree is what a snapshot publishes, so a change
+ * is applied to both at once and a publish copies nothing. */
 struct entry {
 	struct entry *next;
-	char *path;       /* relative path */
-	struct service svc;
+	const char *path;    /* relative path: rec->path, or own_path */
+	char *own_path;      /* only for bad entries (no record) */
+	struct record *rec;  /* the published record; NULL when bad */
 	int64_t expires;
 	uint64_t mod_revision;
 	bool bad;         /* skipped (see check_entry): kept only to log it once */
@@ -54,7 +59,9 @@ struct entry {
 
 struct table {
 	struct entry **b;
-	size_t nb, count;
+	size_t nb, count, nbad;
+	struct rnode *tree;  /* the good records, in path order */
+	int64_t next_expiry; /* a lower bound of the earliest future expiry; 0 = none */
 };
 
 static size_t hash_path(const char *s)
@@ -67,8 +74,8 @@ static size_t hash_path(const char *s)
 
 static void entry_free(struct entry *e)
 {
-	free(e->path);
-	msg_service_clear(&e->svc);
+	record_unref(e->rec);
+	free(e->own_path);
 	free(e);
 }
 
@@ -80,6 +87,7 @@ static void table_free(struct table *t)
 			entry_free(e);
 		}
 	free(t->b);
+	rtree_release(t->tree);
 	memset(t, 0, sizeof *t);
 }
 
@@ -118,16 +126,27 @@ static const struct entry *table_get(const struct table *t, const char *path)
 	return pp ? *pp : NULL;
 }
 
-/* Insert or replace; takes e. */
+/* The tree's side of a put or delete at path; ENOTFOUND is no error. */
+static int tree_set(struct table *t, const char *path, const struct record *rec)
+{
+	if (rec)
+		return rtree_put(&t->tree, rec);
+	int rc = rtree_del(&t->tree, path, strlen(path));
+	return rc == SKY_ENOTFOUND ? 0 : rc;
+}
+
+/* Insert or replace; takes e (freed on failure, the table unchanged). */
 static int table_put(struct table *t, struct entry *e)
 {
-	if ((t->count + 1) * 4 > t->nb * 3 && table_grow(t) != 0) {
+	if (((t->count + 1) * 4 > t->nb * 3 && table_grow(t) != 0) ||
+	    tree_set(t, e->path, e->rec) != 0) {
 		entry_free(e);
 		return SKY_ENOMEM;
 	}
 	struct entry **pp = table_slot(t, e->path);
 	if (*pp) {
 		e->next = (*pp)->next;
+		t->nbad -= (*pp)->bad;
 		entry_free(*pp);
 		t->count--;
 	} else {
@@ -135,36 +154,86 @@ static int table_put(struct table *t, struct entry *e)
 	}
 	*pp = e;
 	t->count++;
+	t->nbad += e->bad;
+	if (e->rec && e->expires && (!t->next_expiry || e->expires < t->next_expiry))
+		t->next_expiry = e->expires;
 	return 0;
 }
 
-static void table_del(struct table *t, const char *path)
+static int table_del(struct table *t, const char *path)
 {
 	struct entry **pp = table_slot(t, path);
-	if (pp && *pp) {
-		struct entry *e = *pp;
-		*pp = e->next;
-		entry_free(e);
-		t->count--;
-	}
+	if (!pp || !*pp)
+		return 0;
+	if (tree_set(t, path, NULL) != 0)
+		return SKY_ENOMEM;
+	struct entry *e = *pp;
+	*pp = e->next;
+	t->nbad -= e->bad;
+	entry_free(e);
+	t->count--;
+	return 0;
 }
 
-/* v2 directory delete/expire: everything at or below path ("" = all). */
-static void table_del_tree(struct table *t, const char *path)
+/* A refreshed TTL: the entry's record is replaced by one with the new expiry. */
+static int table_set_expires(struct table *t, struct entry *e, int64_t expires)
+{
+	struct record *r = record_with_expires(e->rec, expires);
+	if (!r || rtree_put(&t->tree, r) != 0) {
+		record_unref(r);
+		return SKY_ENOMEM;
+	}
+	record_unref(e->rec);
+	e->rec = r;
+	e->expires = expires;
+	if (expires && (!t->next_expiry || expires < t->next_expiry))
+		t->next_expiry = expires;
+	return 0;
+}
+
+/* The earliest expiry after now, by a walk (only when an expiry fired). */
+static void table_scan_expiry(struct table *t, int64_t now)
+{
+	t->next_expiry = 0;
+	for (size_t i = 0; i < t->nb; i++)
+		for (const struct entry *e = t->b[i]; e; e = e->next)
+			if (e->rec && e->expires > now &&
+			    (!t->next_expiry || e->expires < t->next_expiry))
+				t->next_expiry = e->expires;
+}
+
+/* v2 directory delete/expire: everything at or below path ("" = all).
+ * The records below come from the tree's ordered walk, so a leaf's delete
+ * costs O(log n); only bad entries (rare, not in the tree) need the hash. */
+static int table_del_tree(struct table *t, const char *path)
 {
 	size_t n = strlen(path);
-	for (size_t i = 0; i < t->nb; i++)
+	int rc = table_del(t, path);
+	for (const struct record *r; rc == 0;) {
+		struct rtree_iter it;
+		rtree_range(t->tree, path, n, &it);
+		if (!(r = rtree_next(&it)))
+			break;
+		char *p = strdup(r->path); /* r goes with its entry */
+		struct entry **pp = p ? table_slot(t, p) : NULL;
+		rc = !p ? SKY_ENOMEM : pp && *pp ? table_del(t, p) : tree_set(t, p, NULL);
+		free(p);
+	}
+	for (size_t i = 0; rc == 0 && t->nbad && i < t->nb; i++)
 		for (struct entry **pp = &t->b[i]; *pp;) {
 			const char *p = (*pp)->path;
-			if (n == 0 || (strncmp(p, path, n) == 0 && (p[n] == '\0' || p[n] == '/'))) {
+			if ((*pp)->bad &&
+			    (n == 0 || (strncmp(p, path, n) == 0 && (p[n] == '\0' || p[n] == '/')))) {
 				struct entry *e = *pp;
 				*pp = e->next;
 				entry_free(e);
 				t->count--;
+				t->nbad--;
 			} else {
 				pp = &(*pp)->next;
 			}
 		}
+	return rc;
 }
 
 /* ------------------------------------------------------------ state */
@@ -190,8 +259,7 @@ struct mirror {
 	bool cfg_dirty;
 	struct config eff;  /* effective config: base + last good cfg_json */
 	uint64_t revision;
-	bool dirty, urgent, reload, ready;
-	int64_t first_dirty_ms, last_change_ms, last_publish_ms;
+	bool dirty, reload, ready;
 
 	/* The store the table mirrors, to tell a new one (wiped, restored,
 	 * recreated) from the same one coming back. */
@@ -220,14 +288,9 @@ static int64_t mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void mark_dirty(struct mirror *m, bool urgent)
+static void mark_dirty(struct mirror *m)
 {
-	int64_t now = mono_ms();
-	if (!m->dirty)
-		m->first_dirty_ms = now;
 	m->dirty = true;
-	m->urgent |= urgent;
-	m->last_change_ms = now;
 	pthread_cond_broadcast(&m->cv);
 }
 
@@ -294,22 +357,34 @@ static struct entry *make_entry(struct mirror *m, const char *path, const struct
 				const struct entry *old)
 {
 	struct entry *e = calloc(1, sizeof *e);
-	if (!e || !(e->path = strdup(path))) {
-		free(e);
+	if (!e)
 		return NULL;
-	}
 	e->expires = kv->expires;
 	e->mod_revision = kv->mod_revision;
 	const char *why = NULL;
-	int reason = check_entry(path, kv, &e->svc, &why);
-	if (reason >= 0) {
-		e->bad = true;
-		msg_service_clear(&e->svc);
-		if (!(old && old->bad && old->mod_revision == kv->mod_revision && kv->mod_revision)) {
-			log_warn("mirror", "skipping key=%s: %s: %s", kv->key,
-				 stats_skip_name((enum stat_skip)reason), why);
-			stats_key_skipped(m->stats, (enum stat_skip)reason);
+	struct service svc = { 0 };
+	int reason = check_entry(path, kv, &svc, &why);
+	if (reason < 0) {
+		e->rec = record_new(path, strlen(path), &svc, kv->expires, m->prefix_depth);
+		msg_service_clear(&svc);
+		if (!e->rec) {
+			free(e);
+			return NULL;
 		}
+		e->path = e->rec->path;
+		return e;
+	}
+	msg_service_clear(&svc);
+	e->bad = true;
+	if (!(e->own_path = strdup(path))) {
+		free(e);
+		return NULL;
+	}
+	e->path = e->own_path;
+	if (!(old && old->bad && old->mod_revision == kv->mod_revision && kv->mod_revision)) {
+		log_warn("mirror", "skipping key=%s: %s: %s", kv->key,
+			 stats_skip_name((enum stat_skip)reason), why);
+		stats_key_skipped(m->stats, (enum stat_skip)reason);
 	}
 	return e;
 }
@@ -383,19 +458,19 @@ static int on_event(void *arg, const struct etcd_event *ev, bool last)
 	} else if (!m->base.etcd3) {
 		/* v2 deletes directories in one event; a v2 leaf has no children,
 		 * so removing the subtree is right for leaves too. */
-		table_del_tree(&m->tab, path);
+		rc = table_del_tree(&m->tab, path);
 		marks_del(&m->marks, path, true);
-		if (!*path) /* the whole /<prefix> directory, config included */
+		if (!*path && rc == 0) /* the whole /<prefix> directory, config included */
 			rc = set_config_json(m, NULL, 0);
 	} else if (is_mark) {
 		marks_del(&m->marks, path, false);
 	} else {
-		table_del(&m->tab, path);
+		rc = table_del(&m->tab, path);
 	}
 	if (ev->kv.mod_revision > m->revision)
 		m->revision = ev->kv.mod_revision;
 	if (last)
-		mark_dirty(m, false);
+		mark_dirty(m);
 	pthread_mutex_unlock(&m->mu);
 	return rc;
 }
@@ -458,7 +533,7 @@ static int full_read(struct mirror *m, struct etcd_client *c, uint64_t *rev)
 	m->marks = ld.marks;
 	rc = set_config_json(m, ld.has_cfg ? ld.cfg : NULL, ld.cfg ? strlen(ld.cfg) : 0);
 	m->revision = *rev;
-	mark_dirty(m, true);
+	mark_dirty(m);
 	size_t n = m->tab.count;
 	pthread_mutex_unlock(&m->mu);
 	free(ld.cfg);
@@ -583,39 +658,31 @@ static void apply_config(struct mirror *m)
 	m->eff = nc;
 }
 
-/* Build a snapshot of the table; caller holds mu. *next_expiry gets the
- * earliest expiry still in the future (0 = none). */
-static struct snapshot *build(struct mirror *m, int64_t now, int64_t *next_expiry)
+/* A snapshot of the table as it is: its tree is shared, not copied, so
+ * this is O(1) in the number of records. Caller holds mu. */
+static struct snapshot *build(struct mirror *m)
 {
-	struct snapshot_builder *b = snapshot_builder_new();
 	struct config *cfg = malloc(sizeof *cfg);
-	*next_expiry = 0;
-	if (!b || !cfg) {
-		snapshot_builder_free(b);
+	struct marker *mk = m->marks.n ? calloc(m->marks.n, sizeof *mk) : NULL;
+	size_t n = 0;
+	if (!cfg || (m->marks.n && !mk)) {
 		free(cfg);
+		free(mk);
 		return NULL;
 	}
 	*cfg = m->eff;
-	for (size_t i = 0; i < m->tab.nb; i++)
-		for (const struct entry *e = m->tab.b[i]; e; e = e->next) {
-			if (e->bad || (e->expires && e->expires <= now))
-				continue;
-			if (e->expires && (!*next_expiry || e->expires < *next_expiry))
-				*next_expiry = e->expires;
-			if (snapshot_builder_add(b, e->path, strlen(e->path), &e->svc, e->expires) != 0) {
-				snapshot_builder_free(b);
-				free(cfg);
-				return NULL;
-			}
-		}
 	for (size_t i = 0; i < m->marks.n; i++) {
-		if (!m->marks.v[i].bad && snapshot_builder_add_managed(b, &m->marks.v[i].m) != 0) {
-			snapshot_builder_free(b);
-			free(cfg);
-			return NULL;
-		}
+		if (m->marks.v[i].bad)
+			continue;
+		size_t j = 0; /* one zone, one marker: the later wins */
+		while (j < n && strcmp(mk[j].zone, m->marks.v[i].m.zone) != 0)
+			j++;
+		mk[j] = m->marks.v[i].m;
+		n += j == n;
 	}
-	return snapshot_builder_finish(b, cfg, m->revision, m->prefix_depth);
+	struct snapshot *s = snapshot_new(rtree_share(m->tab.tree), cfg, m->revision, mk, n);
+	free(mk);
+	return s;
 }
 
 /* The publisher's own client (clients are per thread), made on first use. */
@@ -678,10 +745,9 @@ static void verify_expired(struct mirror *m, struct etcd_client **pc, int64_t no
 		if (rc == 0 && (exp == 0 || exp > now)) {
 			pthread_mutex_lock(&m->mu);
 			struct entry **pp = table_slot(&m->tab, x[i].path);
-			if (pp && *pp && (*pp)->mod_revision == x[i].mod_revision) {
-				(*pp)->expires = exp;
+			if (pp && *pp && (*pp)->mod_revision == x[i].mod_revision &&
+			    table_set_expires(&m->tab, *pp, exp) == 0)
 				(*pp)->exp_checked = false;
-			}
 			pthread_mutex_unlock(&m->mu);
 		}
 		free(x[i].path);
@@ -706,24 +772,18 @@ static void do_reload(struct mirror *m, struct etcd_client **pc)
 	pthread_mutex_lock(&m->mu);
 	set_config_json(m, v, v ? strlen(v) : 0);
 	m->cfg_dirty = true;
-	mark_dirty(m, true);
+	mark_dirty(m);
 	pthread_mutex_unlock(&m->mu);
 	free(v);
 }
 
-/* When the next publish is due (ms, monotonic), or -1 if not dirty. */
+/* When the next publish is due (ms, monotonic), or -1 if not dirty. A
+ * publish shares the tree instead of rebuilding it, so there is nothing to
+ * gain by waiting: every watch batch is published as soon as it is applied
+ * (the old 50/200 ms coalescing window is gone). */
 static int64_t publish_due(const struct mirror *m)
 {
-	if (!m->dirty)
-		return -1;
-	int64_t due = m->last_change_ms + QUIET_MS;
-	if (due > m->first_dirty_ms + MAX_DELAY_MS)
-		due = m->first_dirty_ms + MAX_DELAY_MS;
-	if (m->urgent)
-		due = 0;
-	if (m->ready && due < m->last_publish_ms + QUIET_MS)
-		due = m->last_publish_ms + QUIET_MS;
-	return due;
+	return m->dirty ? 0 : -1;
 }
 
 static void wait_until_ms(struct mirror *m, int64_t deadline)
@@ -746,7 +806,6 @@ static void *publisher_main(void *arg)
 {
 	struct mirror *m = arg;
 	struct etcd_client *c = NULL;
-	int64_t next_expiry = 0;
 	pthread_mutex_lock(&m->mu);
 	while (!stopping(m)) {
 		if (m->reload) {
@@ -760,11 +819,12 @@ static void *publisher_main(void *arg)
 		clock_gettime(CLOCK_REALTIME, &rt);
 		int64_t now_s = rt.tv_sec;
 		int64_t now_rms = (int64_t)rt.tv_sec * 1000 + rt.tv_nsec / 1000000;
+		int64_t next_expiry = m->tab.next_expiry;
 		if (next_expiry && now_s >= next_expiry) {
 			/* a TTL ran out: drop it without waiting for etcd's event */
 			verify_expired(m, &c, now_s);
-			next_expiry = 0;
-			mark_dirty(m, true);
+			table_scan_expiry(&m->tab, now_s);
+			mark_dirty(m);
 			continue;
 		}
 		int64_t due = publish_due(m), now = mono_ms();
@@ -782,14 +842,13 @@ static void *publisher_main(void *arg)
 				m->cfg_dirty = false;
 				apply_config(m);
 			}
-			struct snapshot *s = build(m, now_s, &next_expiry);
+			struct snapshot *s = build(m);
 			if (!s) {
 				log_error("mirror", "out of memory building a snapshot; retrying in 1 s");
 				wait_until_ms(m, now + 1000);
 				continue;
 			}
-			m->dirty = m->urgent = false;
-			m->last_publish_ms = now;
+			m->dirty = false;
 			/* Publishing may free old snapshots: not while holding up
 			 * the watcher. Only this thread publishes. */
 			pthread_mutex_unlock(&m->mu);

@@ -33,8 +33,9 @@ static bool can_recurse(const struct config *c)
 /* ---- stub zones (§9) ---- */
 
 struct stub_scan {
-	const struct record *first;
-	size_t n, baselen;
+	char base[MSG_NAME_MAX]; /* the stub base path (walks point into it) */
+	struct rtree_iter start; /* a walk over everything below it */
+	size_t baselen;
 	char zone[MSG_NAME_MAX]; /* best zone path below the stub base */
 	size_t zonelen, namelen;
 };
@@ -57,18 +58,18 @@ static size_t stub_zone_path(const struct stub_scan *st, const struct record *r,
 static bool stub_find(const struct query *q, const struct snapshot *s, const struct config *c,
 		      struct stub_scan *st)
 {
-	char base[MSG_NAME_MAX], buf[MSG_NAME_MAX], local[MSG_NAME_MAX], name[MSG_NAME_MAX];
+	char base[MSG_NAME_MAX], local[MSG_NAME_MAX], name[MSG_NAME_MAX];
 	struct rctx x = {.q = q, .s = s, .c = c};
 	snprintf(base, sizeof base, "stub.dns.%s", c->domain);
 	snprintf(local, sizeof local, "local.dns.%s", c->domain);
-	int blen = msg_name_to_path(base, buf, sizeof buf);
+	int blen = msg_name_to_path(base, st->base, sizeof st->base);
 	st->zonelen = st->namelen = 0;
 	if (blen <= 0)
 		return false;
 	st->baselen = (size_t)blen;
-	st->n = snapshot_range(s, buf, st->baselen, &st->first);
-	for (size_t i = 0; i < st->n; i++) {
-		const struct record *r = &st->first[i];
+	snapshot_range(s, st->base, st->baselen, &st->start);
+	struct rtree_iter it = st->start;
+	for (const struct record *r; (r = snapshot_next(&it));) {
 		const char *zp;
 		uint8_t ip[16];
 		size_t zl = stub_zone_path(st, r, &zp);
@@ -93,8 +94,8 @@ int resolve_stub_servers(const struct query *q, const struct snapshot *s,
 	int n = 0;
 	if (!c->stubzones || !stub_find(q, s, c, &st))
 		return 0;
-	for (size_t i = 0; i < st.n && n < max; i++) {
-		const struct record *r = &st.first[i];
+	struct rtree_iter it = st.start;
+	for (const struct record *r; n < max && (r = snapshot_next(&it));) {
 		const char *zp;
 		uint8_t ip[16];
 		char txt[INET6_ADDRSTRLEN];
@@ -333,16 +334,15 @@ static bool ptr_source(const struct rctx *x, const struct record *r, size_t plen
 static enum resolve_action reverse(struct rctx *x, const char *name)
 {
 	char path[MSG_NAME_MAX];
-	const struct record *first;
 	struct rrvec ans = {0}, none = {0};
 	int plen = msg_name_to_path(name, path, sizeof path);
 	if (plen <= 0)
 		return RESOLVE_FORWARD;
 	int labels = rname_labels(name);
 	bool full = rname_ends(name, ".in-addr.arpa.") ? labels == 6 : labels == 34;
-	size_t n = snapshot_range(x->s, path, (size_t)plen, &first);
-	for (size_t i = 0; i < n && !x->err; i++) {
-		const struct record *r = &first[i];
+	struct rtree_iter it;
+	snapshot_range(x->s, path, (size_t)plen, &it);
+	for (const struct record *r; !x->err && (r = snapshot_next(&it));) {
 		if (!ptr_source(x, r, (size_t)plen, full))
 			continue;
 		struct rr rr = {.type = T_PTR, .rclass = C_IN, .ttl = rrec_ttl(x, r)};

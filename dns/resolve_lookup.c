@@ -290,10 +290,10 @@ static enum scope name_scope(const struct rctx *x, const char *name, const char 
 static int lookup_exact(struct rctx *x, const char *path, size_t plen, struct rlist *out,
 			bool *exists)
 {
-	const struct record *first;
-	size_t n = snapshot_range(x->s, path, plen, &first);
-	for (size_t i = 0; i < n && !*exists; i++)
-		*exists = rrec_live(x, &first[i]);
+	struct rtree_iter it;
+	snapshot_range(x->s, path, plen, &it);
+	for (const struct record *r; !*exists && (r = snapshot_next(&it));)
+		*exists = rrec_live(x, r);
 	const struct record *r = snapshot_get(x->s, path, plen);
 	if (r && rrec_live(x, r) && rlist_push(x, out, r) < 0)
 		return SKY_ENOMEM;
@@ -315,10 +315,9 @@ int rlookup(struct rctx *x, const char *name, bool exact, struct rlist *out, boo
 	int nel = split_path(path, (size_t)plen, sc != SCOPE_SKYDNS, el, &prefix);
 	if (nel < 0)
 		return 0;
-	const struct record *first;
-	size_t n = snapshot_range(x->s, path, prefix, &first); /* 0: everything */
-	for (size_t i = 0; i < n; i++) {
-		const struct record *r = &first[i];
+	struct rtree_iter it;
+	snapshot_range(x->s, path, prefix, &it); /* 0: everything */
+	for (const struct record *r; (r = snapshot_next(&it));) {
 		if (!rrec_live(x, r))
 			continue;
 		*exists = true;

@@ -7,9 +7,13 @@
  * below it form one contiguous range: '/' sorts before every other byte, so
  * "a/b" < "a/b/c" < "a/b-x".
  *
- * Ownership: the builder copies what it is given; the snapshot owns all of
- * its memory (records, strings, config) and is freed with snapshot_free() by
- * whoever owns it (normally the snapstore, see snapstore.h).
+ * Records live in a persistent tree (rtree.h) shared with the mirror and with
+ * other snapshots, so publishing a change costs O(log n), not a rebuild.
+ *
+ * Ownership: the builder copies what it is given; a snapshot holds one
+ * reference to its tree and owns its config and zone list; it is freed with
+ * snapshot_free() by whoever owns it (normally the snapstore, see
+ * snapstore.h), on any thread.
  */
 #ifndef SKYDNS_SNAPSHOT_H
 #define SKYDNS_SNAPSHOT_H
@@ -18,17 +22,12 @@
 #include <stdint.h>
 
 #include "msg.h"
+#include "record.h"
+#include "rtree.h"
 
 struct config;
 struct marker;
 
-struct record {
-	const char *path;  /* relative path, e.g. "local/skydns/east/rails/1" */
-	uint32_t pathlen;
-	uint32_t depth;    /* number of '/' in the full etcd key (for groups) */
-	int64_t expires;   /* unix seconds when the etcd key's TTL/lease ends; 0 = never */
-	struct service svc;
-};
 
 struct snapshot;
 struct snapshot_builder;
@@ -52,6 +51,13 @@ struct snapshot *snapshot_builder_finish(struct snapshot_builder *b, struct conf
 					 uint64_t revision, unsigned prefix_depth);
 
 void snapshot_builder_free(struct snapshot_builder *b);
+
+/* A snapshot of an existing tree (the mirror's way): takes the reference
+ * `root` (from rtree_share()) and cfg (a heap config, NULL = defaults);
+ * copies the nmanaged markers. NULL on ENOMEM, and root and cfg are released
+ * then too. */
+struct snapshot *snapshot_new(struct rnode *root, struct config *cfg, uint64_t revision,
+			      const struct marker *managed, size_t nmanaged);
 void snapshot_free(struct snapshot *s);
 
 const struct config *snapshot_config(const struct snapshot *s);
@@ -64,11 +70,13 @@ int64_t snapshot_created(const struct snapshot *s); /* unix seconds of finish() 
 size_t snapshot_managed_count(const struct snapshot *s);
 const struct marker *snapshot_managed_at(const struct snapshot *s, size_t i);
 
-/* Records whose path equals `path` or lies below it ("a/b" matches "a/b" and
- * "a/b/c", not "a/bc"). Sets *first and returns how many (contiguous).
- * pathlen 0 means the whole snapshot. */
-size_t snapshot_range(const struct snapshot *s, const char *path, size_t pathlen,
-		      const struct record **first);
+/* Walk the records whose path equals `path` or lies below it ("a/b" matches
+ * "a/b" and "a/b/c", not "a/bc"), in path order: start with snapshot_range(),
+ * then snapshot_next() until NULL. pathlen 0 walks the whole snapshot. `path`
+ * must outlive the walk. */
+void snapshot_range(const struct snapshot *s, const char *path, size_t pathlen,
+		    struct rtree_iter *it);
+const struct record *snapshot_next(struct rtree_iter *it);
 
 /* The record at exactly `path`, or NULL. */
 const struct record *snapshot_get(const struct snapshot *s, const char *path, size_t pathlen);
