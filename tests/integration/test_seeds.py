@@ -43,7 +43,7 @@ import dns.resolver
 import pytest
 import yaml
 
-from conftest import Etcd, EtcdKV, SkyDNS, free_port, query, wait_until
+from conftest import SKYDNS_BIN, Etcd, EtcdKV, SkyDNS, free_port, query, stop_pid, wait_until
 from records_util import Stack, check_negative, lines
 from test_readme import FOUR, GLUE, MIEK, R4, R6, Walk, dig_is, norm, relayed_is
 from upstream_util import Nsd
@@ -142,6 +142,12 @@ def test_configuration_list_as_a_config_document(walk, rst, workdir):
         # to take effect"; skydns applies them live (compatibility table).
         def put(**changes):
             w.kv.put("/skydns/config", dict(doc, **changes))
+        # path-prefix: listed, but the document lives under the prefix; a
+        # different value changes nothing and says so
+        put(**{"path-prefix": "mydns", "ttl": 121})
+        wait_until(lambda: query(s, "db.seeds.test.", "A").answer[0].ttl == 121, 10,
+                   what="the document with path-prefix applied")
+        assert 'key "path-prefix" ("mydns") in /skydns/config has no effect' in s.logs()
         # ndots 4: a.miek.nl has 3 labels, too few to be forwarded
         put(ndots=4)
         wait_until(lambda: query(s, "a.miek.nl.", "A").rcode() == dns.rcode.SERVFAIL, 10,
@@ -261,6 +267,34 @@ def test_skydns_ndots_environment(walk, rst):
             s.stop()
 
 
+def test_skydns_systemd_environment(walk, rst, workdir):
+    """SKYDNS_SYSTEMD=true: "bind to socket(s) activated by systemd (ignores
+    SKYDNS_ADDR)"; the socket comes from systemd-socket-activate."""
+    walk.curl("""curl -XPUT http://127.0.0.1:4001/v2/keys/skydns/local/skydns/east/staging/rails/4 \\
+    -d value='{"host":"10.0.1.125","port":8080}'""")
+    port = free_port()
+    log = open(os.path.join(workdir, "activated.log"), "wb")
+    addr_port = free_port()
+    # systemd-socket-activate passes only the variables named with -E
+    args = ["/usr/bin/systemd-socket-activate", "-d", "-l", f"127.0.0.1:{port}",
+            "-E", "SKYDNS_SYSTEMD=true", "-E", f"SKYDNS_ADDR=127.0.0.1:{addr_port}",
+            "-E", "SKYDNS_LAMEDUCK=0s", "--",
+            SKYDNS_BIN, "-no-rec", "-machines", rst.etcd.url] + (["-etcd3"] if walk.mode == "v3" else [])
+    p = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        class At:
+            addr = "127.0.0.1"
+        At.port = port
+        r = wait_until(lambda: query(At, R4, "A", timeout=1).answer and query(At, R4, "A"), 20,
+                       what="socket-activated answer")
+        assert lines(r) == [f"{R4} 3600 IN A 10.0.1.125"]
+        with pytest.raises(dns.exception.Timeout):  # SKYDNS_ADDR is ignored
+            query(At, R4, "A", timeout=0.5, port=addr_port)
+    finally:
+        stop_pid(p)
+        log.close()
+
+
 def test_lookups_use_a_lower_cased_path(walk):
     """"The lookups into Etcd will be done with a lower cased path name": any
     spelling of the name finds a lower-case key (the owner keeps the
@@ -285,8 +319,8 @@ def test_discover_flag_is_not_a_flag(rst):
     """The README: "Auto-discovering new machines ... by enabling the flag
     -discover". SkyDNS dropped the flag (commit 6589e1d, the new etcd client)
     and refuses it; so does skydns, in one line, before touching etcd."""
-    p = subprocess.run([SkyDNS(rst.workdir, rst.etcd.url, "v2").args[0], "-machines", rst.etcd.url,
-                        "-discover"], capture_output=True, text=True, timeout=10)
+    p = subprocess.run([SKYDNS_BIN, "-machines", rst.etcd.url, "-discover"], capture_output=True,
+                       text=True, timeout=10)
     assert p.returncode == 2, (p.returncode, p.stderr)
     assert p.stderr.strip().splitlines() == ["skydns: flag provided but not defined: -discover (see -h)"]
 
