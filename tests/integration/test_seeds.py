@@ -254,6 +254,44 @@ def test_ssl_environment_variables(walk, rst, workdir):
         e.stop()
 
 
+def test_etcd_basic_auth_environment(walk, rst, workdir):
+    """ETCD_USERNAME / ETCD_PASSWORD ("username used for basic auth"): an
+    etcd with auth on, skydns given the credentials by the environment only."""
+    from conftest import _http, b64
+    e = Etcd(workdir).start()
+    s = None
+    try:
+        u = e.url
+        env = dict(os.environ, ETCDCTL_API="3")
+        if walk.mode == "v2":
+            auth = {"Authorization": "Basic " + b64("root:pw")}
+            assert _http("PUT", u + "/v2/auth/users/root", {"user": "root", "password": "pw"})[0] in (200, 201)
+            assert _http("PUT", u + "/v2/auth/enable")[0] in (200, 201)
+            st, body = _http("PUT", u + "/v2/auth/roles/guest",  # no anonymous access
+                             {"role": "guest", "revoke": {"kv": {"read": ["/*"], "write": ["/*"]}}}, auth)
+            assert st == 200, body
+            cmd = ["curl", "-sS", "-u", "root:pw", "-XPUT", u + "/v2/keys/skydns/local/skydns/auth/x1",
+                   "-d", 'value={"host":"10.0.8.1"}']
+        else:
+            for args in (["user", "add", "root:pw"], ["auth", "enable"]):
+                p = subprocess.run(["etcdctl", "--endpoints", u, *args], capture_output=True,
+                                   text=True, timeout=30, env=env)
+                assert p.returncode == 0, p.stderr
+            cmd = ["etcdctl", "--endpoints", u, "--user", "root:pw", "put",
+                   "/skydns/local/skydns/auth/x1", '{"host":"10.0.8.1"}']
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=30, env=env)
+        assert p.returncode == 0 and "error" not in p.stdout.lower(), (p.stdout, p.stderr)
+        s = SkyDNS(workdir, u, walk.mode, ["-no-rec"],
+                   env={"ETCD_USERNAME": "root", "ETCD_PASSWORD": "pw"}).start()
+        r = query(s, "x1.auth.skydns.local.")
+        assert lines(r) == ["x1.auth.skydns.local. 3600 IN A 10.0.8.1"], lines(r)
+        assert "pw" not in " ".join(s.args)  # nothing in the process list
+    finally:
+        if s:
+            s.stop()
+        e.stop()
+
+
 def test_skydns_ndots_environment(walk, rst):
     """SKYDNS_NDOTS: "how many labels a name should have before we allow
     forwarding"; a.miek.nl has 3."""
