@@ -36,8 +36,7 @@ import time
 
 import dns.exception
 import dns.flags
-import dns.message
-import dns.query
+import dns.name
 import dns.rcode
 import dns.resolver
 import pytest
@@ -45,7 +44,7 @@ import yaml
 
 from conftest import SKYDNS_BIN, Etcd, EtcdKV, SkyDNS, free_port, query, stop_pid, wait_until
 from records_util import Stack, check_negative, lines
-from test_readme import FOUR, GLUE, MIEK, R4, R6, Walk, dig_is, norm, relayed_is
+from test_readme import FOUR, GLUE, MIEK, R4, R6, Walk, dig_is, relayed_is
 from upstream_util import Nsd
 
 HERE = os.path.dirname(os.path.abspath(__file__))
