@@ -7,7 +7,8 @@
  *  - the JSON at /<prefix>/config is decoded by encoding/json, so key names
  *    match case-insensitively and null leaves a value alone. SkyDNS ignored
  *    unknown keys, which hid the README's "no-rec"/"rcache-ttl" typos
- *    (issues #204, #208); we accept those spellings and reject the rest.
+ *    (issues #204, #208); we accept those spellings, and the README's
+ *    "path-prefix" without effect (is_prefix_key), and reject the rest.
  *  - read_timeout in JSON is a Go time.Duration, i.e. nanoseconds.
  *  - SetDefaults() turns zero values back into defaults (config_finish).
  */
@@ -23,6 +24,7 @@
 #include <strings.h>
 
 #include "err.h"
+#include "log.h"
 #include "msg.h"
 #include "netaddr.h"
 
@@ -607,6 +609,15 @@ static const struct key *find_json(const char *name)
 	return NULL;
 }
 
+/* The SkyDNS README lists "path-prefix" among the /skydns/config parameters,
+ * but SkyDNS takes it from the flag only (the document itself lives under the
+ * prefix) and encoding/json dropped the unknown key. It is accepted, so the
+ * README's document applies, and never changes the prefix. */
+static bool is_prefix_key(const char *name)
+{
+	return strcasecmp(name, "path-prefix") == 0 || strcasecmp(name, "path_prefix") == 0;
+}
+
 /* allow_recursion as a JSON array of "IP/len" strings. */
 static int json_cidrs(struct config *c, const cJSON *v, const char **why)
 {
@@ -705,6 +716,17 @@ int config_apply_json(struct config *c, const char *json, size_t len, char *why,
 	for (const cJSON *m = root->child; m && rc == 0; m = m->next) {
 		const struct key *k = find_json(m->string);
 		const char *reason = NULL;
+		if (!k && is_prefix_key(m->string)) {
+			if (!cJSON_IsString(m)) {
+				snprintf(why, whycap, "key \"%s\": not a string", m->string);
+				rc = SKY_EPARSE;
+			} else if (strcmp(m->valuestring, tmp->path_prefix) != 0) {
+				log_warn("config", "key \"%s\" (\"%s\") in /%s/config has no effect: the "
+					 "document is read from under the prefix; set -path-prefix or "
+					 "SKYDNS_PATH_PREFIX", m->string, m->valuestring, tmp->path_prefix);
+			}
+			continue;
+		}
 		if (!k) {
 			snprintf(why, whycap, "key \"%s\": unknown key", m->string);
 			rc = SKY_EPARSE;

@@ -299,6 +299,12 @@ TEST(json_all_keys)
 	CHECK_INT(c.ttl, 77);
 	CHECK_STR(c.domain, "a.b.");
 	CHECK_INT(json(&c, "{}", why, sizeof why), 0);
+	/* the README's "path-prefix" is accepted and never moves the prefix */
+	CHECK_INT(json(&c, "{\"path-prefix\":\"mydns\",\"ttl\":78}", why, sizeof why), 0);
+	CHECK_INT(c.ttl, 78);
+	CHECK_STR(c.path_prefix, "skydns");
+	CHECK_INT(json(&c, "{\"path_prefix\":\"skydns\"}", why, sizeof why), 0);
+	CHECK_STR(c.path_prefix, "skydns");
 
 	/* SetDefaults: zero values come back as defaults */
 	CHECK_INT(json(&c, "{\"ttl\":0,\"min_ttl\":0,\"rcache\":-3,\"read_timeout\":0}", why,
@@ -331,6 +337,7 @@ TEST(json_errors_leave_config)
 		{ "{\"rcache-ttl\":\"x\"}", "\"rcache-ttl\"" },
 		{ "{\"nsrotate\":true}", "\"nsrotate\"" },
 		{ "{\"machines\":\"http://x\"}", "\"machines\"" },
+		{ "{\"path-prefix\":1}", "\"path-prefix\"" },
 		{ "[1]", "object" },
 		{ "\"str\"", "object" },
 		{ "{\"ttl\":", "JSON" },
