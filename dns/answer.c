@@ -31,7 +31,7 @@ void answer_reset(struct answer *a)
 		a->n[s] = 0;
 	a->next = 0;
 	a->rcode = RCODE_NOERROR;
-	a->aa = a->ra = a->ad = a->tc = a->rd_clear = a->sign = false;
+	a->aa = a->ra = a->ad = a->tc = a->rd_clear = a->sign = a->varies = false;
 	struct answer_chunk *keep = a->arena;
 	if (keep) {
 		struct answer_chunk *c = keep->next;

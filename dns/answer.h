@@ -65,6 +65,7 @@ struct answer {
 	bool aa, ra, ad, tc;
 	bool rd_clear;          /* ANY: RD cleared in the reply (SkyDNS) */
 	bool sign;              /* DNSSEC: DO was set and the answer is ours to sign */
+	bool varies;            /* chance shaped it (a shuffle): another ask may differ */
 	struct rr *rrs[SEC_COUNT];
 	size_t n[SEC_COUNT], cap[SEC_COUNT];
 	struct ext_lookup *ext;

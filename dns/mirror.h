@@ -15,9 +15,13 @@
  *   never records: each one that parses goes into the snapshot as a managed
  *   zone (snapshot_managed_at); a bad one is logged once and ignored; a
  *   deleted one stops managing its zone.
- * - Key TTLs/leases become record.expires; records past their expiry are
- *   left out of the next snapshot even before etcd reports the delete (the
- *   mirror republishes when the next expiry passes).
+ * - Key TTLs/leases become record.expires; a record past its expiry is not
+ *   answered (the resolver checks it per query) even before etcd reports the
+ *   delete; when the earliest expiry passes, the mirror asks etcd whether
+ *   the key was refreshed without an event (v3 keepalive, v2 refresh).
+ * - Each batch of changes is published as soon as it is applied: the
+ *   records live in a persistent tree (rtree.h) that a change copies
+ *   O(log n) nodes of and a publish shares, at any number of records.
  * - On compaction / v2 "index cleared": re-read and carry on.
  * - While etcd is unreachable, the last snapshot stays published; the thread
  *   reconnects with jittered exponential backoff (100 ms .. 5 s).

@@ -19,6 +19,8 @@
 /* splitmix64: small, seedable, good enough for shuffles. */
 uint64_t rctx_rand(struct rctx *x)
 {
+	if (x->out)
+		x->out->varies = true; /* not a reply to cache (acache.h) */
 	uint64_t z = (x->rng += 0x9e3779b97f4a7c15ULL);
 	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
 	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;

@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "acache.h"
 #include "answer.h"
 #include "cidr.h"
 #include "config.h"
@@ -45,6 +46,7 @@
 
 #define UDP_BATCH 32
 #define UDP_RX 4096      /* larger UDP queries are cut and answered FORMERR */
+#define ACACHE_SLOTS 16384 /* per thread; entries are the size of their reply */
 
 struct udp_worker {
 	struct qctx q;
@@ -107,6 +109,8 @@ int qctx_init(struct qctx *q, struct server *s, unsigned reader, bool scratch)
 	q->reader = reader;
 	answer_init(&q->ans);
 	q->rand = ((uint64_t)time(NULL) << 20) ^ ((uint64_t)reader * 0x9E3779B97F4A7C15ull) ^ 1;
+	/* NULL: answers uncached, not an error. TCP pools see far fewer queries. */
+	q->cache = acache_new(scratch ? ACACHE_SLOTS / 16 : ACACHE_SLOTS);
 	if (!scratch)
 		return 0;
 	q->scratch = malloc(WIRE_MAX + 2);
@@ -116,6 +120,8 @@ int qctx_init(struct qctx *q, struct server *s, unsigned reader, bool scratch)
 void qctx_free(struct qctx *q)
 {
 	answer_free(&q->ans);
+	acache_free(q->cache);
+	q->cache = NULL;
 	free(q->scratch);
 	q->scratch = NULL;
 }
@@ -151,6 +157,12 @@ static int answer_snapshot(struct qctx *x, const struct snapshot *snap, const ui
 			   const struct origin *o, bool *forwarded, uint8_t *out, size_t cap)
 {
 	const struct config *cfg = snapshot_config(snap);
+	const struct acache_key key = { .serial = snapshot_serial(snap), .now = q->now,
+					.udp_size = q->tcp ? 0 : q->udp_size, .tcp = q->tcp,
+					.recursion_denied = q->recursion_denied };
+	int hit = acache_get(x->cache, &key, pkt, len, out, cap);
+	if (hit > 0)
+		return hit;
 	enum resolve_action act = resolve(q, snap, cfg, &x->ans);
 	if (act == RESOLVE_DROP)
 		return 0;
@@ -170,6 +182,8 @@ static int answer_snapshot(struct qctx *x, const struct snapshot *snap, const ui
 		log_warn("server", "cannot encode answer name=%s error=%s", q->name, err_str(n));
 		return servfail(q, wq, out, cap);
 	}
+	if (!x->ans.varies)
+		acache_put(x->cache, &key, pkt, len, out, (size_t)n);
 	return n;
 }
 

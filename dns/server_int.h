@@ -26,6 +26,7 @@ struct qctx {
 	struct answer ans;
 	uint64_t rand;
 	uint8_t *scratch; /* TCP: the reply buffer, WIRE_MAX + 2 */
+	struct acache *cache; /* this thread's finished replies (NULL: none) */
 };
 
 /* The TCP limits (config tcp_timeout, tcp_idle_timeout, tcp_max_per_client),

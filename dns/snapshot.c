@@ -7,6 +7,7 @@
  */
 #include "snapshot.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -32,7 +33,7 @@ struct snapshot_builder {
 struct snapshot {
 	struct rnode *root;
 	struct config *cfg;
-	uint64_t revision;
+	uint64_t revision, serial;
 	int64_t created;
 	struct marker *managed;
 	size_t nmanaged;
@@ -101,6 +102,8 @@ void snapshot_builder_free(struct snapshot_builder *b)
 	free(b);
 }
 
+static _Atomic uint64_t next_serial = 1;
+
 static int marker_cmp(const void *pa, const void *pb)
 {
 	return strcmp(((const struct marker *)pa)->zone, ((const struct marker *)pb)->zone);
@@ -128,6 +131,7 @@ struct snapshot *snapshot_new(struct rnode *root, struct config *cfg, uint64_t r
 	s->root = root;
 	s->cfg = cfg;
 	s->revision = revision;
+	s->serial = atomic_fetch_add(&next_serial, 1);
 	s->created = (int64_t)time(NULL);
 	return s;
 }
@@ -174,6 +178,11 @@ const struct config *snapshot_config(const struct snapshot *s)
 uint64_t snapshot_revision(const struct snapshot *s)
 {
 	return s->revision;
+}
+
+uint64_t snapshot_serial(const struct snapshot *s)
+{
+	return s->serial;
 }
 
 size_t snapshot_count(const struct snapshot *s)

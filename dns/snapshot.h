@@ -62,6 +62,9 @@ void snapshot_free(struct snapshot *s);
 
 const struct config *snapshot_config(const struct snapshot *s);
 uint64_t snapshot_revision(const struct snapshot *s);
+/* A number no other snapshot of this process has (publish order): tells
+ * two snapshots apart even when their revision is the same. */
+uint64_t snapshot_serial(const struct snapshot *s);
 size_t snapshot_count(const struct snapshot *s);
 int64_t snapshot_created(const struct snapshot *s); /* unix seconds of finish() */
 

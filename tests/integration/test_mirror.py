@@ -72,6 +72,29 @@ def test_update_and_delete_without_restart(kv, skydns):
     assert a_of(sky, "a." + DOM) == (dns.rcode.NOERROR, ["10.0.0.1"])
 
 
+def test_cached_reply_never_outlives_a_publish(kv, skydns):
+    """Each worker caches finished replies for the current snapshot and the
+    current second. A change must show at once, not at the next second:
+    each round starts just after a second begins, asks until the reply is
+    cached, changes the record, and needs the new address well before the
+    second is over (a cache keyed on time alone would answer the old one
+    until then)."""
+    kv.put(BASE + "/hot", {"host": "10.0.7.0"})
+    sky = skydns(NO_FORWARD)
+    answers(sky, "hot." + DOM, ["10.0.7.0"])
+    for i in range(1, 4):
+        wait_until(lambda: time.time() % 1.0 < 0.05, timeout=2, interval=0.005,
+                   what="the start of a second")
+        for _ in range(20):
+            assert a_of(sky, "hot." + DOM)[1] == [f"10.0.7.{i - 1}"]
+        kv.put(BASE + "/hot", {"host": f"10.0.7.{i}"})
+        t0 = time.time()
+        wait_until(lambda: a_of(sky, "hot." + DOM)[1] == [f"10.0.7.{i}"], timeout=5,
+                   interval=0.002, what=f"hot -> 10.0.7.{i}")
+        took, frac = time.time() - t0, t0 % 1.0
+        assert took < 0.5 and frac + took < 0.95, (took, frac)
+
+
 def test_whole_prefix_deleted(kv, skydns):
     kv.put("/skydns/config", {"ttl": 120})
     kv.put(BASE + "/a", {"host": "10.0.0.1"})

@@ -1,0 +1,93 @@
+/* test_acache.c - the reply cache: a hit is the stored reply with the
+ * asker's ID; any key part that differs misses. */
+#include "acache.h"
+#include "check.h"
+
+#include <stdlib.h>
+
+static const uint8_t query[] = { 0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0,
+				 3, 'w', 'e', 'b', 0, 0, 1, 0, 1 };
+
+static void reply_for(uint8_t *r, size_t n)
+{
+	memset(r, 0xab, n);
+	r[0] = 0x12;
+	r[1] = 0x34;
+}
+
+TEST(hit_takes_the_askers_id)
+{
+	struct acache *c = acache_new(100);
+	CHECK(c != NULL);
+	struct acache_key k = { .serial = 7, .now = 1000, .udp_size = 1232 };
+	uint8_t r[64], out[64], q2[sizeof query];
+	reply_for(r, sizeof r);
+	CHECK_INT(acache_get(c, &k, query, sizeof query, out, sizeof out), 0);
+	acache_put(c, &k, query, sizeof query, r, sizeof r);
+	memcpy(q2, query, sizeof q2);
+	q2[0] = 0xbe;
+	q2[1] = 0xef;
+	CHECK_INT(acache_get(c, &k, q2, sizeof q2, out, sizeof out), 64);
+	CHECK(out[0] == 0xbe && out[1] == 0xef);
+	CHECK(memcmp(out + 2, r + 2, 62) == 0);
+	CHECK_INT(acache_get(c, &k, q2, sizeof q2, out, 63), 0); /* does not fit */
+	uint64_t hits, misses;
+	acache_counts(c, &hits, &misses);
+	CHECK_INT((int)hits, 1);
+	CHECK_INT((int)misses, 2);
+	acache_free(c);
+}
+
+TEST(every_key_part_counts)
+{
+	struct acache *c = acache_new(1024);
+	struct acache_key k = { .serial = 7, .now = 1000, .udp_size = 1232 };
+	uint8_t r[40], out[64], q2[sizeof query];
+	reply_for(r, sizeof r);
+	acache_put(c, &k, query, sizeof query, r, sizeof r);
+	struct acache_key v[] = {
+		{ .serial = 8, .now = 1000, .udp_size = 1232 }, /* a publish */
+		{ .serial = 7, .now = 1001, .udp_size = 1232 }, /* the next second */
+		{ .serial = 7, .now = 1000, .udp_size = 512 },
+		{ .serial = 7, .now = 1000, .udp_size = 1232, .tcp = true },
+		{ .serial = 7, .now = 1000, .udp_size = 1232, .recursion_denied = true },
+	};
+	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+		CHECK_INT(acache_get(c, &v[i], query, sizeof query, out, sizeof out), 0);
+	memcpy(q2, query, sizeof q2);
+	q2[13] = 'W'; /* the question's case is echoed: another key */
+	CHECK_INT(acache_get(c, &k, q2, sizeof q2, out, sizeof out), 0);
+	memcpy(q2, query, sizeof q2);
+	q2[2] = 0x00; /* RD off */
+	CHECK_INT(acache_get(c, &k, q2, sizeof q2, out, sizeof out), 0);
+	CHECK_INT(acache_get(c, &k, query, sizeof query - 1, out, sizeof out), 0);
+	CHECK_INT(acache_get(c, &k, query, sizeof query, out, sizeof out), 40);
+	/* a newer reply for the same key replaces the old */
+	uint8_t r2[20];
+	reply_for(r2, sizeof r2);
+	acache_put(c, &k, query, sizeof query, r2, sizeof r2);
+	CHECK_INT(acache_get(c, &k, query, sizeof query, out, sizeof out), 20);
+	acache_free(c);
+}
+
+TEST(oversize_and_null)
+{
+	struct acache *c = acache_new(16);
+	struct acache_key k = { .serial = 1 };
+	uint8_t *big = calloc(1, ACACHE_MAX_REPLY + 1), out[16];
+	acache_put(c, &k, query, sizeof query, big, ACACHE_MAX_REPLY + 1);
+	CHECK_INT(acache_get(c, &k, query, sizeof query, big, ACACHE_MAX_REPLY + 1), 0);
+	CHECK_INT(acache_get(NULL, &k, query, sizeof query, out, sizeof out), 0);
+	acache_put(NULL, &k, query, sizeof query, out, sizeof out);
+	free(big);
+	acache_free(c);
+	acache_free(NULL);
+}
+
+int main(void)
+{
+	RUN(hit_takes_the_askers_id);
+	RUN(every_key_part_counts);
+	RUN(oversize_and_null);
+	return CHECK_DONE();
+}
