@@ -12,6 +12,7 @@
 
 struct entry {
 	struct acache_key k;
+	int64_t from, to; /* valid in these unix seconds */
 	uint64_t hash;
 	uint32_t qlen, rlen, cap; /* query bytes after the ID, reply bytes, room */
 	uint8_t data[];           /* qlen query bytes, then rlen reply bytes */
@@ -50,8 +51,7 @@ void acache_free(struct acache *c)
 /* Word at a time (queries are ~30-60 bytes and hashed on every query). */
 static uint64_t key_hash(const struct acache_key *k, const uint8_t *q, size_t qlen)
 {
-	uint64_t h = 0x9E3779B97F4A7C15ULL ^ k->serial ^ ((uint64_t)k->now << 17) ^
-		     ((uint64_t)k->udp_size << 40) ^ ((uint64_t)k->tcp << 58) ^
+	uint64_t h = 0x9E3779B97F4A7C15ULL ^ k->serial ^ ((uint64_t)k->udp_size << 40) ^ ((uint64_t)k->tcp << 58) ^
 		     ((uint64_t)k->recursion_denied << 59) ^ qlen;
 	size_t i = 0;
 	for (; i + 8 <= qlen; i += 8) {
@@ -69,19 +69,20 @@ static uint64_t key_hash(const struct acache_key *k, const uint8_t *q, size_t ql
 static bool same_key(const struct entry *e, const struct acache_key *k, uint64_t h,
 		     const uint8_t *q, size_t qlen)
 {
-	return e->hash == h && e->qlen == qlen && e->k.serial == k->serial && e->k.now == k->now &&
+	return e->hash == h && e->qlen == qlen && e->k.serial == k->serial &&
 	       e->k.udp_size == k->udp_size && e->k.tcp == k->tcp &&
 	       e->k.recursion_denied == k->recursion_denied && memcmp(e->data, q, qlen) == 0;
 }
 
-int acache_get(struct acache *c, const struct acache_key *k, const uint8_t *pkt, size_t len,
-	       uint8_t *out, size_t cap)
+int acache_get(struct acache *c, const struct acache_key *k, int64_t now, const uint8_t *pkt,
+	       size_t len, uint8_t *out, size_t cap)
 {
 	if (!c || len <= 2)
 		return 0;
 	uint64_t h = key_hash(k, pkt + 2, len - 2);
 	const struct entry *e = c->slot[h & c->mask];
-	if (!e || !same_key(e, k, h, pkt + 2, len - 2) || e->rlen > cap) {
+	if (!e || !same_key(e, k, h, pkt + 2, len - 2) || now < e->from || now > e->to ||
+	    e->rlen > cap) {
 		c->misses++;
 		return 0;
 	}
@@ -92,8 +93,8 @@ int acache_get(struct acache *c, const struct acache_key *k, const uint8_t *pkt,
 	return (int)e->rlen;
 }
 
-void acache_put(struct acache *c, const struct acache_key *k, const uint8_t *pkt, size_t len,
-		const uint8_t *reply, size_t n)
+void acache_put(struct acache *c, const struct acache_key *k, int64_t from, int64_t to,
+		const uint8_t *pkt, size_t len, const uint8_t *reply, size_t n)
 {
 	if (!c || len <= 2 || n < 12 || n > ACACHE_MAX_REPLY || len > ACACHE_MAX_REPLY)
 		return;
@@ -108,6 +109,8 @@ void acache_put(struct acache *c, const struct acache_key *k, const uint8_t *pkt
 		e->cap = (uint32_t)(qlen + n);
 	}
 	e->k = *k;
+	e->from = from;
+	e->to = to;
 	e->hash = h;
 	e->qlen = (uint32_t)qlen;
 	e->rlen = (uint32_t)n;

@@ -32,6 +32,7 @@ void answer_reset(struct answer *a)
 	a->next = 0;
 	a->rcode = RCODE_NOERROR;
 	a->aa = a->ra = a->ad = a->tc = a->rd_clear = a->sign = a->varies = false;
+	a->time_unit = 0;
 	struct answer_chunk *keep = a->arena;
 	if (keep) {
 		struct answer_chunk *c = keep->next;
@@ -145,4 +146,10 @@ char *answer_strndup(struct answer *a, const char *s, size_t len)
 char *answer_strdup(struct answer *a, const char *s)
 {
 	return answer_strndup(a, s, strlen(s));
+}
+
+void answer_time_unit(struct answer *a, uint32_t unit)
+{
+	if (!a->time_unit || unit < a->time_unit)
+		a->time_unit = unit;
 }

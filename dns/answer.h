@@ -66,6 +66,9 @@ struct answer {
 	bool rd_clear;          /* ANY: RD cleared in the reply (SkyDNS) */
 	bool sign;              /* DNSSEC: DO was set and the answer is ours to sign */
 	bool varies;            /* chance shaped it (a shuffle): another ask may differ */
+	uint32_t time_unit;     /* 0: the same at any time; else the same only within
+				 * the aligned window of this many seconds around
+				 * the query's time (answer_time_unit) */
 	struct rr *rrs[SEC_COUNT];
 	size_t n[SEC_COUNT], cap[SEC_COUNT];
 	struct ext_lookup *ext;
@@ -76,6 +79,10 @@ struct answer {
 void answer_init(struct answer *a);
 void answer_reset(struct answer *a);   /* empty, keep capacity */
 void answer_free(struct answer *a);
+/* The answer depends on the clock at this granularity (1: the second,
+ * e.g. a TTL counting down; 3600: the hour, the SOA serial). Units divide
+ * one another, so the finest wins. */
+void answer_time_unit(struct answer *a, uint32_t unit);
 
 /* Append an RR (copied by value) to a section; returns a pointer to the
  * stored copy or NULL on ENOMEM. */

@@ -135,6 +135,9 @@ static const struct key keys[] = {
 	  "capacity of the DNSSEC signature cache", 0 },
 	{ "rcache", NULL, "rcache", NULL, CT_INT, F(rcache), INT32_MIN, INT32_MAX, "0",
 	  "capacity of the response cache (0: off)", 0 },
+	{ "answer_cache", NULL, "answer-cache", NULL, CT_INT, F(answer_cache), 0, 1048576,
+	  "32768", "finished replies each UDP worker keeps for the current snapshot (0: off; "
+	  "TCP threads keep 1/16)", K_RESTART },
 	{ "rcache_ttl", "rcache-ttl", "rcache-ttl", NULL, CT_U32, F(rcache_ttl), 0, INT32_MAX,
 	  "60", "TTL of the response cache entries", 0 },
 	{ "ndot", "ndots", "ndots", "SKYDNS_NDOTS", CT_INT, F(ndots), INT32_MIN, INT32_MAX, "2",

@@ -49,6 +49,7 @@ struct config {
 	int ndots;                      /* 2 */
 	int read_timeout_ms;            /* 2000 */
 	int rcache;                     /* 0 = off */
+	int answer_cache;               /* replies kept per UDP worker, 0 = off (restart) */
 	uint32_t rcache_ttl;            /* 60 */
 	int scache;                     /* 10000 */
 	int nnameservers;

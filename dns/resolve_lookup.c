@@ -120,7 +120,11 @@ char *rname_of_record(struct rctx *x, const struct record *r, int strip)
  * yet (SkyDNS served it with the default TTL, issue #244). */
 bool rrec_live(const struct rctx *x, const struct record *r)
 {
-	return r->expires == 0 || r->expires > x->q->now;
+	if (r->expires == 0)
+		return true;
+	if (x->out) /* this record's TTL counts down and it will go */
+		answer_time_unit(x->out, 1);
+	return r->expires > x->q->now;
 }
 
 /* SkyDNS §12: the smaller of the JSON ttl and the remaining etcd TTL, the
@@ -128,6 +132,8 @@ bool rrec_live(const struct rctx *x, const struct record *r)
 uint32_t rrec_ttl(const struct rctx *x, const struct record *r)
 {
 	uint32_t t = r->svc.ttl;
+	if (r->expires != 0 && x->out)
+		answer_time_unit(x->out, 1);
 	if (r->expires != 0) {
 		int64_t rem = r->expires - x->q->now;
 		if (rem > 0) {

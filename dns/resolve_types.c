@@ -419,6 +419,7 @@ struct rr rt_soa(struct rctx *x, uint32_t ttl)
 	if (!rr.d.soa.mname || !rr.d.soa.rname)
 		x->err = SKY_ENOMEM;
 	rr.d.soa.serial = (uint32_t)(now - now % 3600);
+	answer_time_unit(x->out, 3600);
 	rr.d.soa.refresh = 28800;
 	rr.d.soa.retry = 7200;
 	rr.d.soa.expire = 604800;

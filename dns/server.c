@@ -46,7 +46,6 @@
 
 #define UDP_BATCH 32
 #define UDP_RX 4096      /* larger UDP queries are cut and answered FORMERR */
-#define ACACHE_SLOTS 16384 /* per thread; entries are the size of their reply */
 
 struct udp_worker {
 	struct qctx q;
@@ -110,7 +109,8 @@ int qctx_init(struct qctx *q, struct server *s, unsigned reader, bool scratch)
 	answer_init(&q->ans);
 	q->rand = ((uint64_t)time(NULL) << 20) ^ ((uint64_t)reader * 0x9E3779B97F4A7C15ull) ^ 1;
 	/* NULL: answers uncached, not an error. TCP pools see far fewer queries. */
-	q->cache = acache_new(scratch ? ACACHE_SLOTS / 16 : ACACHE_SLOTS);
+	unsigned slots = scratch ? (s->acache_slots + 15) / 16 : s->acache_slots;
+	q->cache = slots ? acache_new(slots) : NULL;
 	if (!scratch)
 		return 0;
 	q->scratch = malloc(WIRE_MAX + 2);
@@ -157,10 +157,10 @@ static int answer_snapshot(struct qctx *x, const struct snapshot *snap, const ui
 			   const struct origin *o, bool *forwarded, uint8_t *out, size_t cap)
 {
 	const struct config *cfg = snapshot_config(snap);
-	const struct acache_key key = { .serial = snapshot_serial(snap), .now = q->now,
+	const struct acache_key key = { .serial = snapshot_serial(snap),
 					.udp_size = q->tcp ? 0 : q->udp_size, .tcp = q->tcp,
 					.recursion_denied = q->recursion_denied };
-	int hit = acache_get(x->cache, &key, pkt, len, out, cap);
+	int hit = acache_get(x->cache, &key, q->now, pkt, len, out, cap);
 	if (hit > 0)
 		return hit;
 	enum resolve_action act = resolve(q, snap, cfg, &x->ans);
@@ -182,8 +182,13 @@ static int answer_snapshot(struct qctx *x, const struct snapshot *snap, const ui
 		log_warn("server", "cannot encode answer name=%s error=%s", q->name, err_str(n));
 		return servfail(q, wq, out, cap);
 	}
+	if (x->ans.sign) /* signature times: to the second, to be safe */
+		answer_time_unit(&x->ans, 1);
+	uint32_t unit = x->ans.time_unit;
+	int64_t from = unit ? q->now - q->now % unit : INT64_MIN;
+	int64_t to = unit ? from + unit - 1 : INT64_MAX;
 	if (!x->ans.varies)
-		acache_put(x->cache, &key, pkt, len, out, (size_t)n);
+		acache_put(x->cache, &key, from, to, pkt, len, out, (size_t)n);
 	return n;
 }
 
@@ -629,6 +634,7 @@ int server_new(const struct config *c, const struct server_opts *o, struct serve
 	s->stats = o->stats;
 	s->verbose = c->verbose;
 	s->rrl_table_size = (size_t)c->rrl_table_size;
+	s->acache_slots = (unsigned)c->answer_cache;
 	s->tcp_limits = (struct tcp_limits){ .timeout_ms = c->tcp_timeout_ms,
 					     .idle_ms = c->tcp_idle_timeout_ms,
 					     .max_per_client = c->tcp_max_per_client };

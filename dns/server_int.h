@@ -56,6 +56,7 @@ struct server {
 	struct tcp *tcp;         /* NULL without TCP listeners */
 	_Atomic(struct rrl *) rrl; /* response-rate limiting, made on first use */
 	size_t rrl_table_size;   /* config rrl_table_size, fixed at server_new() */
+	unsigned acache_slots;   /* config answer_cache, fixed at server_new() */
 	bool stopped;
 };
 

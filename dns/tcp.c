@@ -23,6 +23,7 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -307,6 +308,11 @@ static void pool_accept(struct tcp_pool *p, int lfd)
 	int fd = accept4(lfd, (struct sockaddr *)&a, &al, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd < 0)
 		return; /* another pool thread won, or the client went away */
+	/* Each reply is one writev: without NODELAY, Nagle holds a reply back
+	 * while the previous one waits for the client's delayed ACK (40 ms on
+	 * Linux), the p99.9 of pipelined clients (RFC 7766 §6.2.1). */
+	int one = 1;
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	struct stats *st = p->t->s->stats;
 	if (!client_take(p->t, &a)) {
 		stats_tcp_closed(st, TCP_CLIENT_CAP);

@@ -19,18 +19,18 @@ TEST(hit_takes_the_askers_id)
 {
 	struct acache *c = acache_new(100);
 	CHECK(c != NULL);
-	struct acache_key k = { .serial = 7, .now = 1000, .udp_size = 1232 };
+	struct acache_key k = { .serial = 7, .udp_size = 1232 };
 	uint8_t r[64], out[64], q2[sizeof query];
 	reply_for(r, sizeof r);
-	CHECK_INT(acache_get(c, &k, query, sizeof query, out, sizeof out), 0);
-	acache_put(c, &k, query, sizeof query, r, sizeof r);
+	CHECK_INT(acache_get(c, &k, 1000, query, sizeof query, out, sizeof out), 0);
+	acache_put(c, &k, 1000, 1000, query, sizeof query, r, sizeof r);
 	memcpy(q2, query, sizeof q2);
 	q2[0] = 0xbe;
 	q2[1] = 0xef;
-	CHECK_INT(acache_get(c, &k, q2, sizeof q2, out, sizeof out), 64);
+	CHECK_INT(acache_get(c, &k, 1000, q2, sizeof q2, out, sizeof out), 64);
 	CHECK(out[0] == 0xbe && out[1] == 0xef);
 	CHECK(memcmp(out + 2, r + 2, 62) == 0);
-	CHECK_INT(acache_get(c, &k, q2, sizeof q2, out, 63), 0); /* does not fit */
+	CHECK_INT(acache_get(c, &k, 1000, q2, sizeof q2, out, 63), 0); /* does not fit */
 	uint64_t hits, misses;
 	acache_counts(c, &hits, &misses);
 	CHECK_INT((int)hits, 1);
@@ -41,32 +41,33 @@ TEST(hit_takes_the_askers_id)
 TEST(every_key_part_counts)
 {
 	struct acache *c = acache_new(1024);
-	struct acache_key k = { .serial = 7, .now = 1000, .udp_size = 1232 };
+	struct acache_key k = { .serial = 7, .udp_size = 1232 };
 	uint8_t r[40], out[64], q2[sizeof query];
 	reply_for(r, sizeof r);
-	acache_put(c, &k, query, sizeof query, r, sizeof r);
+	acache_put(c, &k, 1000, 1000, query, sizeof query, r, sizeof r);
 	struct acache_key v[] = {
-		{ .serial = 8, .now = 1000, .udp_size = 1232 }, /* a publish */
-		{ .serial = 7, .now = 1001, .udp_size = 1232 }, /* the next second */
-		{ .serial = 7, .now = 1000, .udp_size = 512 },
-		{ .serial = 7, .now = 1000, .udp_size = 1232, .tcp = true },
-		{ .serial = 7, .now = 1000, .udp_size = 1232, .recursion_denied = true },
+		{ .serial = 8, .udp_size = 1232 }, /* a publish */
+		{ .serial = 7, .udp_size = 512 },
+		{ .serial = 7, .udp_size = 1232, .tcp = true },
+		{ .serial = 7, .udp_size = 1232, .recursion_denied = true },
 	};
 	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
-		CHECK_INT(acache_get(c, &v[i], query, sizeof query, out, sizeof out), 0);
+		CHECK_INT(acache_get(c, &v[i], 1000, query, sizeof query, out, sizeof out), 0);
 	memcpy(q2, query, sizeof q2);
 	q2[13] = 'W'; /* the question's case is echoed: another key */
-	CHECK_INT(acache_get(c, &k, q2, sizeof q2, out, sizeof out), 0);
+	CHECK_INT(acache_get(c, &k, 1000, q2, sizeof q2, out, sizeof out), 0);
 	memcpy(q2, query, sizeof q2);
 	q2[2] = 0x00; /* RD off */
-	CHECK_INT(acache_get(c, &k, q2, sizeof q2, out, sizeof out), 0);
-	CHECK_INT(acache_get(c, &k, query, sizeof query - 1, out, sizeof out), 0);
-	CHECK_INT(acache_get(c, &k, query, sizeof query, out, sizeof out), 40);
+	CHECK_INT(acache_get(c, &k, 1000, q2, sizeof q2, out, sizeof out), 0);
+	CHECK_INT(acache_get(c, &k, 1000, query, sizeof query - 1, out, sizeof out), 0);
+	CHECK_INT(acache_get(c, &k, 999, query, sizeof query, out, sizeof out), 0);
+	CHECK_INT(acache_get(c, &k, 1001, query, sizeof query, out, sizeof out), 0); /* next second */
+	CHECK_INT(acache_get(c, &k, 1000, query, sizeof query, out, sizeof out), 40);
 	/* a newer reply for the same key replaces the old */
 	uint8_t r2[20];
 	reply_for(r2, sizeof r2);
-	acache_put(c, &k, query, sizeof query, r2, sizeof r2);
-	CHECK_INT(acache_get(c, &k, query, sizeof query, out, sizeof out), 20);
+	acache_put(c, &k, 1000, 1000, query, sizeof query, r2, sizeof r2);
+	CHECK_INT(acache_get(c, &k, 1000, query, sizeof query, out, sizeof out), 20);
 	acache_free(c);
 }
 
@@ -75,13 +76,29 @@ TEST(oversize_and_null)
 	struct acache *c = acache_new(16);
 	struct acache_key k = { .serial = 1 };
 	uint8_t *big = calloc(1, ACACHE_MAX_REPLY + 1), out[16];
-	acache_put(c, &k, query, sizeof query, big, ACACHE_MAX_REPLY + 1);
-	CHECK_INT(acache_get(c, &k, query, sizeof query, big, ACACHE_MAX_REPLY + 1), 0);
-	CHECK_INT(acache_get(NULL, &k, query, sizeof query, out, sizeof out), 0);
-	acache_put(NULL, &k, query, sizeof query, out, sizeof out);
+	acache_put(c, &k, 1000, 1000, query, sizeof query, big, ACACHE_MAX_REPLY + 1);
+	CHECK_INT(acache_get(c, &k, 1000, query, sizeof query, big, ACACHE_MAX_REPLY + 1), 0);
+	CHECK_INT(acache_get(NULL, &k, 1000, query, sizeof query, out, sizeof out), 0);
+	acache_put(NULL, &k, 1000, 1000, query, sizeof query, out, sizeof out);
 	free(big);
 	acache_free(c);
 	acache_free(NULL);
+}
+
+TEST(time_windows)
+{
+	struct acache *c = acache_new(64);
+	struct acache_key k = { .serial = 3, .udp_size = 512 };
+	uint8_t r[30], out[64];
+	reply_for(r, sizeof r);
+	acache_put(c, &k, 3600, 7199, query, sizeof query, r, sizeof r); /* an SOA's hour */
+	CHECK_INT(acache_get(c, &k, 3600, query, sizeof query, out, sizeof out), 30);
+	CHECK_INT(acache_get(c, &k, 7199, query, sizeof query, out, sizeof out), 30);
+	CHECK_INT(acache_get(c, &k, 7200, query, sizeof query, out, sizeof out), 0);
+	acache_put(c, &k, INT64_MIN, INT64_MAX, query, sizeof query, r, sizeof r);
+	CHECK_INT(acache_get(c, &k, 1, query, sizeof query, out, sizeof out), 30);
+	CHECK_INT(acache_get(c, &k, 4000000000, query, sizeof query, out, sizeof out), 30);
+	acache_free(c);
 }
 
 int main(void)
@@ -89,5 +106,6 @@ int main(void)
 	RUN(hit_takes_the_askers_id);
 	RUN(every_key_part_counts);
 	RUN(oversize_and_null);
+	RUN(time_windows);
 	return CHECK_DONE();
 }
