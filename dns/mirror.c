@@ -825,10 +825,12 @@ static void *publisher_main(void *arg)
 		int64_t now_s = rt.tv_sec;
 		int64_t now_rms = (int64_t)rt.tv_sec * 1000 + rt.tv_nsec / 1000000;
 		int64_t next_expiry = m->tab.next_expiry;
-		if (next_expiry && now_s >= next_expiry) {
-			/* a TTL ran out: drop it without waiting for etcd's event */
-			verify_expired(m, &c, now_s);
-			table_scan_expiry(&m->tab, now_s);
+		if (next_expiry && now_s + 1 >= next_expiry) {
+			/* A TTL is about to run out: ask etcd a second early whether
+			 * it was refreshed without an event (queries check expiry
+			 * themselves, so a refresh learnt late would show a gap). */
+			verify_expired(m, &c, now_s + 1);
+			table_scan_expiry(&m->tab, now_s + 1);
 			mark_dirty(m);
 			continue;
 		}
