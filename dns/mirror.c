@@ -186,6 +186,7 @@ static int table_set_expires(struct table *t, struct entry *e, int64_t expires)
 	}
 	record_unref(e->rec);
 	e->rec = r;
+	e->path = r->path; /* the old record may go with the last snapshot holding it */
 	e->expires = expires;
 	if (expires && (!t->next_expiry || expires < t->next_expiry))
 		t->next_expiry = expires;
