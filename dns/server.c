@@ -161,6 +161,8 @@ static int answer_snapshot(struct qctx *x, const struct snapshot *snap, const ui
 					.udp_size = q->tcp ? 0 : q->udp_size, .tcp = q->tcp,
 					.recursion_denied = q->recursion_denied };
 	int hit = acache_get(x->cache, &key, q->now, pkt, len, out, cap);
+	if (x->cache)
+		stats_answer_cache(x->srv->stats, hit > 0);
 	if (hit > 0)
 		return hit;
 	enum resolve_action act = resolve(q, snap, cfg, &x->ans);

@@ -12,6 +12,9 @@
  *                                                       dropped, slipped = sent TC, logged =
  *                                                       sent in log-only mode)
  *   <ns>_<sub>_mirror_skipped_keys_total{reason}        counter (etcd keys left out)
+ *   <ns>_<sub>_answer_cache_lookups_total{result}       counter (finished replies reused:
+ *                                                       hit, miss; queries that reach the
+ *                                                       snapshot, not forwarded ones)
  *   <ns>_<sub>_etcd_connected, _snapshot_revision, _snapshot_age_seconds,
  *   _records_loaded                                     gauges (from callbacks)
  *
@@ -57,6 +60,8 @@ void stats_cache_miss(struct stats *st, enum stat_cache which);
 void stats_forward_error(struct stats *st, enum stat_fwd cause);
 void stats_tcp_closed(struct stats *st, enum stat_tcp reason);
 void stats_rrl(struct stats *st, enum stat_rate action);
+/* A query looked up in its worker's reply cache (acache.h). */
+void stats_answer_cache(struct stats *st, bool hit);
 /* A key skipped (counted once per version of the key, when first seen). */
 void stats_key_skipped(struct stats *st, enum stat_skip reason);
 /* "bad_json", "bad_name", "bad_host" (the metric's label values). */
