@@ -154,6 +154,9 @@ static const struct key keys[] = {
 	  "log to the systemd journal (default: stderr, or the journal when stderr is one)", 0 },
 	{ NULL, NULL, "path-prefix", "SKYDNS_PATH_PREFIX", CT_STR, F(path_prefix), 0, 0, "skydns",
 	  "etcd path prefix (/<prefix>/...)", K_RESTART },
+	{ "ip_monitor_path", NULL, "ip-monitor-path", NULL, CT_STR, F(ip_monitor_path), 0, 0, "",
+	  "etcd prefix of address status keys (<ip> = {\"status\":\"DOWN\"} leaves it out of "
+	  "answers; empty: /<path-prefix>/monitor/status/)", K_RESTART },
 	{ NULL, NULL, "machines", "ETCD_MACHINES", CT_MACHINES, F(machines), 0, 0,
 	  "http://127.0.0.1:2379", "comma-separated etcd endpoints", K_RESTART },
 	{ NULL, NULL, "ca-cert", "ETCD_CACERT", CT_STR, F(ca_cert), 0, 0, "",

@@ -70,6 +70,7 @@ struct config {
 	/* etcd connection */
 	bool etcd3;
 	char path_prefix[CONFIG_STR];   /* "skydns" */
+	char ip_monitor_path[CONFIG_STR]; /* "" = /<path_prefix>/monitor/status/ */
 	int nmachines;
 	char machines[CONFIG_MAX_MACHINES][CONFIG_STR];
 	char ca_cert[CONFIG_PATH], tls_pem[CONFIG_PATH], tls_key[CONFIG_PATH];

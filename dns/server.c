@@ -168,6 +168,8 @@ static int answer_snapshot(struct qctx *x, const struct snapshot *snap, const ui
 	enum resolve_action act = resolve(q, snap, cfg, &x->ans);
 	if (act == RESOLVE_DROP)
 		return 0;
+	if (x->ans.filtered || x->ans.fail_open)
+		stats_health(x->srv->stats, x->ans.filtered, x->ans.fail_open);
 	if (act != RESOLVE_ANSWER || x->ans.next > 0) {
 		int n = forward(x, pkt, len, q, wq, o, out, cap);
 		*forwarded = n == 0;

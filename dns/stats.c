@@ -32,6 +32,7 @@ struct stats {
 	struct series *rate[RATE_COUNT];
 	struct series *skipped[SKIP_COUNT];
 	struct series *acache[2]; /* miss, hit */
+	struct series *health[2]; /* filtered, fail_open */
 };
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
@@ -70,6 +71,11 @@ struct stats *stats_new(const char *ns, const char *sub)
 					NULL, 0);
 	st->acache[0] = metrics_series(ac, "result=\"miss\"");
 	st->acache[1] = metrics_series(ac, "result=\"hit\"");
+	struct metric *ha = metrics_add(st->reg, METRIC_COUNTER, "health_answers_total",
+					"Answers that health marks shaped: DOWN addresses left out "
+					"(filtered), or all DOWN and served (fail_open).", NULL, 0);
+	st->health[0] = metrics_series(ha, "outcome=\"filtered\"");
+	st->health[1] = metrics_series(ha, "outcome=\"fail_open\"");
 	char label[96];
 	for (int s = 0; s < SYS_COUNT; s++) {
 		snprintf(label, sizeof label, "system=\"%s\"", system_names[s]);
@@ -135,6 +141,14 @@ void stats_reply(struct stats *st, enum stat_system sys, double seconds, size_t 
 		series_add(st->errors[sys][cause], 1);
 	if (truncated)
 		series_add(st->errors[sys][CAUSE_TRUNCATED], 1);
+}
+
+void stats_health(struct stats *st, bool filtered, bool fail_open)
+{
+	if (st && filtered)
+		series_add(st->health[0], 1);
+	if (st && fail_open)
+		series_add(st->health[1], 1);
 }
 
 void stats_answer_cache(struct stats *st, bool hit)
