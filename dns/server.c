@@ -227,6 +227,15 @@ static void apply_client_policy(struct query *q, const struct config *cfg,
 		q->udp_size = (uint16_t)cfg->max_udp_size;
 	q->recursion_denied = !cidr_match(cfg->allow_recursion, cfg->nallow_recursion,
 					  (const struct sockaddr *)o->addr);
+	const struct sockaddr *sa = (const struct sockaddr *)o->addr;
+	q->client_fam = 0;
+	if (sa && sa->sa_family == AF_INET) {
+		memcpy(q->client, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+		q->client_fam = 4;
+	} else if (sa && sa->sa_family == AF_INET6) {
+		memcpy(q->client, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+		q->client_fam = 6;
+	}
 }
 
 /* ------------------------------------------------------------ rate limiting */

@@ -105,3 +105,53 @@ def test_ipv6_status_and_bad_status_keys(kv, skydns):
     wait_until(lambda: "not-an-ip" in sky.logs() and sum("skipping key=" + STATUS in l for l in sky.logs().splitlines()) >= 2, 5,
                what="both bad status keys logged")
     answers(sky, "six." + DOM, ["2001:db8::1"], "AAAA")
+
+
+def ask_from(sky, name, source, tcp=False):
+    import dns.message
+    import dns.query
+    q = dns.message.make_query(name, "A")
+    if tcp:
+        r = dns.query.tcp(q, sky.addr, port=sky.port, timeout=2, source=source)
+    else:
+        r = dns.query.udp(q, sky.addr, port=sky.port, timeout=2, source=source)
+    return rdatas(r, "A")
+
+
+def test_random_one_is_one_healthy_address(kv, skydns):
+    seed_cctv2(kv)
+    kv.put(STATUS + "192.168.10.3", {"status": "DOWN"})
+    sky = skydns(NO_FORWARD + ["-random-one"])
+    wait_until(lambda: a_of(sky, "cctv2." + DOM)[1] in (["192.168.10.1"], ["192.168.10.2"]), 5)
+    seen = set()
+    for _ in range(80):
+        rc, ips = a_of(sky, "cctv2." + DOM)
+        assert rc == dns.rcode.NOERROR and len(ips) == 1, ips
+        seen.add(ips[0])
+    assert seen == {"192.168.10.1", "192.168.10.2"}  # every healthy one, never the DOWN one
+
+
+def test_host_one_is_stable_per_client_and_only_a_downed_addresses_clients_move(kv, skydns):
+    ips = [f"10.9.0.{i}" for i in range(1, 6)]
+    for i, ip in enumerate(ips):
+        kv.put(f"{BASE}/pool/{i:08x}", {"host": ip})
+    sky = skydns(NO_FORWARD + ["-host-one"])
+    wait_until(lambda: len(a_of(sky, "pool." + DOM)[1]) == 1, 5)
+    clients = [f"127.0.0.{i}" for i in range(2, 42)]
+    first = {}
+    for c in clients:
+        got = {tuple(ask_from(sky, "pool." + DOM, c)) for _ in range(3)}
+        got.add(tuple(ask_from(sky, "pool." + DOM, c, tcp=True)))
+        assert len(got) == 1 and len(next(iter(got))) == 1, (c, got)  # stable, one address
+        first[c] = next(iter(got))[0]
+    assert len(set(first.values())) >= 3  # the clients are spread over the pool
+    victim = max(set(first.values()), key=list(first.values()).count)
+    kv.put(STATUS + victim, {"status": "DOWN"})
+    wait_until(lambda: all(ask_from(sky, "pool." + DOM, c) != [victim]
+                           for c in clients if first[c] == victim), 5, what="victim's clients moved")
+    for c in clients:
+        now = ask_from(sky, "pool." + DOM, c)
+        if first[c] == victim:
+            assert now != [victim] and len(now) == 1
+        else:
+            assert now == [first[c]], (c, first[c], now)  # the others did not move
