@@ -272,6 +272,17 @@ static cJSON *record_json(const struct api *a, const char *key, const char *val,
 	return v;
 }
 
+/* An IPv6 literal has a ':'; a name of digits and dots only is meant as IPv4. */
+static bool looks_like_ip(const char *h)
+{
+	if (strchr(h, ':'))
+		return true;
+	for (; *h; h++)
+		if (!(isdigit((unsigned char)*h) || *h == '.'))
+			return false;
+	return true;
+}
+
 static const char *const known_fields[] = { "host", "port", "priority", "weight", "text", "ttl",
 					    "mail", "group", "targetstrip", "key", "name",
 					    "revision", NULL };
@@ -312,10 +323,17 @@ static int record_check(const cJSON *item, char **json, char *field, size_t fcap
 		return -1;
 	}
 	free(s);
+	uint8_t ipb[16];
 	if ((!svc.host || !svc.host[0]) && !svc.text) {
 		msg_service_clear(&svc);
 		snprintf(field, fcap, "records[%d].host", idx);
 		*why = "a record needs a host (or a text)";
+		return -1;
+	}
+	if (svc.host && svc.host[0] && looks_like_ip(svc.host) && !msg_parse_ip(svc.host, ipb)) {
+		msg_service_clear(&svc);
+		snprintf(field, fcap, "records[%d].host", idx);
+		*why = "address does not parse";
 		return -1;
 	}
 	if (svc.host && svc.host[0] && dname_check_host(svc.host, why) != 0) {
@@ -430,8 +448,26 @@ static void v1_write(struct api *a, const char *name, const char *key, const cha
 	}
 	/* the new keys: <key>/<fnv1a32 of the JSON> */
 	char (*nk)[MSG_NAME_MAX + 128] = njson ? calloc((size_t)njson, sizeof *nk) : NULL;
+	/* one CNAME-like record (a name host, no port, no text) sits at the
+	 * name's own key, as the seed writes aliases; the rest below it */
+	bool at_key = false;
+	if (njson == 1) {
+		cJSON *v = cJSON_Parse(jsons[0]);
+		const cJSON *h = cJSON_GetObjectItemCaseSensitive(v, "host");
+		uint8_t ipb[16];
+		at_key = cJSON_IsString(h) && !msg_parse_ip(h->valuestring, ipb) &&
+			 !cJSON_GetObjectItemCaseSensitive(v, "port") &&
+			 !cJSON_GetObjectItemCaseSensitive(v, "text");
+		cJSON_Delete(v);
+	}
 	for (int i = 0; i < njson; i++)
-		snprintf(nk[i], sizeof nk[i], "%s/%x", key, fnv1a32(jsons[i]));
+		if (at_key)
+			snprintf(nk[i], sizeof nk[i], "%s", key);
+		else
+			snprintf(nk[i], sizeof nk[i], "%s/%x", key, fnv1a32(jsons[i]));
+	bool had_below = false;
+	for (size_t i = 0; i < l.n; i++)
+		had_below |= strcmp(l.key[i], key) != 0;
 	for (size_t i = 0; i < l.n; i++) { /* drop what the new set does not keep */
 		bool keep = false;
 		for (int k = 0; k < njson && !keep; k++)
@@ -441,7 +477,7 @@ static void v1_write(struct api *a, const char *name, const char *key, const cha
 			goto etcd_fail;
 		}
 	}
-	if (del)
+	if (del || (at_key && had_below)) /* v2: the name's directory goes too */
 		etcd_delete_dir(a->etcd, key, true);
 	for (int i = 0; i < njson; i++)
 		if ((rc = etcd_put(a->etcd, nk[i], jsons[i], 0)) != 0) {
