@@ -15,6 +15,7 @@ struct api {
 	struct etcd_client *etcd;
 	char domain[256];     /* absolute, lower-case: "skydns.local." */
 	char prefix[256];     /* etcd path prefix without slashes: "skydns" */
+	int v3;               /* etcd v3 (else v2, which hides "_" keys) */
 };
 
 struct api_reply {

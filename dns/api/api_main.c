@@ -334,6 +334,7 @@ int main(int argc, char **argv)
 	const char *p = msg_prefix_trim(prefix, &pl);
 	snprintf(A.prefix, sizeof A.prefix, "%.*s", (int)pl, p);
 
+	A.v3 = v3;
 	/* etcd */
 	char *mcopy = strdup(machines);
 	const char *ms[16];

@@ -28,6 +28,9 @@
 #include "err.h"
 #include "msg.h"
 
+static bool v2_hidden(const struct api *a, const char *key);
+#define V2_HIDDEN "etcd v2 hides keys with a label starting with '_' (skydns would never see it); use etcd v3 (-etcd3)"
+
 /* ------------------------------------------------------------ replies */
 
 static void reply_text(struct api_reply *r, unsigned status, const char *fmt, ...)
@@ -186,6 +189,18 @@ static int read_tree(struct api *a, const char *key, struct kvs *out, uint64_t *
 	rc = etcd_get_prefix(a->etcd, key, kvs_add, out, &rev);
 	if (rc == SKY_ENOTFOUND)
 		rc = 0;
+	/* in key order (etcd v2 lists a directory in no fixed order) */
+	for (size_t i = 1; i < out->n; i++)
+		for (size_t j = i; j > 0 && strcmp(out->key[j - 1], out->key[j]) > 0; j--) {
+			char *k = out->key[j], *v = out->val[j];
+			uint64_t r = out->rev[j];
+			out->key[j] = out->key[j - 1];
+			out->val[j] = out->val[j - 1];
+			out->rev[j] = out->rev[j - 1];
+			out->key[j - 1] = k;
+			out->val[j - 1] = v;
+			out->rev[j - 1] = r;
+		}
 	if (revision)
 		*revision = rev;
 	return rc;
@@ -645,6 +660,10 @@ static void seed_post(struct api *a, const char *urlname, const char *name, cons
 			goto out;
 		}
 		name_key(a, alias, akey, sizeof akey);
+		if (!a->v3 && v2_hidden(a, akey)) {
+			reply_text(r, 400, "ERR, alias %s: %s\n", alias, V2_HIDDEN);
+			goto out;
+		}
 		if (read_tree(a, akey, &l, NULL) != 0)
 			goto etcd_fail;
 		if (l.n) {
@@ -688,6 +707,13 @@ static void seed_delete(struct api *a, const char *key, struct api_reply *r)
 	kvs_free(&l);
 }
 
+static bool v2_hidden(const struct api *a, const char *key)
+{
+	char pre[300];
+	snprintf(pre, sizeof pre, "/%s", a->prefix);
+	return etcd_v2_hidden(pre, key);
+}
+
 /* ------------------------------------------------------------ dispatch */
 
 void api_handle(struct api *a, const char *method, const char *url, const char *query_prefix,
@@ -717,6 +743,14 @@ void api_handle(struct api *a, const char *method, const char *url, const char *
 			reply_err(r, 400, "name", "name too long");
 			return;
 		}
+	}
+	if (*rest && !a->v3 && strcmp(method, "GET") != 0 && strcmp(method, "DELETE") != 0 &&
+	    v2_hidden(a, key)) {
+		if (seed)
+			reply_text(r, 400, "ERR, %s: %s\n", name, V2_HIDDEN);
+		else
+			reply_err(r, 400, "name", "name %s: %s", name, V2_HIDDEN);
+		return;
 	}
 	if (v1) {
 		if (!*rest) {

@@ -134,6 +134,12 @@ static void url_escape(const char *in, char *out, size_t cap)
 	curl_free(e);
 }
 
+static int by_name(const void *x, const void *y)
+{
+	const cJSON *const *a = x, *const *b = y;
+	return strcmp((*a)->string, (*b)->string);
+}
+
 /* The seed's listing: one line per name,
  * "domain: <name right-aligned in 56>       val: { type:A  ips:[a b] }". */
 static void print_seed(const cJSON *records)
@@ -155,8 +161,16 @@ static void print_seed(const cJSON *records)
 			g = cJSON_AddArrayToObject(names, nm);
 		cJSON_AddItemReferenceToArray(g, (cJSON *)r);
 	}
+	/* sorted by name: etcd v2 lists a directory in no fixed order */
+	int ng = cJSON_GetArraySize(names);
+	const cJSON **gs = calloc((size_t)ng + 1, sizeof *gs);
+	int k = 0;
 	const cJSON *g;
-	cJSON_ArrayForEach(g, names) {
+	cJSON_ArrayForEach(g, names)
+		gs[k++] = g;
+	qsort(gs, (size_t)ng, sizeof *gs, by_name);
+	for (k = 0; k < ng; k++) {
+		g = gs[k];
 		char val[8192] = "";
 		size_t off = 0;
 		char ips[4096] = "", *ip = ips;
@@ -193,6 +207,7 @@ static void print_seed(const cJSON *records)
 			snprintf(val + off, sizeof val - off, "%s", extra);
 		printf("domain: %56s       val: {%s }\n", g->string, val);
 	}
+	free(gs);
 	cJSON_Delete(names);
 }
 
