@@ -356,7 +356,8 @@ int main(int argc, char **argv)
 		flags |= MHD_USE_IPv6;
 	if (https_cert || https_key) {
 		if (!https_cert || !https_key) {
-			fprintf(stderr, "skydns-api: HTTPS needs both -https-cert and -https-key\n");
+			fprintf(stderr, "skydns-api: HTTPS needs both -https-cert (or -tls-cert) and "
+					"-https-key (-tls-key is the etcd client key, as in skydns)\n");
 			return 2;
 		}
 		if (!(cert = read_file(https_cert, NULL)) || !(ckey = read_file(https_key, NULL))) {

@@ -26,9 +26,11 @@
 #include "api.h"
 #include "dname.h"
 #include "err.h"
+#include "marker.h"
 #include "msg.h"
 
 static bool v2_hidden(const struct api *a, const char *key);
+static int managed_zone(struct api *a, const char *name, char *out, size_t cap);
 #define V2_HIDDEN "etcd v2 hides keys with a label starting with '_' (skydns would never see it); use etcd v3 (-etcd3)"
 
 /* ------------------------------------------------------------ replies */
@@ -660,6 +662,12 @@ static void seed_post(struct api *a, const char *urlname, const char *name, cons
 			goto out;
 		}
 		name_key(a, alias, akey, sizeof akey);
+		char zone[MSG_NAME_MAX];
+		if (managed_zone(a, alias, zone, sizeof zone) > 0) {
+			reply_text(r, 409, "ERR, %s is in zone %s, which kube2sky manages: read-only here\n",
+				   alias, zone);
+			goto out;
+		}
 		if (!a->v3 && v2_hidden(a, akey)) {
 			reply_text(r, 400, "ERR, alias %s: %s\n", alias, V2_HIDDEN);
 			goto out;
@@ -714,6 +722,46 @@ static bool v2_hidden(const struct api *a, const char *key)
 	return etcd_v2_hidden(pre, key);
 }
 
+/* 1 (zone in out) when `name` lies in a zone kube2sky manages (it has a
+ * marker key /<prefix>/kube2sky/<zone>), 0 when not, -1 when etcd fails. */
+struct mz {
+	const char *name;
+	char *out;
+	size_t cap;
+	int found;
+};
+
+static int mz_cb(void *arg, const struct etcd_kv *kv)
+{
+	struct mz *m = arg;
+	const char *z = strrchr(kv->key, '/');
+	if (!z || !z[1])
+		return 0;
+	z++;
+	size_t zl = strlen(z), nl = strlen(m->name) - 1; /* without the dot */
+	if (zl > 0 && z[zl - 1] == '.')
+		zl--;
+	bool in = (nl == zl && strncasecmp(m->name, z, zl) == 0) ||
+		  (nl > zl && m->name[nl - zl - 1] == '.' && strncasecmp(m->name + nl - zl, z, zl) == 0);
+	if (in) {
+		snprintf(m->out, m->cap, "%.*s.", (int)zl, z);
+		m->found = 1;
+	}
+	return 0;
+}
+
+static int managed_zone(struct api *a, const char *name, char *out, size_t cap)
+{
+	char dir[300];
+	snprintf(dir, sizeof dir, "/%s/%s", a->prefix, MARKER_DIR);
+	struct mz m = { name, out, cap, 0 };
+	uint64_t rev;
+	int rc = etcd_get_prefix(a->etcd, dir, mz_cb, &m, &rev);
+	if (rc != 0 && rc != SKY_ENOTFOUND)
+		return -1;
+	return m.found;
+}
+
 /* ------------------------------------------------------------ dispatch */
 
 void api_handle(struct api *a, const char *method, const char *url, const char *query_prefix,
@@ -751,6 +799,28 @@ void api_handle(struct api *a, const char *method, const char *url, const char *
 		else
 			reply_err(r, 400, "name", "name %s: %s", name, V2_HIDDEN);
 		return;
+	}
+	if (*rest && strcmp(method, "GET") != 0) {
+		char zone[MSG_NAME_MAX];
+		int mz = managed_zone(a, name, zone, sizeof zone);
+		if (mz < 0) {
+			if (seed)
+				reply_text(r, 502, "ERR, etcd: %s\n", etcd_last_error(a->etcd));
+			else
+				reply_err(r, 502, NULL, "etcd: %s", etcd_last_error(a->etcd));
+			return;
+		}
+		if (mz > 0) {
+			if (seed)
+				reply_text(r, 409, "ERR, %s is in zone %s, which kube2sky manages: read-only here\n",
+					   name, zone);
+			else
+				reply_err(r, 409, "name",
+					  "%s is in zone %s, which kube2sky manages (marker /%s/" MARKER_DIR
+					  "/...): change the Kubernetes objects instead",
+					  name, zone, a->prefix);
+			return;
+		}
 	}
 	if (v1) {
 		if (!*rest) {

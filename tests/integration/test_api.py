@@ -407,3 +407,65 @@ def test_ctl_errors(api, workdir, etcd, mode):
     assert etcd_dump(etcd, mode) == before
     rc, _, err = ctl(a, "list", env={"SKYDNS_API_ADDR": f"127.0.0.1:{free_port()}"})
     assert rc == 2 and "cannot reach" in err
+
+
+# ------------------------------------------------------------ kube2sky's zones, HTTPS
+
+
+def test_kube2sky_zone_read_only(api, kv, etcd, mode):
+    kv.put("/skydns/kube2sky/k8s.skydns.local",
+           {"zone": "k8s.skydns.local.", "schema": "1.1.0", "synced": 1, "id": "0123456789abcdef"})
+    a = api()
+    before = etcd_dump(etcd, mode)
+    for name in ("web.default.svc.k8s", "k8s.skydns.local."):
+        st, text = http("PUT", a.base + "/v1/records/" + name, json.dumps([{"host": "10.5.0.1"}]))
+        assert st == 409 and "kube2sky" in json.loads(text)["error"], (name, st, text)
+        assert http("DELETE", a.base + "/v1/records/" + name)[0] == 409
+    st, text = http("POST", a.base + "/skydns/api/x.k8s", '{"type":"A","ips":["10.5.0.2"]}')
+    assert st == 409 and "kube2sky" in text
+    st, text = http("POST", a.base + "/skydns/api/target.skydns.local",
+                    '{"type":"cname","alias":"alias.k8s"}')
+    assert st == 409 and "kube2sky" in text
+    assert etcd_dump(etcd, mode) == before
+    # a sibling zone's name is still writable ("xk8s" is not under "k8s")
+    assert http("PUT", a.base + "/v1/records/a.xk8s", json.dumps([{"host": "10.5.0.3"}]))[0] == 200
+
+
+def test_https(api, workdir, etcd, mode):
+    import ssl
+    cert, key = os.path.join(workdir, "api.crt"), os.path.join(workdir, "api.key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", key, "-out", cert], check=True, capture_output=True, timeout=60)
+    port = free_port()
+    a = Api(workdir, etcd.url, mode, ["-https-cert", cert, "-https-key", key],
+            {"SKYDNS_API_TOKEN": TOKEN}, addr=f"127.0.0.1:{port}")
+    a.spawn()
+    ctx = ssl.create_default_context(cafile=cert)
+    base = f"https://127.0.0.1:{port}"
+
+    def up():
+        assert a.proc.poll() is None, a.logs()
+        try:
+            with urllib.request.urlopen(base + "/health", timeout=1, context=ctx) as r:
+                return r.status == 200
+        except (urllib.error.URLError, OSError):
+            return False
+
+    try:
+        wait_until(up, 10, what="skydns-api over HTTPS")
+        req = urllib.request.Request(base + "/v1/records/tls", method="PUT",
+                                     data=json.dumps([{"host": "10.6.0.1"}]).encode(),
+                                     headers={"Authorization": f"Bearer {TOKEN}"})
+        with urllib.request.urlopen(req, timeout=5, context=ctx) as r:
+            assert r.status == 200
+        # plain HTTP on the HTTPS port gets no API answer
+        with pytest.raises((urllib.error.URLError, OSError, ConnectionError)):
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/records", timeout=3).read()
+        # skydnsctl over HTTPS with the CA
+        e = dict(os.environ, SKYDNS_API_TOKEN=TOKEN, SKYDNS_API_CACERT=cert)
+        p = subprocess.run([CTL_BIN, "-addr", base, "show", "tls"], env=e, capture_output=True,
+                           text=True, timeout=30)
+        assert p.returncode == 0 and "10.6.0.1" in p.stdout, (p.stdout, p.stderr)
+    finally:
+        a.stop()
