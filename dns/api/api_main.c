@@ -133,7 +133,8 @@ static MHD_RESULT_T handler(void *cls, struct MHD_Connection *c, const char *url
 		return send_reply(c, 400, "application/json", m);
 	}
 	api_if_match = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-Match");
-	const char *prefix = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "prefix");
+	const char *prefix = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
+							 strncmp(url, "/v1/explain/", 12) ? "prefix" : "type");
 	struct api_reply r;
 	api_handle(&A, method, url, prefix, rq->body ? rq->body : "", rq->len, &r);
 	fprintf(stderr, "skydns-api: %s %s -> %u\n", method, url, r.status);

@@ -96,11 +96,17 @@ static int name_abs(const struct api *a, const char *in, char *out, const char *
 		tmp[i] = (char)tolower(c);
 	}
 	tmp[n] = 0;
-	if (tmp[n - 1] == '.')
-		tmp[--n] = 0;
+	bool absolute = tmp[n - 1] == '.';
 	size_t dl = strlen(a->domain) - 1; /* domain without its dot */
-	bool inside = (n == dl && memcmp(tmp, a->domain, dl) == 0) ||
-		      (n > dl && tmp[n - dl - 1] == '.' && memcmp(tmp + n - dl, a->domain, dl) == 0);
+	bool inside = (n - absolute == dl && memcmp(tmp, a->domain, dl) == 0) ||
+		      (n - absolute > dl && tmp[n - absolute - dl - 1] == '.' &&
+		       memcmp(tmp + n - absolute - dl, a->domain, dl) == 0);
+	if (absolute && !inside && !(n == 1)) {
+		*why = "outside the domain";
+		return -1;
+	}
+	if (absolute)
+		tmp[--n] = 0;
 	int w = inside ? snprintf(out, MSG_NAME_MAX, "%s.", tmp)
 		       : snprintf(out, MSG_NAME_MAX, "%s.%s", tmp, a->domain);
 	if (w < 0 || w >= MSG_NAME_MAX) {
@@ -544,6 +550,121 @@ static void v1_list(struct api *a, const char *prefix, struct api_reply *r)
 	reply_json(r, 200, j);
 }
 
+/* ------------------------------------------------------------ explain */
+
+/* Why skydns's mirror would skip this key (the checks of mirror.c's
+ * check_entry, through the same dname/msg functions), or NULL when it
+ * publishes it; *svc filled when NULL is returned. */
+static const char *skip_reason(const struct api *a, const char *key, const char *val,
+			       struct service *svc, char *buf, size_t cap)
+{
+	const char *path = msg_key_to_path(a->prefix, key);
+	const char *why = NULL;
+	char name[MSG_NAME_MAX];
+	size_t n = path ? strlen(path) : 0;
+	if (!path || !n || path[0] == '/' || path[n - 1] == '/' || strstr(path, "//"))
+		why = "empty label";
+	else if (msg_path_to_name(path, n, name, sizeof name) < 0)
+		why = "name over 255 bytes";
+	else if (dname_check(name, &why) != 0)
+		;
+	else
+		why = NULL;
+	if (why) {
+		snprintf(buf, cap, "bad name: %s", why);
+		return buf;
+	}
+	if (msg_service_parse(val, strlen(val), svc, &why) != 0) {
+		snprintf(buf, cap, "bad JSON: %s", why ? why : "not a service");
+		return buf;
+	}
+	if (svc->host && svc->host[0] && dname_check_host(svc->host, &why) != 0) {
+		msg_service_clear(svc);
+		snprintf(buf, cap, "bad host: %s", why);
+		return buf;
+	}
+	return NULL;
+}
+
+/* GET /v1/explain/<name>[?type=T]: the keys that make up the answer, the ones
+ * skipped and why, and the records skydns would build from the rest. */
+static void v1_explain(struct api *a, const char *name, const char *key, const char *type,
+		       struct api_reply *r)
+{
+	struct kvs l = { 0 };
+	if (read_tree(a, key, &l, NULL) != 0) {
+		kvs_free(&l);
+		reply_err(r, 502, NULL, "etcd: %s", etcd_last_error(a->etcd));
+		return;
+	}
+	cJSON *j = cJSON_CreateObject();
+	cJSON_AddStringToObject(j, "name", name);
+	cJSON_AddStringToObject(j, "key", key);
+	cJSON_AddStringToObject(j, "etcd", a->v3 ? "v3" : "v2");
+	if (type && *type)
+		cJSON_AddStringToObject(j, "type", type);
+	cJSON *keys = cJSON_AddArrayToObject(j, "keys");
+	cJSON *ans = cJSON_AddArrayToObject(j, "answers");
+	bool hidden_name = !a->v3 && v2_hidden(a, key);
+	for (size_t i = 0; i < l.n; i++) {
+		cJSON *k = cJSON_CreateObject();
+		cJSON_AddStringToObject(k, "key", l.key[i]);
+		cJSON_AddStringToObject(k, "value", l.val[i]);
+		struct service svc = { 0 };
+		char buf[256];
+		const char *why = NULL;
+		if (!a->v3 && v2_hidden(a, l.key[i]))
+			why = "hidden: etcd v2 leaves keys with a '_' label out of the reads skydns makes";
+		else
+			why = skip_reason(a, l.key[i], l.val[i], &svc, buf, sizeof buf);
+		cJSON_AddBoolToObject(k, "used", why == NULL);
+		if (why) {
+			cJSON_AddStringToObject(k, "skipped", why);
+		} else {
+			char rr[1200];
+			uint8_t ip[16];
+			int fam = svc.host ? msg_parse_ip(svc.host, ip) : 0;
+			const char *t = NULL;
+			if (svc.text) {
+				t = "TXT";
+				snprintf(rr, sizeof rr, "TXT \"%s\"", svc.text);
+			} else if (fam) {
+				t = fam == 4 ? "A" : "AAAA";
+				snprintf(rr, sizeof rr, "%s %s", t, svc.host);
+			} else if (svc.host && svc.port) {
+				t = "SRV";
+				snprintf(rr, sizeof rr, "SRV %d %d %u %s", svc.priority ? svc.priority : 10,
+					 svc.weight ? svc.weight : 100, svc.port, svc.host);
+			} else if (svc.host) {
+				t = "CNAME";
+				snprintf(rr, sizeof rr, "CNAME %s.", svc.host);
+			}
+			if (t) {
+				cJSON_AddStringToObject(k, "gives", rr);
+				if (!type || !*type || strcasecmp(type, t) == 0 ||
+				    (strcasecmp(type, "SRV") == 0 && (fam || !strcmp(t, "CNAME"))) ||
+				    ((!strcasecmp(type, "A") || !strcasecmp(type, "AAAA")) &&
+				     !strcmp(t, "CNAME")))
+					cJSON_AddItemToArray(ans, cJSON_CreateString(rr));
+			}
+			msg_service_clear(&svc);
+		}
+		cJSON_AddItemToArray(keys, k);
+	}
+	const char *verdict;
+	if (hidden_name)
+		verdict = "the name has a label starting with '_': etcd v2 hides its keys from skydns (use etcd v3)";
+	else if (l.n == 0)
+		verdict = "no etcd key at or below this name: skydns answers NXDOMAIN (unless a wildcard or forwarding applies)";
+	else if (cJSON_GetArraySize(ans) == 0)
+		verdict = "no usable record of this type: skydns answers NODATA or NXDOMAIN";
+	else
+		verdict = "skydns answers from the used keys";
+	cJSON_AddStringToObject(j, "verdict", verdict);
+	kvs_free(&l);
+	reply_json(r, 200, j);
+}
+
 /* ------------------------------------------------------------ seed API */
 
 static void seed_list(struct api *a, const char *name, const char *key, struct api_reply *r)
@@ -770,11 +891,12 @@ void api_handle(struct api *a, const char *method, const char *url, const char *
 	memset(r, 0, sizeof *r);
 	bool seed = strncmp(url, "/skydns/api", 11) == 0 && (url[11] == 0 || url[11] == '/');
 	bool v1 = strncmp(url, "/v1/records", 11) == 0 && (url[11] == 0 || url[11] == '/');
-	if (!seed && !v1) {
+	bool explain = strncmp(url, "/v1/explain/", 12) == 0;
+	if (!seed && !v1 && !explain) {
 		reply_err(r, 404, NULL, "no such endpoint: %s", url);
 		return;
 	}
-	const char *rest = url + 11;
+	const char *rest = url + (explain ? 12 : 11);
 	if (*rest == '/')
 		rest++;
 	char name[MSG_NAME_MAX], key[MSG_NAME_MAX + 64];
@@ -791,6 +913,13 @@ void api_handle(struct api *a, const char *method, const char *url, const char *
 			reply_err(r, 400, "name", "name too long");
 			return;
 		}
+	}
+	if (explain) {
+		if (!*rest || strcmp(method, "GET") != 0)
+			reply_err(r, 400, "name", "GET /v1/explain/<name>[?type=TYPE]");
+		else
+			v1_explain(a, name, key, query_prefix, r);
+		return;
 	}
 	if (*rest && !a->v3 && strcmp(method, "GET") != 0 && strcmp(method, "DELETE") != 0 &&
 	    v2_hidden(a, key)) {

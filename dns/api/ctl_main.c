@@ -9,6 +9,7 @@
  *     add NAME TXT TEXT
  *     set NAME TYPE ARGS...            as add, replacing the name's records
  *     delete NAME
+ *     explain NAME [TYPE]              the keys behind a name: used, skipped (why)
  *   The seed's spellings: -list, -show NAME.
  *   SKYDNS_API_ADDR (default 127.0.0.1:9001) and SKYDNS_API_TOKEN as the seed.
  *
@@ -371,6 +372,58 @@ static int cmd_delete(const char *name)
 	return rc;
 }
 
+/* explain NAME [TYPE]: which keys make up the answer, which were skipped and why */
+static int cmd_explain(const char *name, const char *type)
+{
+	char path[2048], esc[1536], tesc[64] = "";
+	url_escape(name, esc, sizeof esc);
+	if (type)
+		url_escape(type, tesc, sizeof tesc);
+	snprintf(path, sizeof path, "/v1/explain/%s%s%s", esc, type ? "?type=" : "", tesc);
+	char *body;
+	long st = request("GET", path, NULL, NULL, &body);
+	if (st != 200) {
+		int rc = fail(st, body);
+		free(body);
+		return rc;
+	}
+	if (json_out) {
+		printf("%s\n", body);
+		free(body);
+		return 0;
+	}
+	cJSON *j = cJSON_Parse(body);
+	free(body);
+	const cJSON *n = cJSON_GetObjectItemCaseSensitive(j, "name");
+	const cJSON *k = cJSON_GetObjectItemCaseSensitive(j, "key");
+	const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "etcd");
+	printf("name %s (etcd %s key %s)\n", cJSON_GetStringValue(n), cJSON_GetStringValue(e),
+	       cJSON_GetStringValue(k));
+	const cJSON *r;
+	cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(j, "keys")) {
+		const cJSON *used = cJSON_GetObjectItemCaseSensitive(r, "used");
+		const char *kk = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "key"));
+		const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "value"));
+		if (cJSON_IsTrue(used))
+			printf("  used     %s %s -> %s\n", kk, v,
+			       cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "gives")));
+		else
+			printf("  skipped  %s %s: %s\n", kk, v,
+			       cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "skipped")));
+	}
+	printf("answer%s%s%s:", type ? " (" : "", type ? type : "", type ? ")" : "");
+	const cJSON *a;
+	int na = 0;
+	cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(j, "answers")) {
+		printf("%s %s", na ? "," : "", a->valuestring);
+		na++;
+	}
+	printf("%s\n", na ? "" : " none");
+	printf("%s\n", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "verdict")));
+	cJSON_Delete(j);
+	return 0;
+}
+
 static int usage(void)
 {
 	fprintf(stderr,
@@ -381,6 +434,7 @@ static int usage(void)
 		"  add NAME TXT TEXT\n"
 		"  set NAME TYPE ARGS...   (as add, replacing the name's records)\n"
 		"  delete NAME\n"
+		"  explain NAME [TYPE]     which etcd keys make the answer, which are skipped and why\n"
 		"env: SKYDNS_API_ADDR (default 127.0.0.1:9001), SKYDNS_API_TOKEN\n"
 		"exit: 0 ok, 1 usage, 2 API unreachable, 3 token refused, 4 not found, 5 bad input,\n"
 		"      6 conflict, 7 other API failure\n");
@@ -438,6 +492,8 @@ int main(int argc, char **argv)
 		rc = cmd_list(argv[i + 1], true);
 	else if ((!strcmp(argv[i], "add") || !strcmp(argv[i], "set")) && argc - i >= 4)
 		rc = cmd_write(argv[i + 1], !strcmp(argv[i], "add"), argc - i - 2, argv + i + 2);
+	else if (!strcmp(argv[i], "explain") && (argc - i == 2 || argc - i == 3))
+		rc = cmd_explain(argv[i + 1], argc - i == 3 ? argv[i + 2] : NULL);
 	else if (!strcmp(argv[i], "delete") && argc - i == 2)
 		rc = cmd_delete(argv[i + 1]);
 	else

@@ -469,3 +469,40 @@ def test_https(api, workdir, etcd, mode):
         assert p.returncode == 0 and "10.6.0.1" in p.stdout, (p.stdout, p.stderr)
     finally:
         a.stop()
+
+
+# ------------------------------------------------------------ explain
+
+
+def test_explain(api, skydns, kv, etcd, mode):
+    s = skydns()
+    a = api()
+    assert ctl(a, "add", "good", "A", "10.7.0.1")[0] == 0
+    kv.put("/skydns/local/skydns/good/broken", "{not json")
+    kv.put("/skydns/local/skydns/good/badport", '{"host":"10.7.0.2","port":"eighty"}')
+    resolves(s, "good.skydns.local.", "A", ["10.7.0.1"])
+    rc, out, err = ctl(a, "explain", "good", "A")
+    assert rc == 0, err
+    lines = out.splitlines()
+    assert lines[0].startswith("name good.skydns.local. (etcd " + mode)
+    used = [x for x in lines if x.lstrip().startswith("used")]
+    skipped = [x for x in lines if x.lstrip().startswith("skipped")]
+    assert len(used) == 1 and "-> A 10.7.0.1" in used[0]
+    assert any("/good/broken" in x and "bad JSON" in x for x in skipped), skipped
+    assert any("/good/badport" in x and "port" in x for x in skipped), skipped
+    assert "answer (A): A 10.7.0.1" in lines
+    # JSON form for scripts
+    rc, out, _ = ctl(a, "-o", "json", "explain", "good")
+    j = json.loads(out)
+    assert sorted(k["used"] for k in j["keys"]) == [False, False, True]
+    # a name with nothing: says so
+    rc, out, _ = ctl(a, "explain", "nothing")
+    assert rc == 0 and "NXDOMAIN" in out and "answer: none" in out
+    assert query(s, "nothing.skydns.local.", "A").rcode() == dns.rcode.NXDOMAIN
+    # an absolute name outside the domain is refused, relative names join it
+    rc, _, err = ctl(a, "explain", "www.example.com.")
+    assert rc == 5 and "outside the domain" in err
+    if mode == "v2":
+        kv.put("/skydns/local/skydns/_hid", '{"host":"10.7.0.9"}')
+        rc, out, _ = ctl(a, "explain", "_hid")
+        assert rc == 0 and "etcd v2 hides" in out and "skipped" in out
