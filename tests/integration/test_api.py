@@ -506,3 +506,30 @@ def test_explain(api, skydns, kv, etcd, mode):
         kv.put("/skydns/local/skydns/_hid", '{"host":"10.7.0.9"}')
         rc, out, _ = ctl(a, "explain", "_hid")
         assert rc == 0 and "etcd v2 hides" in out and "skipped" in out
+
+
+def test_concurrent_writers_one_wins(api, etcd, mode):
+    import threading
+    a = api()
+    assert http("PUT", a.base + "/v1/records/race", json.dumps([{"host": "10.8.0.1"}]))[0] == 200
+    for round_ in range(5):
+        rev = json.loads(http("GET", a.base + "/v1/records/race")[1])["revision"]
+        results = {}
+        go = threading.Barrier(2)
+
+        def writer(i):
+            go.wait()
+            results[i] = http("PUT", a.base + "/v1/records/race",
+                              json.dumps([{"host": f"10.8.{round_ + 1}.{i}"}]),
+                              headers={"If-Match": str(rev)})
+
+        ts = [threading.Thread(target=writer, args=(i,)) for i in (1, 2)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join(20)
+        codes = sorted(results[i][0] for i in (1, 2))
+        assert codes == [200, 412], results
+        winner = [i for i in (1, 2) if results[i][0] == 200][0]
+        hosts = [r["host"] for r in json.loads(http("GET", a.base + "/v1/records/race")[1])["records"]]
+        assert hosts == [f"10.8.{round_ + 1}.{winner}"]
