@@ -161,10 +161,7 @@ static void kvs_free(struct kvs *l)
 
 static int kvs_add(void *arg, const struct etcd_kv *kv)
 {
-	struct kvs *l = arg;
-	for (size_t i = 0; i < l->n; i++)
-		if (strcmp(l->key[i], kv->key) == 0)
-			return 0;
+	struct kvs *l = arg; /* duplicates are dropped by read_tree after sorting */
 	if (l->n == l->cap) {
 		size_t c = l->cap ? l->cap * 2 : 16;
 		char **k = realloc(l->key, c * sizeof *k);
@@ -182,9 +179,24 @@ static int kvs_add(void *arg, const struct etcd_kv *kv)
 	}
 	l->key[l->n] = strdup(kv->key);
 	l->val[l->n] = strdup(kv->value ? kv->value : "");
+	if (!l->key[l->n] || !l->val[l->n]) {
+		free(l->key[l->n]);
+		free(l->val[l->n]);
+		return SKY_ENOMEM;
+	}
 	l->rev[l->n] = kv->mod_revision;
 	l->n++;
 	return 0;
+}
+
+struct kv1 {
+	char *key, *val;
+	uint64_t rev;
+};
+
+static int kv1_cmp(const void *x, const void *y)
+{
+	return strcmp(((const struct kv1 *)x)->key, ((const struct kv1 *)y)->key);
 }
 
 /* The key and everything below it. */
@@ -198,17 +210,29 @@ static int read_tree(struct api *a, const char *key, struct kvs *out, uint64_t *
 	if (rc == SKY_ENOTFOUND)
 		rc = 0;
 	/* in key order (etcd v2 lists a directory in no fixed order) */
-	for (size_t i = 1; i < out->n; i++)
-		for (size_t j = i; j > 0 && strcmp(out->key[j - 1], out->key[j]) > 0; j--) {
-			char *k = out->key[j], *v = out->val[j];
-			uint64_t r = out->rev[j];
-			out->key[j] = out->key[j - 1];
-			out->val[j] = out->val[j - 1];
-			out->rev[j] = out->rev[j - 1];
-			out->key[j - 1] = k;
-			out->val[j - 1] = v;
-			out->rev[j - 1] = r;
+	if (out->n > 1) {
+		size_t n = out->n;
+		struct kv1 *t = malloc(n * sizeof *t);
+		if (!t)
+			return SKY_ENOMEM;
+		for (size_t i = 0; i < n; i++)
+			t[i] = (struct kv1){ out->key[i], out->val[i], out->rev[i] };
+		qsort(t, n, sizeof *t, kv1_cmp);
+		size_t m = 0;
+		for (size_t i = 0; i < n; i++) {
+			if (m && strcmp(out->key[m - 1], t[i].key) == 0) { /* read twice */
+				free(t[i].key);
+				free(t[i].val);
+				continue;
+			}
+			out->key[m] = t[i].key;
+			out->val[m] = t[i].val;
+			out->rev[m] = t[i].rev;
+			m++;
 		}
+		out->n = m;
+		free(t);
+	}
 	if (revision)
 		*revision = rev;
 	return rc;
@@ -471,6 +495,10 @@ static void v1_write(struct api *a, const char *name, const char *key, const cha
 	}
 	/* the new keys: <key>/<fnv1a32 of the JSON> */
 	char (*nk)[MSG_NAME_MAX + 128] = njson ? calloc((size_t)njson, sizeof *nk) : NULL;
+	if (njson && !nk) {
+		reply_err(r, 500, NULL, "out of memory");
+		goto out;
+	}
 	/* one CNAME-like record (a name host, no port, no text) sits at the
 	 * name's own key, as the seed writes aliases; the rest below it */
 	bool at_key = false;
