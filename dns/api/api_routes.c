@@ -6,8 +6,11 @@
  *   /v1/records/<name>        GET / PUT / DELETE the SkyDNS records of a name
  *   /v1/records?prefix=NAME   list every record under NAME (default: the domain)
  *
- * The records of a name are its etcd key and every key below it (what
- * skydns answers for the name). Writes go key by key through dns/etcd.h; the
+ * The records of a name (GET, PUT, DELETE on /v1) are its own: its etcd key
+ * and the keys below it with a hex hash label (<= 8 hex digits) holding an
+ * address, SRV or TXT, as the seed and this API write them. Names further
+ * below are theirs (skydns still answers a name with everything below it;
+ * ?prefix= lists the whole subtree). The seed's DELETE removes the subtree. Writes go key by key through dns/etcd.h; the
  * daemon serves one request at a time (libmicrohttpd's single polling
  * thread), so the If-Match check and the writes after it are not interleaved
  * with another API write. Everything is validated before anything is written.
@@ -411,6 +414,32 @@ static int if_match(const char *hdr, uint64_t *want)
 
 const char *api_if_match; /* set by api_main.c per request */
 
+/* Keep only the records of `name` itself (its key, and the hash-labelled
+ * children that stand for it); names below it are theirs. *others gets how
+ * many were dropped. */
+static void kvs_own(const struct api *a, const char *name, struct kvs *l, size_t *others)
+{
+	size_t m = 0;
+	for (size_t i = 0; i < l->n; i++) {
+		cJSON *v = cJSON_Parse(l->val[i]);
+		char owner[MSG_NAME_MAX];
+		owner_name(a, l->key[i], v, owner, sizeof owner);
+		cJSON_Delete(v);
+		if (strcmp(owner, name) != 0) {
+			free(l->key[i]);
+			free(l->val[i]);
+			continue;
+		}
+		l->key[m] = l->key[i];
+		l->val[m] = l->val[i];
+		l->rev[m] = l->rev[i];
+		m++;
+	}
+	if (others)
+		*others = l->n - m;
+	l->n = m;
+}
+
 static void v1_get(struct api *a, const char *name, const char *key, struct api_reply *r)
 {
 	struct kvs l = { 0 };
@@ -420,6 +449,7 @@ static void v1_get(struct api *a, const char *name, const char *key, struct api_
 		kvs_free(&l);
 		return;
 	}
+	kvs_own(a, name, &l, NULL);
 	if (l.n == 0) {
 		kvs_free(&l);
 		reply_err(r, 404, "name", "no records for %s", name);
@@ -478,6 +508,8 @@ static void v1_write(struct api *a, const char *name, const char *key, const cha
 	int rc = read_tree(a, key, &l, NULL);
 	if (rc != 0)
 		goto etcd_fail;
+	size_t others = 0;
+	kvs_own(a, name, &l, &others);
 	uint64_t want;
 	int im = if_match(api_if_match, &want);
 	if (im < 0) {
@@ -519,6 +551,13 @@ static void v1_write(struct api *a, const char *name, const char *key, const cha
 	bool had_below = false;
 	for (size_t i = 0; i < l.n; i++)
 		had_below |= strcmp(l.key[i], key) != 0;
+	if (at_key && others && !a->v3) {
+		free(nk);
+		reply_err(r, 409, "records",
+			  "%s has names below it: on etcd v2 its key is a directory and cannot hold "
+			  "a CNAME", name);
+		goto out;
+	}
 	for (size_t i = 0; i < l.n; i++) { /* drop what the new set does not keep */
 		bool keep = false;
 		for (int k = 0; k < njson && !keep; k++)
@@ -528,8 +567,8 @@ static void v1_write(struct api *a, const char *name, const char *key, const cha
 			goto etcd_fail;
 		}
 	}
-	if (del || (at_key && had_below)) /* v2: the name's directory goes too */
-		etcd_delete_dir(a->etcd, key, true);
+	if (del || (at_key && had_below)) /* v2: the name's directory, when now empty */
+		etcd_delete_dir(a->etcd, key, false);
 	for (int i = 0; i < njson; i++)
 		if ((rc = etcd_put(a->etcd, nk[i], jsons[i], 0)) != 0) {
 			free(nk);

@@ -535,3 +535,28 @@ def test_concurrent_writers_one_wins(api, etcd, mode):
         winner = [i for i in (1, 2) if results[i][0] == 200][0]
         hosts = [r["host"] for r in json.loads(http("GET", a.base + "/v1/records/race")[1])["records"]]
         assert hosts == [f"10.8.{round_ + 1}.{winner}"]
+
+
+def test_v1_names_below_left_alone(api, skydns, etcd, mode):
+    s = skydns()
+    a = api()
+    assert http("PUT", a.base + "/v1/records/db.prod", json.dumps([{"host": "10.9.0.2"}]))[0] == 200
+    assert http("PUT", a.base + "/v1/records/prod", json.dumps([{"host": "10.9.0.1"}]))[0] == 200
+    # SkyDNS answers a name with everything below it
+    resolves(s, "prod.skydns.local.", "A", ["10.9.0.1", "10.9.0.2"])
+    got = json.loads(http("GET", a.base + "/v1/records/prod")[1])
+    assert [r["host"] for r in got["records"]] == ["10.9.0.1"]
+    # replacing and deleting prod's own records leaves db.prod alone
+    assert http("PUT", a.base + "/v1/records/prod", json.dumps([{"host": "10.9.0.3"}]))[0] == 200
+    resolves(s, "prod.skydns.local.", "A", ["10.9.0.2", "10.9.0.3"])
+    assert http("DELETE", a.base + "/v1/records/prod")[0] == 200
+    resolves(s, "prod.skydns.local.", "A", ["10.9.0.2"])
+    resolves(s, "db.prod.skydns.local.", "A", ["10.9.0.2"])
+    st, text = http("PUT", a.base + "/v1/records/prod", json.dumps([{"host": "db.prod.skydns.local"}]))
+    if mode == "v2":
+        assert st == 409 and "directory" in text
+    else:
+        assert st == 200
+        wait_until(lambda: rdatas(query(s, "prod.skydns.local.", "CNAME"), "CNAME")
+                   == ["db.prod.skydns.local."], 10, what="prod CNAME")
+    resolves(s, "db.prod.skydns.local.", "A", ["10.9.0.2"])
