@@ -560,3 +560,50 @@ def test_v1_names_below_left_alone(api, skydns, etcd, mode):
         wait_until(lambda: rdatas(query(s, "prod.skydns.local.", "CNAME"), "CNAME")
                    == ["db.prod.skydns.local."], 10, what="prod CNAME")
     resolves(s, "db.prod.skydns.local.", "A", ["10.9.0.2"])
+
+
+# ------------------------------------------------------------ etcd TLS, etcd down
+
+
+def test_etcd_tls_flags_as_skydns(workdir, mode):
+    import ssl
+    from conftest import Etcd, SkyDNS
+    from test_mirror import make_certs
+    c = make_certs(workdir)
+    ctx = ssl.create_default_context(cafile=c["ca.crt"])
+    ctx.load_cert_chain(c["cli.crt"], c["cli.key"])
+    e = Etcd(workdir, ["--cert-file", c["srv.crt"], "--key-file", c["srv.key"],
+                       "--trusted-ca-file", c["ca.crt"], "--client-cert-auth"],
+             scheme="https", ssl_ctx=ctx).start()
+    tls = ["-ca-cert", c["ca.crt"], "-tls-pem", c["cli.crt"], "-tls-key", c["cli.key"]]
+    a = sky = None
+    try:
+        a = Api(workdir, e.url, mode, tls, {"SKYDNS_API_TOKEN": TOKEN}).start()
+        sky = SkyDNS(workdir, e.url, mode, tls).start()
+        st, body = http("PUT", a.base + "/v1/records/secure", json.dumps([{"host": "10.10.0.1"}]))
+        assert st == 200, body
+        resolves(sky, "secure.skydns.local.", "A", ["10.10.0.1"])
+        # without the client certificate etcd refuses: 502, and the CLI says so (exit 7)
+        b = Api(workdir, e.url, mode, ["-ca-cert", c["ca.crt"]], {"SKYDNS_API_TOKEN": TOKEN}).start()
+        try:
+            st, body = http("GET", b.base + "/v1/records/secure")
+            assert st == 502 and "etcd" in json.loads(body)["error"]
+        finally:
+            b.stop()
+    finally:
+        for d in (a, sky):
+            if d:
+                d.stop()
+        e.stop()
+
+
+def test_etcd_down(api, etcd, mode):
+    a = api()
+    assert ctl(a, "add", "up", "A", "10.11.0.1")[0] == 0
+    etcd.stop()
+    rc, _, err = ctl(a, "show", "up")
+    assert rc == 7 and "502" in err and "etcd" in err, err
+    st, text = http("POST", a.base + "/skydns/api/down", '{"type":"A","ips":["10.11.0.2"]}')
+    assert st == 502 and text.startswith("ERR, etcd")
+    etcd.start()
+    assert ctl(a, "show", "up")[0] == 0
