@@ -24,6 +24,10 @@ struct api_reply {
 	const char *ctype;    /* "application/json" or "text/plain" */
 };
 
+/* The request's If-Match header (NULL if none), set by api_main.c before
+ * api_handle(); requests are handled one at a time. */
+extern const char *api_if_match;
+
 /* Handle one request; method "GET"/"PUT"/"POST"/"DELETE", url the decoded path,
  * `query_prefix` the ?prefix= argument (NULL if absent). Fills *r. */
 void api_handle(struct api *a, const char *method, const char *url, const char *query_prefix,

@@ -37,8 +37,6 @@
 #endif
 #endif
 
-extern const char *api_if_match;
-
 static char *token;
 static size_t token_len;
 static struct api A;

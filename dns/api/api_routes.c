@@ -412,7 +412,7 @@ static int if_match(const char *hdr, uint64_t *want)
 	return 1;
 }
 
-const char *api_if_match; /* set by api_main.c per request */
+const char *api_if_match;
 
 /* Keep only the records of `name` itself (its key, and the hash-labelled
  * children that stand for it); names below it are theirs. *others gets how
