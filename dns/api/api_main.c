@@ -288,6 +288,8 @@ int main(int argc, char **argv)
 		memmove(host, host + 1, strlen(host));
 		host[strlen(host) - 1] = 0;
 	}
+	if (strcmp(host, "localhost") == 0)
+		snprintf(host, sizeof host, "127.0.0.1");
 	int port = atoi(colon + 1);
 	struct sockaddr_storage ss;
 	memset(&ss, 0, sizeof ss);
