@@ -119,6 +119,10 @@ function checkContainers(spec, expect) {
   assert.equal(argValue(dns.args, "-machines"), url, "skydns -machines = etcd client URL");
   assert.equal(argValue(k2s.args, "--etcd3"), true, "kube2sky uses etcd v3");
   assert.equal(argValue(dns.args, "-etcd3"), true, "skydns uses etcd v3");
+  const cache = expect.cache ?? { size: "10000", ttl: "30" };
+  assert.equal(argValue(dns.args, "-rcache"), cache.size ?? undefined,
+    "forwarded answers cached (CoreDNS cache 30)");
+  assert.equal(argValue(dns.args, "-rcache-ttl"), cache.ttl ?? undefined, "cache TTL cap");
   assert.equal(argValue(etcd.args, "--enable-v2"), undefined, "etcd stays v3-only");
   assert.match(argValue(etcd.args, "--listen-peer-urls"), /^http:\/\/127\.0\.0\.1:/, "etcd peer on loopback");
 

@@ -101,7 +101,7 @@ test("chart: a values file setting everything renders valid objects and every va
   checkAddon(objs.filter((o) => o.kind !== "ServiceMonitor"), {
     domain: "corp.example.org", ip: "10.100.0.53", replicas: 3, k8sApp: "cluster-dns",
     antiAffinity: "custom", priorityClassName: "system-node-critical",
-    forwarders: ["192.0.2.53:53", "[2001:db8::53]:5353"],
+    forwarders: ["192.0.2.53:53", "[2001:db8::53]:5353"], cache: { size: "1000", ttl: "10" },
     images: { skydns: "registry.example.com:5000/dns/skydns:0.1.0-test",
       kube2sky: "registry.example.com:5000/dns/kube2sky:0.1.0-test", etcd: "registry.example.com:5000/dns/etcd:3.4.23" },
   });
@@ -112,7 +112,7 @@ test("chart: a values file setting everything renders valid objects and every va
   assert.equal(spec.serviceAccountName, "dns-bridge");
   assert.equal(byKind(objs, "ServiceAccount").metadata.annotations["example.com/owner"], "dns-team");
   assert.equal(argValue(dns.args, "-machines"), "http://127.0.0.1:12379", "etcd.clientPort reaches skydns");
-  assert.ok(dns.args.includes("-rcache=1000") && k2s.args.includes("--resync-period=600")
+  assert.ok(dns.args.includes("-ndots=3") && k2s.args.includes("--resync-period=600")
     && etcd.args.includes("--snapshot-count=5000"), "extraArgs");
   assert.equal(argValue(etcd.args, "--quota-backend-bytes"), "268435456", "big integers print as integers");
   assert.equal(argValue(etcd.args, "--listen-peer-urls"), "http://127.0.0.1:12380");
@@ -155,6 +155,13 @@ test("chart: switches (rbac, serviceAccount, PDB, anti-affinity) turn their obje
   assert.equal(spec.affinity, undefined);
   const hard = byKind(mustRender(runChart(["--set", "podAntiAffinity=hard"]), "chart (hard)"), "Deployment");
   assert.ok(hard.spec.template.spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution);
+});
+
+test("chart: skydns.cache.size=0 turns the forwarded-answer cache off", () => {
+  const dep = byKind(mustRender(runChart(["--set", "skydns.cache.size=0"]), "chart (no cache)"), "Deployment");
+  const dns = container(dep, "skydns");
+  assert.equal(argValue(dns.args, "-rcache"), undefined);
+  assert.equal(argValue(dns.args, "-rcache-ttl"), undefined);
 });
 
 const BAD_VALUES = [
