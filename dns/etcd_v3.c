@@ -454,6 +454,79 @@ int etcd_v3_delete(struct etcd_client *c, const char *key)
 	return rc;
 }
 
+/* ------------------------------------------------------------ txn */
+
+/* How many of ops[0..n) go in the next txn: at most `limit`, stopping
+ * before a key already in it (etcd: "duplicate key given in txn request"). */
+static size_t txn_span(const struct etcd_op *ops, size_t n, size_t limit)
+{
+	size_t k = 0;
+	for (; k < n && k < limit; k++)
+		for (size_t j = 0; j < k; j++)
+			if (strcmp(ops[j].key, ops[k].key) == 0)
+				return k;
+	return k;
+}
+
+static cJSON *txn_req(const struct etcd_op *ops, size_t n)
+{
+	cJSON *req = cJSON_CreateObject(), *arr = req ? cJSON_AddArrayToObject(req, "success") : NULL;
+	bool ok = arr != NULL;
+	for (size_t i = 0; i < n && ok; i++) {
+		cJSON *item = cJSON_CreateObject(), *op = NULL;
+		ok = item && cJSON_AddItemToArray(arr, item);
+		if (ok)
+			op = cJSON_AddObjectToObject(item, ops[i].value ? "requestPut" : "requestDeleteRange");
+		ok = op && add_b64(op, "key", ops[i].key, strlen(ops[i].key));
+		if (ok && ops[i].value)
+			ok = add_b64(op, "value", ops[i].value, strlen(ops[i].value));
+	}
+	if (!ok) {
+		cJSON_Delete(req);
+		return NULL;
+	}
+	return req;
+}
+
+static bool too_many_ops(const struct etcd_resp *r)
+{
+	return r->status >= 400 && r->body.data && strstr(r->body.data, "too many operations in txn");
+}
+
+/* One txn of n ops; *too_many when etcd says it holds too many. */
+static int txn_once(struct etcd_client *c, const struct etcd_op *ops, size_t n, bool *too_many)
+{
+	cJSON *req = txn_req(ops, n);
+	if (!req)
+		return SKY_ENOMEM;
+	struct etcd_resp r = { 0 };
+	int rc = v3_post(c, "/v3/kv/txn", req, &r);
+	*too_many = rc == 0 && too_many_ops(&r);
+	if (rc == 0 && r.status != 200)
+		rc = v3_fail(c, &r, ops[0].key);
+	etcd_resp_free(&r);
+	return rc;
+}
+
+int etcd_v3_batch(struct etcd_client *c, const struct etcd_op *ops, size_t n, size_t *done)
+{
+	int rc = 0;
+	*done = 0;
+	while (*done < n && !rc) {
+		size_t k = txn_span(ops + *done, n - *done, (size_t)c->txn_limit);
+		bool too_many = false;
+		rc = txn_once(c, ops + *done, k, &too_many);
+		if (too_many && k > 1) {
+			c->txn_limit = (int)(k / 2); /* k <= limit: at least halved */
+			rc = 0; /* the same ops again, in smaller txns */
+			continue;
+		}
+		if (!rc)
+			*done += k;
+	}
+	return rc;
+}
+
 /* ------------------------------------------------------------ watch */
 
 static int v3_stream_error(const cJSON *err)
