@@ -488,41 +488,56 @@ static cJSON *txn_req(const struct etcd_op *ops, size_t n)
 	return req;
 }
 
-static bool too_many_ops(const struct etcd_resp *r)
+enum txn_refusal { TXN_OK, TXN_TOO_MANY, TXN_TOO_LARGE };
+
+static enum txn_refusal txn_refused(const struct etcd_resp *r)
 {
-	return r->status >= 400 && r->body.data && strstr(r->body.data, "too many operations in txn");
+	if (r->status < 400 || !r->body.data)
+		return TXN_OK;
+	if (strstr(r->body.data, "too many operations in txn"))
+		return TXN_TOO_MANY;
+	return strstr(r->body.data, "request is too large") ? TXN_TOO_LARGE : TXN_OK;
 }
 
-/* One txn of n ops; *too_many when etcd says it holds too many. */
-static int txn_once(struct etcd_client *c, const struct etcd_op *ops, size_t n, bool *too_many)
+/* One txn of n ops; *why says when etcd refused it for its size. */
+static int txn_once(struct etcd_client *c, const struct etcd_op *ops, size_t n,
+		    enum txn_refusal *why)
 {
 	cJSON *req = txn_req(ops, n);
 	if (!req)
 		return SKY_ENOMEM;
 	struct etcd_resp r = { 0 };
 	int rc = v3_post(c, "/v3/kv/txn", req, &r);
-	*too_many = rc == 0 && too_many_ops(&r);
+	*why = rc == 0 ? txn_refused(&r) : TXN_OK;
 	if (rc == 0 && r.status != 200)
 		rc = v3_fail(c, &r, ops[0].key);
 	etcd_resp_free(&r);
 	return rc;
 }
 
+/* A txn with too many ops halves the limit for good (etcd's --max-txn-ops
+ * does not change); one too large (--max-request-bytes) is sent again in
+ * halves, the limit kept for the next txns (one large value is rare). */
 int etcd_v3_batch(struct etcd_client *c, const struct etcd_op *ops, size_t n, size_t *done)
 {
 	int rc = 0;
+	size_t cap = (size_t)c->txn_limit;
 	*done = 0;
 	while (*done < n && !rc) {
-		size_t k = txn_span(ops + *done, n - *done, (size_t)c->txn_limit);
-		bool too_many = false;
-		rc = txn_once(c, ops + *done, k, &too_many);
-		if (too_many && k > 1) {
-			c->txn_limit = (int)(k / 2); /* k <= limit: at least halved */
+		size_t k = txn_span(ops + *done, n - *done, cap);
+		enum txn_refusal why = TXN_OK;
+		rc = txn_once(c, ops + *done, k, &why);
+		if (why != TXN_OK && k > 1) {
+			cap = k / 2;
+			if (why == TXN_TOO_MANY)
+				c->txn_limit = (int)cap;
 			rc = 0; /* the same ops again, in smaller txns */
 			continue;
 		}
-		if (!rc)
+		if (!rc) {
 			*done += k;
+			cap = (size_t)c->txn_limit;
+		}
 	}
 	return rc;
 }
