@@ -31,6 +31,8 @@ struct cache {
 	struct strmap *dirty;              /* "ns/svc" -> struct dirty * (in the FIFO below) */
 	struct dirty *head, *tail;         /* the queue, oldest first */
 	bool synced[CACHE_NKINDS];
+	bool relisting[CACHE_NKINDS]; /* a LIST began and has not replaced the cache yet */
+	uint64_t relists;             /* LISTs that replaced the cache */
 	bool woken;
 };
 
@@ -281,6 +283,8 @@ void cache_replace(struct cache *c, enum cache_kind kind, struct strmap *batch)
 	free(changed);
 	strmap_free(batch);
 	c->synced[kind] = true;
+	c->relisting[kind] = false;
+	c->relists++;
 	pthread_cond_signal(&c->cv);
 	pthread_mutex_unlock(&c->mu);
 }
@@ -307,6 +311,22 @@ int cache_apply(struct cache *c, enum cache_kind kind, enum eps_flavor fl, bool 
 		rc = upsert_locked(c, kind, key, o, now);
 	pthread_mutex_unlock(&c->mu);
 	return rc;
+}
+
+void cache_relist_begin(struct cache *c, enum cache_kind kind)
+{
+	pthread_mutex_lock(&c->mu);
+	c->relisting[kind] = true;
+	pthread_mutex_unlock(&c->mu);
+}
+
+uint64_t cache_relists(struct cache *c, bool *relisting)
+{
+	pthread_mutex_lock(&c->mu);
+	*relisting = c->relisting[CACHE_SERVICES] || c->relisting[CACHE_ENDPOINTS];
+	uint64_t n = c->relists;
+	pthread_mutex_unlock(&c->mu);
+	return n;
 }
 
 bool cache_synced(struct cache *c)

@@ -47,6 +47,13 @@ int cache_apply(struct cache *c, enum cache_kind kind, enum eps_flavor fl, bool 
 
 bool cache_synced(struct cache *c);
 
+/* A LIST of `kind` began (the informer relists); cache_replace ends it. A
+ * failed one leaves it begun: the cache may be stale until a LIST lands.
+ * cache_relists: how many LISTs have replaced the cache so far; *relisting
+ * true while any kind is in that state. */
+void cache_relist_begin(struct cache *c, enum cache_kind kind);
+uint64_t cache_relists(struct cache *c, bool *relisting);
+
 /* Mark every known service (and the global records, key "") dirty. */
 void cache_mark_all(struct cache *c);
 void cache_mark(struct cache *c, const char *svc);

@@ -456,13 +456,23 @@ static int collect_garbage(struct run *r)
 	if (rc)
 		return rc;
 	struct k2s_recset empty = {0};
+	bool batch = r->o->etcd3 && n;
+	if (batch)
+		writer_begin(r->w); /* v3: every removal in as few txns as etcd takes */
+	for (int i = 0; i < n && !rc; i++) {
+		rc = writer_sync(r->w, owners[i], &empty);
+		account(r);
+		if (!rc && !batch)
+			log_info("writer", "removed records of a service that no longer exists service=%s", owners[i]);
+	}
+	if (batch) {
+		int frc = writer_flush(r->w, NULL); /* failed: the caller reloads the view */
+		account(r);
+		rc = rc ? rc : frc;
+	}
 	for (int i = 0; i < n; i++) {
-		if (!rc) {
-			rc = writer_sync(r->w, owners[i], &empty);
-			account(r);
-			if (!rc)
-				log_info("writer", "removed records of a service that no longer exists service=%s", owners[i]);
-		}
+		if (!rc && batch)
+			log_info("writer", "removed records of a service that no longer exists service=%s", owners[i]);
 		free(owners[i]);
 	}
 	free(owners);
@@ -580,6 +590,8 @@ static void writer_step(struct run *r)
 		cache_wait(r->cache, 200);
 		return;
 	}
+	bool relisting;
+	uint64_t relists = cache_relists(r->cache, &relisting);
 	int rc = process_dirty(r);
 	if (!rc && r->need_gc)
 		rc = collect_garbage(r);
@@ -606,7 +618,12 @@ static void writer_step(struct run *r)
 		write_marker(r);
 	else
 		check_marker(r);
-	if (!strmap_len(r->retry))
+	/* Only when no relist runs and the last one to land was written by
+	 * the process_dirty above: while one runs, or before its changes are
+	 * written, etcd may hold what the API server no longer has. */
+	bool now_relisting;
+	if (!rc && !strmap_len(r->retry) && !relisting &&
+	    cache_relists(r->cache, &now_relisting) == relists && !now_relisting)
 		kstats_synced(r->stats, (double)time(NULL));
 	if (r->o->resync_s > 0 && now_ms() >= r->next_resync)
 		r->loaded = false; /* re-read etcd: repairs keys lost or changed behind our back */
