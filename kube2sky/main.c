@@ -367,7 +367,7 @@ static int sync_one(struct run *r, const char *svc, int64_t since)
  * connectivity error (the whole view must be reloaded), else 0. */
 static int sync_batch(struct run *r, char **keys, const int64_t *since, int n)
 {
-	bool wrote[BATCH_SERVICES] = {false};
+	size_t wrote[BATCH_SERVICES] = {0};
 	int rc = 0;
 	writer_begin(r->w);
 	for (int i = 0; i < n && !rc; i++) {
@@ -377,7 +377,7 @@ static int sync_batch(struct run *r, char **keys, const int64_t *since, int n)
 			note_skips(r, keys[i], &rs);
 			rc = writer_sync(r->w, keys[i], &rs);
 		}
-		wrote[i] = writer_queued(r->w) > before;
+		wrote[i] = writer_queued(r->w) - before;
 		recset_clear(&rs);
 	}
 	size_t nops = 0;
@@ -388,8 +388,10 @@ static int sync_batch(struct run *r, char **keys, const int64_t *since, int n)
 			strmap_del(r->retry, keys[i]);
 			if (since[i] && wrote[i])
 				kstats_event_to_write(r->stats, (double)(now_ns() - since[i]) / 1e9);
+			log_debug("writer", "service synced service=%s writes=%zu", *keys[i] ? keys[i] : "(global)",
+				  wrote[i]);
 		}
-		log_debug("writer", "services synced services=%d writes=%zu", n, nops);
+		log_debug("writer", "batch written services=%d writes=%zu", n, nops);
 		return 0;
 	}
 	if (!rc)
