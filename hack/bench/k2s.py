@@ -261,6 +261,10 @@ def sync_phase(a, args, procs, etcd_url, dns_port, res):
     wait_until(lambda: http_get(f"http://127.0.0.1:{hport}/readyz")[0] == 200, 600,
                "kube2sky /readyz")
     ready = time.monotonic() - t0
+    with open(os.path.join(procs.work, "kube2sky.log")) as f:
+        for line in f:
+            if "listed " in line or "initial sync" in line or "starting" in line:
+                log("  kube2sky: " + line.strip())
     idx = list(range(args.n))
     end = time.monotonic() + 600
     while idx and time.monotonic() < end:
