@@ -571,6 +571,7 @@ static void make_marker_id(char out[MARKER_ID_LEN + 1])
 
 static void writer_step(struct run *r)
 {
+	kstats_queue(r->stats, cache_queue_len(r->cache)); /* also while etcd is away */
 	if (!r->loaded) {
 		if (now_ms() < r->etcd_backoff_until) {
 			cache_wait(r->cache, 100);

@@ -220,3 +220,23 @@ def test_batch_update_no_nxdomain(workdir, etcd, api, kube2sky, skydns):
     for i in probe + [10, 11]:
         d = f"{SVC_DIR}load/s{i}/"
         assert watch.empty_moments(lambda key: key.startswith(d) and "/_" not in key[len(d) - 1:]) == 0, i
+
+
+def test_sync_gauge_waits_for_the_relist(workdir, etcd, api, kube2sky):
+    """After a 410 the relist takes 4 s (the fake API server delays every
+    LIST page): kube2sky_last_sync_timestamp_seconds stays at its value from
+    before the relist until the relist has landed, then moves on."""
+    a = api(fixtures=["service-clusterip.json"])
+    k = kube2sky(["--kube-master-url", a.url])
+    k.wait_ready()
+    time.sleep(1.2)  # the gauge (whole seconds) is past the start
+    a.state.list_delay = 4.0
+    t_exp = time.time()
+    a.state.expire()
+    time.sleep(2.5)  # inside the relist
+    g = val(scrape(k), "kube2sky_last_sync_timestamp_seconds")
+    assert g <= t_exp + 1, (g, t_exp)
+    a.state.list_delay = 0.0
+    wait_until(lambda: val(scrape(k), "kube2sky_last_sync_timestamp_seconds") >= t_exp + 3, 20,
+               what="gauge moves after the relist")
+    assert "listed services" in k.logs()
