@@ -240,3 +240,37 @@ def test_sync_gauge_waits_for_the_relist(workdir, etcd, api, kube2sky):
     wait_until(lambda: val(scrape(k), "kube2sky_last_sync_timestamp_seconds") >= t_exp + 3, 20,
                what="gauge moves after the relist")
     assert "listed services" in k.logs()
+
+
+def test_address_moves_between_services_in_one_batch(workdir, etcd, api, kube2sky, skydns):
+    """A pod address leaves headless Service a and joins headless b while
+    both wait in the queue (etcd hung while writing c): one batch deletes a's PTR key and
+    puts b's, the same key, which etcd refuses twice in one txn; kube2sky
+    splits the txn there, and the PTR names b."""
+    a = api(fixtures=[])
+    for n in ("a", "b"):
+        a.state.apply(svc_obj(n, ns="db", ip="None", ports=(("sql", 5432),)))
+    a.state.apply(slice_obj("a", "db", [("10.244.9.9", None, True), ("10.244.9.1", None, True)],
+                            name="a-1"))
+    a.state.apply(slice_obj("b", "db", [("10.244.9.2", None, True)], name="b-1"))
+    a.state.apply(svc_obj("c", ns="db", ip="10.96.9.1"))
+    k = kube2sky(["--kube-master-url", a.url])
+    k.wait_ready()
+    s = skydns(domain=k2s.ZONE)
+    ptr = "9.9.244.10.in-addr.arpa."
+    k2s.wait_answer(s, ptr, "PTR", ["10-244-9-9.a.db.svc.cluster.local."])
+    etcd.proc.send_signal(signal.SIGSTOP)
+    try:
+        # c's write hangs on etcd, so a and b wait together, a first
+        a.state.apply(svc_obj("c", ns="db", ip="10.96.9.2"))
+        time.sleep(0.5)
+        a.state.apply(slice_obj("a", "db", [("10.244.9.1", None, True)], name="a-1"))
+        a.state.apply(slice_obj("b", "db", [("10.244.9.2", None, True), ("10.244.9.9", None, True)],
+                                name="b-1"))
+        time.sleep(1)
+    finally:
+        etcd.proc.send_signal(signal.SIGCONT)
+    k2s.wait_answer(s, ptr, "PTR", ["10-244-9-9.b.db.svc.cluster.local."], timeout=30)
+    k2s.wait_answer(s, "b.db.svc.cluster.local.", "A", ["10.244.9.2", "10.244.9.9"])
+    k2s.wait_answer(s, "a.db.svc.cluster.local.", "A", ["10.244.9.1"])
+    assert "duplicate key" not in k.logs()
