@@ -121,6 +121,7 @@ int etcd_new(const struct etcd_opts *opts, struct etcd_client **out)
 	}
 	c->v3 = opts->v3;
 	c->timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : 5000;
+	c->txn_limit = ETCD_TXN_OPS;
 	c->ca_cert = dup_opt(opts->ca_cert);
 	c->tls_pem = dup_opt(opts->tls_pem);
 	c->tls_key = dup_opt(opts->tls_key);
@@ -345,6 +346,7 @@ int etcd_request(struct etcd_client *c, const char *method, const char *path,
 	int rc = SKY_EIO;
 	bool reauthed = false;
 	for (int tries = 0; tries < c->nmachines;) {
+		c->requests++;
 		rc = perform_once(c, method, path, body, r);
 		if (rc == SKY_ENOMEM || rc == SKY_ERANGE)
 			return rc;
@@ -634,6 +636,28 @@ int etcd_put(struct etcd_client *c, const char *key, const char *value, unsigned
 int etcd_delete(struct etcd_client *c, const char *key)
 {
 	return c->v3 ? etcd_v3_delete(c, key) : etcd_v2_delete(c, key);
+}
+
+int etcd_batch(struct etcd_client *c, const struct etcd_op *ops, size_t n, size_t *done)
+{
+	if (c->v3)
+		return etcd_v3_batch(c, ops, n, done);
+	int rc = 0;
+	for (*done = 0; *done < n && !rc; (*done) += !rc) {
+		const struct etcd_op *op = &ops[*done];
+		rc = op->value ? etcd_v2_put(c, op->key, op->value, 0) : etcd_v2_delete(c, op->key);
+	}
+	return rc;
+}
+
+int etcd_txn_limit(const struct etcd_client *c)
+{
+	return c->txn_limit;
+}
+
+unsigned long etcd_request_count(const struct etcd_client *c)
+{
+	return c->requests;
 }
 
 int etcd_delete_dir(struct etcd_client *c, const char *key, bool recursive)

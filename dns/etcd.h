@@ -95,6 +95,29 @@ int etcd_delete(struct etcd_client *c, const char *key);
  * given ?dir=true too. v3 has no directories and no hidden keys: a no-op. */
 int etcd_delete_dir(struct etcd_client *c, const char *key, bool recursive);
 
+/* One write of etcd_batch: value NULL deletes the key. */
+struct etcd_op {
+	const char *key;
+	const char *value;
+};
+
+/* Apply ops in order. v3: in as few /v3/kv/txn requests as the
+ * transaction size limit allows, each one atomic. etcd refuses a key twice
+ * in one txn, so a repeated key starts the next one. The limit starts at
+ * ETCD_TXN_OPS (etcd's --max-txn-ops default); when etcd answers "too many
+ * operations in txn request" it is halved (and kept halved for the client's
+ * life) and the txn is sent again. v2 has no transactions: one request per
+ * op, key by key. *done gets how many ops (a prefix of ops) were applied:
+ * n on success. Returns 0 or the first error. */
+#define ETCD_TXN_OPS 128
+int etcd_batch(struct etcd_client *c, const struct etcd_op *ops, size_t n, size_t *done);
+
+/* The current txn size limit (ops per /v3/kv/txn). */
+int etcd_txn_limit(const struct etcd_client *c);
+
+/* HTTP requests this client sent (answered or not), for metrics and tests. */
+unsigned long etcd_request_count(const struct etcd_client *c);
+
 /* Watch everything under prefix from `after_revision + 1`, calling cb for
  * each event, until *stop becomes true (checked at least every 500 ms), an
  * error, or cb returns non-zero. Returns SKY_ECOMPACTED when the history is

@@ -31,6 +31,8 @@ struct etcd_client {
 	uint64_t cluster_id; /* from the last answer that carried one; 0 = none */
 	bool in_auth; /* inside /v3/auth/authenticate: no token, no retry */
 	bool auth_off; /* v3: the server said auth is not enabled; go without */
+	int txn_limit; /* v3: ops per txn (etcd_batch); halved on "too many operations" */
+	unsigned long requests; /* requests sent (etcd_request_count) */
 	CURL *easy;  /* reused for plain requests */
 	char err[512];
 };
@@ -123,6 +125,7 @@ int etcd_v3_get_kv(struct etcd_client *c, const char *key, etcd_kv_cb cb, void *
 int etcd_v3_get(struct etcd_client *c, const char *key, char **value, uint64_t *mod_revision);
 int etcd_v3_put(struct etcd_client *c, const char *key, const char *value, unsigned ttl);
 int etcd_v3_delete(struct etcd_client *c, const char *key);
+int etcd_v3_batch(struct etcd_client *c, const struct etcd_op *ops, size_t n, size_t *done);
 int etcd_v3_watch(struct etcd_client *c, const char *prefix, uint64_t after, etcd_event_cb cb,
 		  void *arg, volatile bool *stop, uint64_t *last);
 

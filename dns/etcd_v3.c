@@ -454,6 +454,94 @@ int etcd_v3_delete(struct etcd_client *c, const char *key)
 	return rc;
 }
 
+/* ------------------------------------------------------------ txn */
+
+/* How many of ops[0..n) go in the next txn: at most `limit`, stopping
+ * before a key already in it (etcd: "duplicate key given in txn request"). */
+static size_t txn_span(const struct etcd_op *ops, size_t n, size_t limit)
+{
+	size_t k = 0;
+	for (; k < n && k < limit; k++)
+		for (size_t j = 0; j < k; j++)
+			if (strcmp(ops[j].key, ops[k].key) == 0)
+				return k;
+	return k;
+}
+
+static cJSON *txn_req(const struct etcd_op *ops, size_t n)
+{
+	cJSON *req = cJSON_CreateObject(), *arr = req ? cJSON_AddArrayToObject(req, "success") : NULL;
+	bool ok = arr != NULL;
+	for (size_t i = 0; i < n && ok; i++) {
+		cJSON *item = cJSON_CreateObject(), *op = NULL;
+		ok = item && cJSON_AddItemToArray(arr, item);
+		if (ok)
+			op = cJSON_AddObjectToObject(item, ops[i].value ? "requestPut" : "requestDeleteRange");
+		ok = op && add_b64(op, "key", ops[i].key, strlen(ops[i].key));
+		if (ok && ops[i].value)
+			ok = add_b64(op, "value", ops[i].value, strlen(ops[i].value));
+	}
+	if (!ok) {
+		cJSON_Delete(req);
+		return NULL;
+	}
+	return req;
+}
+
+enum txn_refusal { TXN_OK, TXN_TOO_MANY, TXN_TOO_LARGE };
+
+static enum txn_refusal txn_refused(const struct etcd_resp *r)
+{
+	if (r->status < 400 || !r->body.data)
+		return TXN_OK;
+	if (strstr(r->body.data, "too many operations in txn"))
+		return TXN_TOO_MANY;
+	return strstr(r->body.data, "request is too large") ? TXN_TOO_LARGE : TXN_OK;
+}
+
+/* One txn of n ops; *why says when etcd refused it for its size. */
+static int txn_once(struct etcd_client *c, const struct etcd_op *ops, size_t n,
+		    enum txn_refusal *why)
+{
+	cJSON *req = txn_req(ops, n);
+	if (!req)
+		return SKY_ENOMEM;
+	struct etcd_resp r = { 0 };
+	int rc = v3_post(c, "/v3/kv/txn", req, &r);
+	*why = rc == 0 ? txn_refused(&r) : TXN_OK;
+	if (rc == 0 && r.status != 200)
+		rc = v3_fail(c, &r, ops[0].key);
+	etcd_resp_free(&r);
+	return rc;
+}
+
+/* A txn with too many ops halves the limit for good (etcd's --max-txn-ops
+ * does not change); one too large (--max-request-bytes) is sent again in
+ * halves, the limit kept for the next txns (one large value is rare). */
+int etcd_v3_batch(struct etcd_client *c, const struct etcd_op *ops, size_t n, size_t *done)
+{
+	int rc = 0;
+	size_t cap = (size_t)c->txn_limit;
+	*done = 0;
+	while (*done < n && !rc) {
+		size_t k = txn_span(ops + *done, n - *done, cap);
+		enum txn_refusal why = TXN_OK;
+		rc = txn_once(c, ops + *done, k, &why);
+		if (why != TXN_OK && k > 1) {
+			cap = k / 2;
+			if (why == TXN_TOO_MANY)
+				c->txn_limit = (int)cap;
+			rc = 0; /* the same ops again, in smaller txns */
+			continue;
+		}
+		if (!rc) {
+			*done += k;
+			cap = (size_t)c->txn_limit;
+		}
+	}
+	return rc;
+}
+
 /* ------------------------------------------------------------ watch */
 
 static int v3_stream_error(const cJSON *err)

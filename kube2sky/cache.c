@@ -13,13 +13,26 @@
 #include "kobj.h"
 #include "strmap.h"
 
+/* A service waiting to be written: queued in the order it became dirty;
+ * marked again while queued it keeps its place (it is written once, with
+ * the state of the cache when the writer takes it). */
+struct dirty {
+	struct dirty *prev, *next;
+	int64_t since;  /* oldest unwritten watch event (monotonic ns), 0 = none */
+	int64_t queued; /* when it became dirty (monotonic ns) */
+	char key[];     /* the service, "ns/name" */
+};
+
 struct cache {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct strmap *objs[CACHE_NKINDS]; /* "ns/name" -> ksvc* / keps* */
 	struct strmap *by_svc;             /* "ns/svc" -> set of keps keys (non-owning values) */
-	struct strmap *dirty;              /* "ns/svc" -> int64_t * (first event, ns) or NULL */
+	struct strmap *dirty;              /* "ns/svc" -> struct dirty * (in the FIFO below) */
+	struct dirty *head, *tail;         /* the queue, oldest first */
 	bool synced[CACHE_NKINDS];
+	bool relisting[CACHE_NKINDS]; /* a LIST began and has not replaced the cache yet */
+	uint64_t relists;             /* LISTs that replaced the cache */
 	bool woken;
 };
 
@@ -52,7 +65,7 @@ int cache_new(struct cache **out)
 	c->objs[CACHE_SERVICES] = strmap_new(free_svc);
 	c->objs[CACHE_ENDPOINTS] = strmap_new(free_eps);
 	c->by_svc = strmap_new(free_set);
-	c->dirty = strmap_new(free);
+	c->dirty = strmap_new(NULL);
 	if (!c->objs[0] || !c->objs[1] || !c->by_svc || !c->dirty) {
 		cache_free(c);
 		return SKY_ENOMEM;
@@ -69,6 +82,10 @@ void cache_free(struct cache *c)
 		strmap_free(c->objs[i]);
 	strmap_free(c->by_svc);
 	strmap_free(c->dirty);
+	for (struct dirty *d = c->head, *nx; d; d = nx) {
+		nx = d->next;
+		free(d);
+	}
 	pthread_mutex_destroy(&c->mu);
 	pthread_cond_destroy(&c->cv);
 	free(c);
@@ -133,18 +150,43 @@ static int64_t clock_ns(void)
 
 /* A service stays dirty with the time of its oldest unwritten event, so
  * the event-to-write latency covers retries too. since = 0: no event (a
- * relist, a resync); an allocation failure also just loses the time. */
+ * relist, a resync). An allocation failure loses the mark: the next resync
+ * (cache_mark_all) brings it back. */
 static void mark_locked(struct cache *c, const char *svc, int64_t since)
 {
-	const int64_t *cur = strmap_get(c->dirty, svc);
-	if (!strmap_has(c->dirty, svc) || (since && (!cur || since < *cur))) {
-		int64_t *t = since ? malloc(sizeof *t) : NULL;
-		if (t)
-			*t = since;
-		if (strmap_put(c->dirty, svc, t))
-			free(t);
+	struct dirty *d = strmap_get(c->dirty, svc);
+	if (d) {
+		if (since && (!d->since || since < d->since))
+			d->since = since;
+	} else if ((d = calloc(1, sizeof *d + strlen(svc) + 1))) {
+		strcpy(d->key, svc);
+		d->since = since;
+		d->queued = clock_ns();
+		if (strmap_put(c->dirty, svc, d)) {
+			free(d);
+		} else {
+			d->prev = c->tail;
+			if (c->tail)
+				c->tail->next = d;
+			else
+				c->head = d;
+			c->tail = d;
+		}
 	}
 	pthread_cond_signal(&c->cv);
+}
+
+static void unlink_dirty(struct cache *c, struct dirty *d)
+{
+	if (d->prev)
+		d->prev->next = d->next;
+	else
+		c->head = d->next;
+	if (d->next)
+		d->next->prev = d->prev;
+	else
+		c->tail = d->prev;
+	free(d);
 }
 
 static void index_del(struct cache *c, const char *svc, const char *key)
@@ -241,6 +283,8 @@ void cache_replace(struct cache *c, enum cache_kind kind, struct strmap *batch)
 	free(changed);
 	strmap_free(batch);
 	c->synced[kind] = true;
+	c->relisting[kind] = false;
+	c->relists++;
 	pthread_cond_signal(&c->cv);
 	pthread_mutex_unlock(&c->mu);
 }
@@ -269,6 +313,22 @@ int cache_apply(struct cache *c, enum cache_kind kind, enum eps_flavor fl, bool 
 	return rc;
 }
 
+void cache_relist_begin(struct cache *c, enum cache_kind kind)
+{
+	pthread_mutex_lock(&c->mu);
+	c->relisting[kind] = true;
+	pthread_mutex_unlock(&c->mu);
+}
+
+uint64_t cache_relists(struct cache *c, bool *relisting)
+{
+	pthread_mutex_lock(&c->mu);
+	*relisting = c->relisting[CACHE_SERVICES] || c->relisting[CACHE_ENDPOINTS];
+	uint64_t n = c->relists;
+	pthread_mutex_unlock(&c->mu);
+	return n;
+}
+
 bool cache_synced(struct cache *c)
 {
 	pthread_mutex_lock(&c->mu);
@@ -294,34 +354,46 @@ void cache_mark_all(struct cache *c)
 	pthread_mutex_lock(&c->mu);
 	size_t it = 0;
 	const char *key;
+	mark_locked(c, "", 0);
 	while (strmap_next(c->objs[CACHE_SERVICES], &it, &key, NULL))
-		if (!strmap_has(c->dirty, key))
-			strmap_put(c->dirty, key, NULL);
-	if (!strmap_has(c->dirty, ""))
-		strmap_put(c->dirty, "", NULL);
+		mark_locked(c, key, 0);
 	pthread_cond_signal(&c->cv);
 	pthread_mutex_unlock(&c->mu);
+}
+
+int cache_take_queued(struct cache *c, char **keys, int64_t *since, int64_t *queued, int max,
+		      bool (*skip)(void *, const char *), void *arg)
+{
+	int n = 0;
+	pthread_mutex_lock(&c->mu);
+	for (struct dirty *d = c->head, *nx; d && n < max; d = nx) {
+		nx = d->next;
+		if (skip && skip(arg, d->key))
+			continue;
+		if (!(keys[n] = strdup(d->key)))
+			break;
+		if (since)
+			since[n] = d->since;
+		if (queued)
+			queued[n] = d->queued;
+		n++;
+		strmap_del(c->dirty, d->key);
+		unlink_dirty(c, d);
+	}
+	pthread_mutex_unlock(&c->mu);
+	return n;
 }
 
 int cache_take_dirty(struct cache *c, char **keys, int64_t *since, int max,
 		     bool (*skip)(void *, const char *), void *arg)
 {
-	int n = 0;
+	return cache_take_queued(c, keys, since, NULL, max, skip, arg);
+}
+
+size_t cache_queue_len(struct cache *c)
+{
 	pthread_mutex_lock(&c->mu);
-	size_t it = 0;
-	const char *key;
-	void *t;
-	while (n < max && strmap_next(c->dirty, &it, &key, &t)) {
-		if (skip && skip(arg, key))
-			continue;
-		if ((keys[n] = strdup(key))) {
-			if (since)
-				since[n] = t ? *(int64_t *)t : 0;
-			n++;
-		}
-	}
-	for (int i = 0; i < n; i++)
-		strmap_del(c->dirty, keys[i]);
+	size_t n = strmap_len(c->dirty);
 	pthread_mutex_unlock(&c->mu);
 	return n;
 }

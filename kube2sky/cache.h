@@ -47,6 +47,13 @@ int cache_apply(struct cache *c, enum cache_kind kind, enum eps_flavor fl, bool 
 
 bool cache_synced(struct cache *c);
 
+/* A LIST of `kind` began (the informer relists); cache_replace ends it. A
+ * failed one leaves it begun: the cache may be stale until a LIST lands.
+ * cache_relists: how many LISTs have replaced the cache so far; *relisting
+ * true while any kind is in that state. */
+void cache_relist_begin(struct cache *c, enum cache_kind kind);
+uint64_t cache_relists(struct cache *c, bool *relisting);
+
 /* Mark every known service (and the global records, key "") dirty. */
 void cache_mark_all(struct cache *c);
 void cache_mark(struct cache *c, const char *svc);
@@ -55,12 +62,20 @@ void cache_mark(struct cache *c, const char *svc);
  * whose write failed. */
 void cache_mark_since(struct cache *c, const char *svc, int64_t since);
 
-/* Take up to max dirty service keys for which skip(arg, key) is false
+/* Take up to max dirty service keys, oldest first, for which skip(arg, key) is false
  * (malloc'd strings into keys[]); returns the count. since (NULL or max
  * entries) gets each key's oldest unwritten event time, 0 if it was marked
  * by no watch event (a relist, cache_mark_all, cache_mark). */
 int cache_take_dirty(struct cache *c, char **keys, int64_t *since, int max,
 		     bool (*skip)(void *, const char *), void *arg);
+
+/* The same, oldest first: services are queued in the order they became
+ * dirty (marked again while queued, one keeps its place and is taken once);
+ * queued (NULL or max entries) gets when each became dirty (monotonic ns). */
+int cache_take_queued(struct cache *c, char **keys, int64_t *since, int64_t *queued, int max,
+		      bool (*skip)(void *, const char *), void *arg);
+/* Services waiting to be taken. */
+size_t cache_queue_len(struct cache *c);
 
 /* Translate one service ("" = global records) from the cache. A service not
  * in the cache gives an empty set (its records are to be removed). */

@@ -118,6 +118,7 @@ static int relist(struct informer *in, enum kstats_relist why, char *err, size_t
 		if (!l.batch)
 			return SKY_ENOMEM;
 		long status = 0;
+		cache_relist_begin(in->o.cache, resources[in->res].kind);
 		int rc = kapi_list(in->o.api, resources[in->res].path, in->o.page_limit, list_item, &l,
 				   in->rv, sizeof in->rv, &status, in->o.stop, err, errcap);
 		if (rc) {

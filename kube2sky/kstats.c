@@ -29,6 +29,7 @@ struct kstats {
 	struct series *api_err[NRES][KAPI_COUNT];
 	struct series *writes[KETCD_COUNT], *failures[KETCD_COUNT];
 	struct series *keys, *synced, *latency, *skipped, *lost;
+	struct series *requests, *queue, *wait;
 };
 
 /* One metric per row, so names, types and help texts sit together. */
@@ -47,9 +48,12 @@ static const struct {
 	{"event_to_write_seconds", "Time from receiving a watch event to the etcd write it caused.", METRIC_HISTOGRAM},
 	{"records_skipped_total", "Records not written because a name, port name or address in the object is invalid.", METRIC_COUNTER},
 	{"etcd_store_lost_total", "Times the zone marker vanished from etcd (etcd wiped or replaced) and every record was rewritten.", METRIC_COUNTER},
+	{"etcd_requests_total", "HTTP requests the writer sent to etcd (on v3 one transaction carries many writes).", METRIC_COUNTER},
+	{"queue_length", "Services waiting to be written to etcd (changed since their last write).", METRIC_GAUGE},
+	{"queue_wait_seconds", "Time a changed service waited in the queue before the writer took it.", METRIC_HISTOGRAM},
 };
 enum { D_OBJECTS, D_RELISTS, D_REWATCH, D_API, D_WRITES, D_FAILURES, D_KEYS, D_SYNCED, D_LATENCY, D_SKIPPED,
-       D_LOST, D_COUNT };
+       D_LOST, D_REQUESTS, D_QUEUE, D_WAIT, D_COUNT };
 
 static int add_series(struct kstats *st, struct metric *m[D_COUNT])
 {
@@ -85,7 +89,13 @@ static int add_series(struct kstats *st, struct metric *m[D_COUNT])
 	st->latency = metrics_series(m[D_LATENCY], "");
 	st->skipped = metrics_series(m[D_SKIPPED], "");
 	st->lost = metrics_series(m[D_LOST], "");
-	return st->keys && st->synced && st->latency && st->skipped && st->lost ? 0 : -1;
+	st->requests = metrics_series(m[D_REQUESTS], "");
+	st->queue = metrics_series(m[D_QUEUE], "");
+	st->wait = metrics_series(m[D_WAIT], "");
+	return st->keys && st->synced && st->latency && st->skipped && st->lost && st->requests &&
+			       st->queue && st->wait
+		       ? 0
+		       : -1;
 }
 
 struct kstats *kstats_new(const char *ns, const char *sub)
@@ -199,4 +209,22 @@ void kstats_skipped(struct kstats *st, unsigned long n)
 {
 	if (st && n)
 		series_add(st->skipped, n);
+}
+
+void kstats_etcd_requests(struct kstats *st, unsigned long n)
+{
+	if (st && n)
+		series_add(st->requests, n);
+}
+
+void kstats_queue(struct kstats *st, size_t len)
+{
+	if (st)
+		series_set(st->queue, (double)len);
+}
+
+void kstats_queue_wait(struct kstats *st, double seconds)
+{
+	if (st)
+		series_observe(st->wait, seconds < 0 ? 0 : seconds);
 }

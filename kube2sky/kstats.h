@@ -11,6 +11,9 @@
  *   <ns>_<sub>_event_to_write_seconds                    histogram
  *   <ns>_<sub>_records_skipped_total                     counter (invalid names/ports/IPs)
  *   <ns>_<sub>_etcd_store_lost_total                     counter (zone marker gone: rewrote all)
+ *   <ns>_<sub>_etcd_requests_total                       counter (HTTP requests; v3: a txn = many writes)
+ *   <ns>_<sub>_queue_length                              gauge (services waiting to be written)
+ *   <ns>_<sub>_queue_wait_seconds                        histogram (changed -> taken by the writer)
  *
  * resource is one of "services", "endpointslices", "endpoints" (the
  * informer's names); any other name is ignored. Every series is created by
@@ -50,5 +53,8 @@ void kstats_event_to_write(struct kstats *st, double seconds);
 /* n records skipped (each counted when first seen, not on every resync). */
 void kstats_skipped(struct kstats *st, unsigned long n);
 void kstats_store_lost(struct kstats *st);
+void kstats_etcd_requests(struct kstats *st, unsigned long n);
+void kstats_queue(struct kstats *st, size_t len);
+void kstats_queue_wait(struct kstats *st, double seconds);
 
 #endif

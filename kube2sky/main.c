@@ -39,6 +39,7 @@
 
 #define MAX_MACHINES 16
 #define MARKER_CHECK_MS 5000 /* how often the zone marker is looked at */
+#define BATCH_SERVICES 256   /* dirty services taken (and, on v3, written) together */
 
 struct opts {
 	char *domain, *etcd_server, *etcd_cafile, *etcd_certfile, *etcd_keyfile;
@@ -199,6 +200,7 @@ struct run {
 	struct strmap *skipped;      /* service -> "\nreason\n..." last logged (note_skips) */
 	struct kstats *stats;
 	struct writer_stats seen;    /* writer counters already added to stats */
+	unsigned long seen_requests; /* etcd_request_count already added to stats */
 	pthread_mutex_t mu;
 	bool loaded, first_done, etcd_ok, need_gc;
 	bool marker_due;             /* a full sync finished: write the zone marker */
@@ -269,6 +271,9 @@ static unsigned long account(struct run *r)
 	kstats_etcd(r->stats, KETCD_DELETE, dels, st.delete_errors - r->seen.delete_errors);
 	kstats_keys(r->stats, st.keys);
 	r->seen = st;
+	unsigned long req = etcd_request_count(r->etcd);
+	kstats_etcd_requests(r->stats, req - r->seen_requests);
+	r->seen_requests = req;
 	return puts + dels;
 }
 
@@ -355,13 +360,78 @@ static int sync_one(struct run *r, const char *svc, int64_t since)
 	return 0;
 }
 
+/* etcd v3: translate and plan a whole take of services, then write it in
+ * as few transactions as etcd allows (writer_flush). When that fails the
+ * view is re-read and the services are written one by one (sync_one), so a
+ * service etcd refuses is retried alone and the others go on. Returns a
+ * connectivity error (the whole view must be reloaded), else 0. */
+static int sync_batch(struct run *r, char **keys, const int64_t *since, int n)
+{
+	size_t wrote[BATCH_SERVICES] = {0};
+	int rc = 0;
+	writer_begin(r->w);
+	for (int i = 0; i < n && !rc; i++) {
+		struct k2s_recset rs = {0};
+		size_t before = writer_queued(r->w);
+		if (!(rc = cache_translate(r->cache, &r->topts, keys[i], &rs))) {
+			note_skips(r, keys[i], &rs);
+			rc = writer_sync(r->w, keys[i], &rs);
+		}
+		wrote[i] = writer_queued(r->w) - before;
+		recset_clear(&rs);
+	}
+	size_t nops = 0;
+	int frc = writer_flush(r->w, &nops);
+	account(r);
+	if (!rc && !frc) {
+		for (int i = 0; i < n; i++) {
+			strmap_del(r->retry, keys[i]);
+			if (since[i] && wrote[i])
+				kstats_event_to_write(r->stats, (double)(now_ns() - since[i]) / 1e9);
+			log_debug("writer", "service synced service=%s writes=%zu", *keys[i] ? keys[i] : "(global)",
+				  wrote[i]);
+		}
+		log_debug("writer", "batch written services=%d writes=%zu", n, nops);
+		return 0;
+	}
+	if (!rc)
+		rc = frc;
+	int lrc = writer_load(r->w); /* the view is ahead of etcd now */
+	account(r);
+	if (lrc || (connectivity_error(rc) && !etcd_answers(r))) {
+		for (int i = 0; i < n; i++)
+			cache_mark_since(r->cache, keys[i], since[i]);
+		return lrc ? lrc : rc;
+	}
+	log_warn("writer", "a batched write failed, writing its services one by one: %s etcd=%s",
+		 err_str(rc), etcd_last_error(r->etcd));
+	int out = 0;
+	for (int i = 0; i < n; i++) {
+		if (!out && !atomic_load(&stopping))
+			out = sync_one(r, keys[i], since[i]);
+		else
+			cache_mark_since(r->cache, keys[i], since[i]); /* not done: keep it dirty */
+	}
+	return out;
+}
+
 static int process_dirty(struct run *r)
 {
-	char *keys[256];
-	int64_t since[256];
+	char *keys[BATCH_SERVICES];
+	int64_t since[BATCH_SERVICES], queued[BATCH_SERVICES];
 	int n, rc = 0;
 	while (!rc && !atomic_load(&stopping) &&
-	       (n = cache_take_dirty(r->cache, keys, since, 256, skip_retrying, r)) > 0) {
+	       (n = cache_take_queued(r->cache, keys, since, queued, BATCH_SERVICES, skip_retrying, r)) > 0) {
+		int64_t t = now_ns();
+		for (int i = 0; i < n; i++)
+			kstats_queue_wait(r->stats, (double)(t - queued[i]) / 1e9);
+		kstats_queue(r->stats, cache_queue_len(r->cache));
+		if (r->o->etcd3) {
+			rc = sync_batch(r, keys, since, n);
+			for (int i = 0; i < n; i++)
+				free(keys[i]);
+			continue;
+		}
 		for (int i = 0; i < n; i++) {
 			if (!rc && !atomic_load(&stopping))
 				rc = sync_one(r, keys[i], since[i]);
@@ -370,6 +440,7 @@ static int process_dirty(struct run *r)
 			free(keys[i]);
 		}
 	}
+	kstats_queue(r->stats, cache_queue_len(r->cache));
 	return rc;
 }
 
@@ -387,13 +458,23 @@ static int collect_garbage(struct run *r)
 	if (rc)
 		return rc;
 	struct k2s_recset empty = {0};
+	bool batch = r->o->etcd3 && n;
+	if (batch)
+		writer_begin(r->w); /* v3: every removal in as few txns as etcd takes */
+	for (int i = 0; i < n && !rc; i++) {
+		rc = writer_sync(r->w, owners[i], &empty);
+		account(r);
+		if (!rc && !batch)
+			log_info("writer", "removed records of a service that no longer exists service=%s", owners[i]);
+	}
+	if (batch) {
+		int frc = writer_flush(r->w, NULL); /* failed: the caller reloads the view */
+		account(r);
+		rc = rc ? rc : frc;
+	}
 	for (int i = 0; i < n; i++) {
-		if (!rc) {
-			rc = writer_sync(r->w, owners[i], &empty);
-			account(r);
-			if (!rc)
-				log_info("writer", "removed records of a service that no longer exists service=%s", owners[i]);
-		}
+		if (!rc && batch)
+			log_info("writer", "removed records of a service that no longer exists service=%s", owners[i]);
 		free(owners[i]);
 	}
 	free(owners);
@@ -490,6 +571,7 @@ static void make_marker_id(char out[MARKER_ID_LEN + 1])
 
 static void writer_step(struct run *r)
 {
+	kstats_queue(r->stats, cache_queue_len(r->cache)); /* also while etcd is away */
 	if (!r->loaded) {
 		if (now_ms() < r->etcd_backoff_until) {
 			cache_wait(r->cache, 100);
@@ -511,6 +593,8 @@ static void writer_step(struct run *r)
 		cache_wait(r->cache, 200);
 		return;
 	}
+	bool relisting;
+	uint64_t relists = cache_relists(r->cache, &relisting);
 	int rc = process_dirty(r);
 	if (!rc && r->need_gc)
 		rc = collect_garbage(r);
@@ -537,7 +621,12 @@ static void writer_step(struct run *r)
 		write_marker(r);
 	else
 		check_marker(r);
-	if (!strmap_len(r->retry))
+	/* Only when no relist runs and the last one to land was written by
+	 * the process_dirty above: while one runs, or before its changes are
+	 * written, etcd may hold what the API server no longer has. */
+	bool now_relisting;
+	if (!rc && !strmap_len(r->retry) && !relisting &&
+	    cache_relists(r->cache, &now_relisting) == relists && !now_relisting)
 		kstats_synced(r->stats, (double)time(NULL));
 	if (r->o->resync_s > 0 && now_ms() >= r->next_resync)
 		r->loaded = false; /* re-read etcd: repairs keys lost or changed behind our back */

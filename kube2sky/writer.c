@@ -19,6 +19,9 @@ struct writer {
 	struct strmap *nclaims; /* key -> number of services claiming it (intptr_t) */
 	struct strmap *orphans; /* keys whose owner let go while others claim them */
 	struct writer_stats st;
+	bool batching;          /* between writer_begin and writer_flush */
+	struct etcd_op *ops;    /* the batch's writes, key and value malloc'd */
+	size_t nops, capops;
 };
 
 static void free_set(void *p)
@@ -66,10 +69,21 @@ int writer_new(struct etcd_client *etcd, const struct translate_opts *opts, stru
 	return 0;
 }
 
+static void drop_ops(struct writer *w)
+{
+	for (size_t i = 0; i < w->nops; i++) {
+		free((char *)w->ops[i].key);
+		free((char *)w->ops[i].value);
+	}
+	w->nops = 0;
+}
+
 void writer_free(struct writer *w)
 {
 	if (!w)
 		return;
+	drop_ops(w);
+	free(w->ops);
 	strmap_free(w->value);
 	strmap_free(w->owner);
 	strmap_free(w->claims);
@@ -193,6 +207,27 @@ static bool held_by_other(struct writer *w, const char *svc, const char *key)
 	return set && strmap_has(set, key);
 }
 
+/* Batch mode: remember a write (value NULL: a delete) for writer_flush. */
+static int queue_op(struct writer *w, const char *key, const char *value)
+{
+	if (w->nops == w->capops) {
+		size_t cap = w->capops ? w->capops * 2 : 256;
+		struct etcd_op *n = realloc(w->ops, cap * sizeof *n);
+		if (!n)
+			return SKY_ENOMEM;
+		w->ops = n;
+		w->capops = cap;
+	}
+	char *k = strdup(key), *v = value ? strdup(value) : NULL;
+	if (!k || (value && !v)) {
+		free(k);
+		free(v);
+		return SKY_ENOMEM;
+	}
+	w->ops[w->nops++] = (struct etcd_op){.key = k, .value = v};
+	return 0;
+}
+
 static int put_one(struct writer *w, const char *svc, const struct k2s_rec *r)
 {
 	int rc = claim(w, svc, r->key);
@@ -201,12 +236,15 @@ static int put_one(struct writer *w, const char *svc, const struct k2s_rec *r)
 	const char *cur = strmap_get(w->value, r->key), *o = strmap_get(w->owner, r->key);
 	if (cur && strcmp(cur, r->value) == 0 && o && strcmp(o, svc) == 0)
 		return 0;
-	if ((rc = etcd_put(w->etcd, r->key, r->value, 0))) {
+	if (w->batching)
+		rc = queue_op(w, r->key, r->value);
+	else if ((rc = etcd_put(w->etcd, r->key, r->value, 0))) {
 		w->st.errors++;
 		w->st.put_errors++;
+	} else
+		w->st.puts++;
+	if (rc)
 		return rc;
-	}
-	w->st.puts++;
 	char *v = strdup(r->value), *no = strdup(svc);
 	if (!v || !no) {
 		free(v);
@@ -228,14 +266,15 @@ static int release_one(struct writer *w, const char *svc, const char *key, bool 
 	intptr_t others = (intptr_t)strmap_get(w->nclaims, key) - 1;
 	*deleted = false;
 	if (mine && others <= 0) {
-		int rc = etcd_delete(w->etcd, key);
-		if (rc) {
+		int rc = w->batching ? queue_op(w, key, NULL) : etcd_delete(w->etcd, key);
+		if (rc && !w->batching) {
 			w->st.errors++;
 			w->st.delete_errors++;
-			return rc;
 		}
-		*deleted = true;
-		w->st.deletes++;
+		if (rc)
+			return rc;
+		*deleted = !w->batching; /* v3 (batches): no directories to tidy */
+		w->st.deletes += !w->batching;
 		strmap_del(w->value, key);
 		strmap_del(w->owner, key);
 	} else if (mine) {
@@ -366,7 +405,7 @@ int writer_sync(struct writer *w, const char *svc, const struct k2s_recset *desi
 			free(gone[i]);
 	}
 	bool emptied = !rc && (set = strmap_get(w->claims, svc)) && strmap_len(set) == 0;
-	if (emptied && *svc)
+	if (emptied && *svc && !w->batching) /* v3 (batches) has no directories */
 		rc = drop_service_dir(w, svc); /* before tidy_dirs: then <ns>/ can go */
 	if (!rc && nd)
 		rc = tidy_dirs(w, gone, nd);
@@ -376,6 +415,41 @@ int writer_sync(struct writer *w, const char *svc, const struct k2s_recset *desi
 	if (!rc && emptied)
 		strmap_del(w->claims, svc); /* kept on error: a retry drops the directory */
 	return rc;
+}
+
+void writer_begin(struct writer *w)
+{
+	drop_ops(w);
+	w->batching = true;
+}
+
+int writer_flush(struct writer *w, size_t *ops)
+{
+	size_t done = 0, n = w->nops;
+	int rc = n ? etcd_batch(w->etcd, w->ops, n, &done) : 0;
+	for (size_t i = 0; i < done; i++) {
+		if (w->ops[i].value)
+			w->st.puts++;
+		else
+			w->st.deletes++;
+	}
+	if (rc) {
+		w->st.errors++;
+		if (w->ops[done].value)
+			w->st.put_errors++;
+		else
+			w->st.delete_errors++;
+	}
+	drop_ops(w);
+	w->batching = false;
+	if (ops)
+		*ops = n;
+	return rc;
+}
+
+size_t writer_queued(const struct writer *w)
+{
+	return w->nops;
 }
 
 int writer_stale_owners(struct writer *w, writer_live_fn live, void *arg, char ***owners, int *n)

@@ -16,6 +16,7 @@
 #define K2S_WRITER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "translate.h"
 
@@ -40,6 +41,20 @@ int writer_load(struct writer *w);
  * Stops at the first etcd error and returns it; what was applied before the
  * error is remembered, so a retry only does the rest. */
 int writer_sync(struct writer *w, const char *svc, const struct k2s_recset *desired);
+
+/* Batches (for etcd v3, where etcd_batch sends many writes per txn):
+ * after writer_begin(), writer_sync() only plans: it updates the view as if
+ * its writes had landed and queues them; writer_flush() sends the queue in
+ * order (each service's puts before its deletes, so a name is never
+ * missing) and returns 0 or the etcd error; *ops (may be NULL) gets how
+ * many writes were queued. After a failed flush the view is ahead of etcd:
+ * the caller must writer_load() before the next sync. writer_sync() errors
+ * in batch mode are SKY_ENOMEM only. Batches skip the v2 directory tidying
+ * (v3 has no directories): do not use them on v2. */
+void writer_begin(struct writer *w);
+int writer_flush(struct writer *w, size_t *ops);
+/* Writes queued in the current batch so far. */
+size_t writer_queued(const struct writer *w);
 
 /* Owners ("ns/name") present in the view, for garbage collection: calls cb
  * for each owner that `live` does not know. live(arg, owner) returns true

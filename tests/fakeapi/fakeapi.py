@@ -68,6 +68,7 @@ class State:
         self.snapshots = {}                             # continue token -> (rv, res, items, time)
         self.serve_slices = True                        # False: 404 (pre-1.21), "forbidden": 403 (RBAC)
         self.page_cap = None                            # server-side limit on page size
+        self.list_delay = 0.0                           # seconds each LIST page waits first
         self.continue_ttl = 300.0
         self.bookmark_interval = 1.0
 
@@ -172,6 +173,8 @@ class Handler(BaseHTTPRequestHandler):
         limit = int(q.get("limit") or 0)
         if st.page_cap:
             limit = min(limit or st.page_cap, st.page_cap)
+        if st.list_delay:
+            time.sleep(st.list_delay)
         with st.cond:
             token = q.get("continue")
             if token:

@@ -185,8 +185,43 @@ TEST(mark_all_and_skip)
 	cache_free(c);
 }
 
+/* Oldest first: a service marked again while queued keeps its place and is
+ * taken once; its oldest event time is kept; the queue time is when it
+ * first became dirty. */
+TEST(queue_oldest_first_once)
+{
+	struct cache *c;
+	CHECK_INT(cache_new(&c), 0);
+	const char *order[] = {"ns/z", "ns/a", "ns/m", "ns/b"};
+	for (int i = 0; i < 4; i++)
+		cache_mark_since(c, order[i], 0);
+	cache_mark_since(c, "ns/a", 500); /* again, with an event time */
+	cache_mark_since(c, "ns/z", 0);
+	cache_mark_since(c, "ns/a", 900); /* a later event: 500 stays */
+	CHECK_INT((int)cache_queue_len(c), 4);
+	char *keys[8];
+	int64_t since[8], queued[8];
+	int n = cache_take_queued(c, keys, since, queued, 3, NULL, NULL);
+	CHECK_INT(n, 3);
+	for (int i = 0; i < n; i++)
+		CHECK_STR(keys[i], order[i]);
+	CHECK(since[1] == 500 && since[0] == 0 && since[2] == 0);
+	CHECK(queued[0] > 0 && queued[0] <= queued[1] && queued[1] <= queued[2]);
+	free_keys(keys, n);
+	cache_mark(c, "ns/z"); /* after ns/b now */
+	n = cache_take_queued(c, keys, NULL, NULL, 8, NULL, NULL);
+	CHECK_INT(n, 2);
+	CHECK_STR(keys[0], "ns/b");
+	CHECK_STR(keys[1], "ns/z");
+	free_keys(keys, n);
+	CHECK_INT((int)cache_queue_len(c), 0);
+	cache_mark(c, "ns/left"); /* freed with the cache */
+	cache_free(c);
+}
+
 int main(void)
 {
+	RUN(queue_oldest_first_once);
 	RUN(relist_deletes_vanished_and_marks_dirty);
 	RUN(slices_before_service_any_order);
 	RUN(mark_all_and_skip);
