@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -45,7 +46,7 @@ struct opts {
 	char *etcd_username, *etcd_password, *kube_master_url, *kubecfg_file;
 	char *health_addr, *path_prefix, *sa_dir;
 	char *metrics_addr, *metrics_path, *metrics_ns, *metrics_sub;
-	bool etcd3, verbose, log_journal, help;
+	bool etcd3, verbose, log_journal, help, version, etcd_from_env;
 	int ttl, resync_s, watch_timeout_s, progress_timeout_s, backoff_max_ms, shutdown_s;
 };
 
@@ -60,7 +61,7 @@ static const struct flag {
 	const char *def, *help;
 } flags[] = {
 	{"domain", NULL, F_STR, offsetof(struct opts, domain), "cluster.local", "cluster domain (a trailing dot is added)"},
-	{"etcd-server", "machines", F_STR, offsetof(struct opts, etcd_server), "http://127.0.0.1:4001", "etcd members, comma-separated"},
+	{"etcd-server", "machines", F_STR, offsetof(struct opts, etcd_server), "http://127.0.0.1:2379", "etcd endpoints, comma-separated; env ETCD_MACHINES (as skydns)"},
 	{"etcd3", NULL, F_BOOL, offsetof(struct opts, etcd3), "false", "use the etcd v3 API (JSON gateway)"},
 	{"etcd-cafile", "ca-cert", F_STR, offsetof(struct opts, etcd_cafile), "", "CA bundle for etcd TLS"},
 	{"etcd-certfile", "tls-pem", F_STR, offsetof(struct opts, etcd_certfile), "", "client certificate for etcd"},
@@ -84,6 +85,7 @@ static const struct flag {
 	{"shutdown-timeout", NULL, F_INT, offsetof(struct opts, shutdown_s), "10", "seconds after SIGTERM before giving up on a clean exit"},
 	{"v", "verbose", F_BOOL, offsetof(struct opts, verbose), "false", "debug logging (one line per watch event and etcd write)"},
 	{"log-journal", NULL, F_BOOL, offsetof(struct opts, log_journal), "false", "log to the systemd journal instead of stderr"},
+	{"version", NULL, F_BOOL, offsetof(struct opts, version), "false", "print version and exit"},
 	{"help", NULL, F_BOOL, offsetof(struct opts, help), "false", "show this help"},
 };
 #define NFLAGS (sizeof flags / sizeof *flags)
@@ -115,12 +117,24 @@ static int set_flag(struct opts *o, const struct flag *f, const char *val)
 	return SKY_EINVAL;
 }
 
+/* The layout of skydns -h (Go's flag.PrintDefaults). */
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: kube2sky [flags]\n");
+	static const char *const words[] = { [F_STR] = " string", [F_BOOL] = "", [F_INT] = " int" };
+	fprintf(out, "Usage of kube2sky (version %s):\n"
+		     "Precedence: defaults < environment < flags.\n"
+		     "Flags take one dash or two; values as -flag value or -flag=value.\n",
+		SKY_PROJECT_VERSION);
 	for (size_t i = 0; i < NFLAGS; i++) {
-		fprintf(out, "  --%-22s %s (default \"%s\")", flags[i].name, flags[i].help, flags[i].def);
-		fprintf(out, flags[i].alias ? "; also --%s\n" : "\n", flags[i].alias);
+		const struct flag *f = &flags[i];
+		fprintf(out, "  -%s%s\n    \t%s", f->name, words[f->type], f->help);
+		if (f->type == F_STR && *f->def)
+			fprintf(out, " (default \"%s\")", f->def);
+		else if (f->type != F_STR && strcmp(f->def, "false") != 0)
+			fprintf(out, " (default %s)", f->def);
+		if (f->alias)
+			fprintf(out, " [also -%s]", f->alias);
+		fputc('\n', out);
 	}
 }
 
@@ -131,6 +145,8 @@ static int parse_args(struct opts *o, int argc, char **argv)
 		set_flag(o, &flags[i], flags[i].def);
 	/* Credentials from the environment (as skydns reads them), so they
 	 * need not appear in the process list; flags still win. */
+	if (getenv("ETCD_MACHINES") && *getenv("ETCD_MACHINES"))
+		o->etcd_server = getenv("ETCD_MACHINES"), o->etcd_from_env = true;
 	if (getenv("ETCD_USERNAME"))
 		o->etcd_username = getenv("ETCD_USERNAME");
 	if (getenv("ETCD_PASSWORD"))
@@ -159,6 +175,8 @@ static int parse_args(struct opts *o, int argc, char **argv)
 		}
 		if (!val)
 			val = f->type == F_BOOL ? "true" : (i + 1 < argc ? argv[++i] : NULL);
+		if (f->off == offsetof(struct opts, etcd_server))
+			o->etcd_from_env = false;
 		if (!val || set_flag(o, f, val)) {
 			fprintf(stderr, "kube2sky: bad value for --%s: \"%s\"\n", f->name, val ? val : "");
 			return SKY_EINVAL;
@@ -689,11 +707,46 @@ static int check_etcd_tls(const struct opts *o)
 	return rc;
 }
 
+/* Each etcd endpoint needs its scheme; curl alone would fail later with
+ * "invalid argument" and kube2sky would retry for ever. */
+static int check_etcd_urls(const struct opts *o)
+{
+	const char *p = o->etcd_server;
+	int n = 0;
+	while (*p) {
+		size_t len = strcspn(p, ",");
+		if (len) {
+			size_t skip = !strncasecmp(p, "http://", 7) ? 7 : !strncasecmp(p, "https://", 8) ? 8 : 0;
+			const char *why = !skip ? "an endpoint without http:// or https:// (like http://127.0.0.1:2379)"
+					  : (len == skip || p[skip] == '/' || p[skip] == ':') ? "an endpoint without a host" : NULL;
+			if (why) {
+				fprintf(stderr, "kube2sky: invalid value \"%s\" for %s: %s\n",
+					o->etcd_server, o->etcd_from_env ? "ETCD_MACHINES" : "flag -etcd-server", why);
+				return SKY_EINVAL;
+			}
+			n++;
+		}
+		p += len + (p[len] == ',');
+	}
+	if (!n) {
+		fprintf(stderr, "kube2sky: invalid value \"\" for flag -etcd-server: empty (give an endpoint like http://127.0.0.1:2379)\n");
+		return SKY_EINVAL;
+	}
+	return 0;
+}
+
 static int make_zone(const char *domain, char *zone, size_t cap)
 {
 	size_t l = strlen(domain);
-	if (!l || l + 2 > cap || domain[0] == '.')
+	if (!l || l + 2 > cap || domain[0] == '.' || strstr(domain, ".."))
 		return SKY_EINVAL;
+	for (const char *p = domain, *dot; *p; p = dot + 1) {
+		dot = strchr(p, '.');
+		if ((dot ? (size_t)(dot - p) : strlen(p)) > 63)
+			return SKY_EINVAL;
+		if (!dot)
+			break;
+	}
 	for (size_t i = 0; i <= l; i++)
 		zone[i] = (char)tolower((unsigned char)domain[i]);
 	if (zone[l - 1] != '.')
@@ -769,13 +822,19 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
+	if (o.version) {
+		printf("kube2sky %s\n", SKY_PROJECT_VERSION);
+		return 0;
+	}
 	log_set_level(o.verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO);
 	log_set_journal(o.log_journal);
-	if (check_listeners(&o) || check_etcd_tls(&o))
+	if (check_listeners(&o) || check_etcd_urls(&o) || check_etcd_tls(&o))
 		return 2;
 	char zone[512], err[1024];
 	if (make_zone(o.domain, zone, sizeof zone)) {
-		fprintf(stderr, "kube2sky: --domain \"%s\" is not a domain name\n", o.domain);
+		fprintf(stderr, "kube2sky: invalid value \"%s\" for flag -domain: %s\n", o.domain,
+			*o.domain ? "not a domain name (empty label or label over 63 characters)"
+				  : "empty (give a domain such as cluster.local)");
 		return 2;
 	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
