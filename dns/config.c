@@ -261,6 +261,11 @@ static int parse_duration(const char *s, int *ms)
 	return 0;
 }
 
+int config_parse_duration(const char *s, int *ms)
+{
+	return parse_duration(s, ms);
+}
+
 static int parse_port(const char *s, unsigned *port)
 {
 	if (!*s || strlen(s) > 5)

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "cache.h"
+#include "config.h"
 #include "err.h"
 #include "etcd.h"
 #include "httpd.h"
@@ -50,7 +51,7 @@ struct opts {
 	int ttl, resync_s, watch_timeout_s, progress_timeout_s, backoff_max_ms, shutdown_s;
 };
 
-enum ftype { F_STR, F_BOOL, F_INT };
+enum ftype { F_STR, F_BOOL, F_INT, F_DUR };
 
 /* Flag names as the dashed kube2sky/pflag builds spell them; the Go-flag
  * spellings with underscores (--kube_master_url) are accepted too. */
@@ -59,34 +60,35 @@ static const struct flag {
 	enum ftype type;
 	size_t off;
 	const char *def, *help;
+	int unit_ms; /* F_DUR: the field's unit, also the unit of a bare number */
 } flags[] = {
-	{"domain", NULL, F_STR, offsetof(struct opts, domain), "cluster.local", "cluster domain (a trailing dot is added)"},
-	{"etcd-server", "machines", F_STR, offsetof(struct opts, etcd_server), "http://127.0.0.1:2379", "etcd endpoints, comma-separated; env ETCD_MACHINES (as skydns)"},
-	{"etcd3", NULL, F_BOOL, offsetof(struct opts, etcd3), "false", "use the etcd v3 API (JSON gateway)"},
-	{"etcd-cafile", "ca-cert", F_STR, offsetof(struct opts, etcd_cafile), "", "CA bundle for etcd TLS"},
-	{"etcd-certfile", "tls-pem", F_STR, offsetof(struct opts, etcd_certfile), "", "client certificate for etcd"},
-	{"etcd-keyfile", "tls-key", F_STR, offsetof(struct opts, etcd_keyfile), "", "client key for etcd"},
-	{"etcd-username", "username", F_STR, offsetof(struct opts, etcd_username), "", "etcd user (v2 basic auth / v3 token); env ETCD_USERNAME"},
-	{"etcd-password", "password", F_STR, offsetof(struct opts, etcd_password), "", "etcd password; env ETCD_PASSWORD"},
-	{"kube-master-url", NULL, F_STR, offsetof(struct opts, kube_master_url), "", "API server URL ($VARS expanded); overrides the kubeconfig server"},
-	{"kubecfg-file", NULL, F_STR, offsetof(struct opts, kubecfg_file), "", "kubeconfig file"},
-	{"serviceaccount-dir", NULL, F_STR, offsetof(struct opts, sa_dir), "/var/run/secrets/kubernetes.io/serviceaccount", "in-cluster token and ca.crt directory"},
-	{"health-addr", NULL, F_STR, offsetof(struct opts, health_addr), ":8082", "address for /healthz, /readyz and the metrics (\"\" = off)"},
-	{"metrics-addr", NULL, F_STR, offsetof(struct opts, metrics_addr), "", "separate address for the metrics (\"\" = on --health-addr)"},
-	{"metrics-path", NULL, F_STR, offsetof(struct opts, metrics_path), "/metrics", "path of the Prometheus metrics"},
-	{"metrics-namespace", NULL, F_STR, offsetof(struct opts, metrics_ns), "kube2sky", "metric name prefix (namespace)"},
-	{"metrics-subsystem", NULL, F_STR, offsetof(struct opts, metrics_sub), "", "metric name prefix after the namespace"},
-	{"path-prefix", NULL, F_STR, offsetof(struct opts, path_prefix), "skydns", "etcd key prefix (SkyDNS's path prefix)"},
-	{"ttl", NULL, F_INT, offsetof(struct opts, ttl), "30", "record TTL in seconds"},
-	{"resync-period", NULL, F_INT, offsetof(struct opts, resync_s), "300", "seconds between full re-reads of etcd (repairs lost keys)"},
-	{"watch-timeout", NULL, F_INT, offsetof(struct opts, watch_timeout_s), "300", "watch timeoutSeconds (randomised up to twice this)"},
-	{"watch-progress-timeout", NULL, F_INT, offsetof(struct opts, progress_timeout_s), "120", "seconds without a byte (event or bookmark) after which a watch is reconnected (0 = off)"},
-	{"backoff-max", NULL, F_INT, offsetof(struct opts, backoff_max_ms), "30000", "longest retry delay in milliseconds"},
-	{"shutdown-timeout", NULL, F_INT, offsetof(struct opts, shutdown_s), "10", "seconds after SIGTERM before giving up on a clean exit"},
-	{"v", "verbose", F_BOOL, offsetof(struct opts, verbose), "false", "debug logging (one line per watch event and etcd write)"},
-	{"log-journal", NULL, F_BOOL, offsetof(struct opts, log_journal), "false", "log to the systemd journal instead of stderr"},
-	{"version", NULL, F_BOOL, offsetof(struct opts, version), "false", "print version and exit"},
-	{"help", NULL, F_BOOL, offsetof(struct opts, help), "false", "show this help"},
+	{"domain", NULL, F_STR, offsetof(struct opts, domain), "cluster.local", "cluster domain (a trailing dot is added)", 0},
+	{"etcd-server", "machines", F_STR, offsetof(struct opts, etcd_server), "http://127.0.0.1:2379", "etcd endpoints, comma-separated; env ETCD_MACHINES (as skydns)", 0},
+	{"etcd3", NULL, F_BOOL, offsetof(struct opts, etcd3), "false", "use the etcd v3 API (JSON gateway)", 0},
+	{"etcd-cafile", "ca-cert", F_STR, offsetof(struct opts, etcd_cafile), "", "CA bundle for etcd TLS", 0},
+	{"etcd-certfile", "tls-pem", F_STR, offsetof(struct opts, etcd_certfile), "", "client certificate for etcd", 0},
+	{"etcd-keyfile", "tls-key", F_STR, offsetof(struct opts, etcd_keyfile), "", "client key for etcd", 0},
+	{"etcd-username", "username", F_STR, offsetof(struct opts, etcd_username), "", "etcd user (v2 basic auth / v3 token); env ETCD_USERNAME", 0},
+	{"etcd-password", "password", F_STR, offsetof(struct opts, etcd_password), "", "etcd password; env ETCD_PASSWORD", 0},
+	{"kube-master-url", NULL, F_STR, offsetof(struct opts, kube_master_url), "", "API server URL ($VARS expanded); overrides the kubeconfig server", 0},
+	{"kubecfg-file", NULL, F_STR, offsetof(struct opts, kubecfg_file), "", "kubeconfig file", 0},
+	{"serviceaccount-dir", NULL, F_STR, offsetof(struct opts, sa_dir), "/var/run/secrets/kubernetes.io/serviceaccount", "in-cluster token and ca.crt directory", 0},
+	{"health-addr", NULL, F_STR, offsetof(struct opts, health_addr), ":8082", "address for /healthz, /readyz and the metrics (\"\" = off)", 0},
+	{"metrics-addr", NULL, F_STR, offsetof(struct opts, metrics_addr), "", "separate address for the metrics (\"\" = on --health-addr)", 0},
+	{"metrics-path", NULL, F_STR, offsetof(struct opts, metrics_path), "/metrics", "path of the Prometheus metrics", 0},
+	{"metrics-namespace", NULL, F_STR, offsetof(struct opts, metrics_ns), "kube2sky", "metric name prefix (namespace)", 0},
+	{"metrics-subsystem", NULL, F_STR, offsetof(struct opts, metrics_sub), "", "metric name prefix after the namespace", 0},
+	{"path-prefix", NULL, F_STR, offsetof(struct opts, path_prefix), "skydns", "etcd key prefix (SkyDNS's path prefix)", 0},
+	{"ttl", NULL, F_INT, offsetof(struct opts, ttl), "30", "record TTL in seconds", 0},
+	{"resync-period", NULL, F_DUR, offsetof(struct opts, resync_s), "5m", "time between full re-reads of etcd (repairs lost keys; a bare number: seconds)", 1000},
+	{"watch-timeout", NULL, F_DUR, offsetof(struct opts, watch_timeout_s), "5m", "watch timeoutSeconds, randomised up to twice this (a bare number: seconds)", 1000},
+	{"watch-progress-timeout", NULL, F_DUR, offsetof(struct opts, progress_timeout_s), "2m", "time without a byte (event or bookmark) after which a watch is reconnected (0: off; a bare number: seconds)", 1000},
+	{"backoff-max", NULL, F_DUR, offsetof(struct opts, backoff_max_ms), "30s", "longest retry delay (a bare number: milliseconds)", 1},
+	{"shutdown-timeout", NULL, F_DUR, offsetof(struct opts, shutdown_s), "10s", "time after SIGTERM before giving up on a clean exit (a bare number: seconds)", 1000},
+	{"v", "verbose", F_BOOL, offsetof(struct opts, verbose), "false", "debug logging (one line per watch event and etcd write)", 0},
+	{"log-journal", NULL, F_BOOL, offsetof(struct opts, log_journal), "false", "log to the systemd journal instead of stderr", 0},
+	{"version", NULL, F_BOOL, offsetof(struct opts, version), "false", "print version and exit", 0},
+	{"help", NULL, F_BOOL, offsetof(struct opts, help), "false", "show this help", 0},
 };
 #define NFLAGS (sizeof flags / sizeof *flags)
 
@@ -105,6 +107,21 @@ static int set_flag(struct opts *o, const struct flag *f, const char *val)
 		else
 			return SKY_EINVAL;
 		return 0;
+	case F_DUR: {
+		char *end;
+		long v = strtol(val, &end, 10);
+		int ms;
+		if (end != val && !*end && v >= 0 && v <= 100000000) {
+			*(int *)p = (int)v; /* the old spelling: a number in the field's unit */
+			return 0;
+		}
+		if (config_parse_duration(val, &ms) || ms < 0)
+			return SKY_EINVAL;
+		if (ms % f->unit_ms)
+			return SKY_ERANGE;
+		*(int *)p = ms / f->unit_ms;
+		return 0;
+	}
 	case F_INT: {
 		char *end;
 		long v = strtol(val, &end, 10);
@@ -120,10 +137,12 @@ static int set_flag(struct opts *o, const struct flag *f, const char *val)
 /* The layout of skydns -h (Go's flag.PrintDefaults). */
 static void usage(FILE *out)
 {
-	static const char *const words[] = { [F_STR] = " string", [F_BOOL] = "", [F_INT] = " int" };
+	static const char *const words[] = { [F_STR] = " string", [F_BOOL] = "", [F_INT] = " int",
+					     [F_DUR] = " duration" };
 	fprintf(out, "Usage of kube2sky (version %s):\n"
 		     "Precedence: defaults < environment < flags.\n"
-		     "Flags take one dash or two; values as -flag value or -flag=value.\n",
+		     "Flags take one dash or two; values as -flag value or -flag=value;\n"
+		     "durations as 2s, 500ms, 1m30s.\n",
 		SKY_PROJECT_VERSION);
 	for (size_t i = 0; i < NFLAGS; i++) {
 		const struct flag *f = &flags[i];
@@ -177,8 +196,15 @@ static int parse_args(struct opts *o, int argc, char **argv)
 			val = f->type == F_BOOL ? "true" : (i + 1 < argc ? argv[++i] : NULL);
 		if (f->off == offsetof(struct opts, etcd_server))
 			o->etcd_from_env = false;
-		if (!val || set_flag(o, f, val)) {
-			fprintf(stderr, "kube2sky: bad value for --%s: \"%s\"\n", f->name, val ? val : "");
+		int bad = val ? set_flag(o, f, val) : 0;
+		if (!val || bad) {
+			if (!val)
+				fprintf(stderr, "kube2sky: flag needs an argument: -%s\n", f->name);
+			else
+				fprintf(stderr, "kube2sky: invalid value \"%s\" for flag -%s: %s\n", val,
+					f->name, bad == SKY_ERANGE ? "not whole seconds"
+					: f->type == F_DUR ? "not a duration (like 30s or 5m)"
+					: f->type == F_INT ? "not a whole number" : "not a boolean");
 			return SKY_EINVAL;
 		}
 	}

@@ -70,6 +70,18 @@ def test_help_same_layout_and_etcd_default():
         assert "Flags take one dash or two" in text
 
 
+def test_durations_in_go_units_on_both():
+    """Both -h say "duration" and show Go durations; kube2sky takes 1m30s
+    where it took seconds (a bare number still works)."""
+    sk, k2 = run([SKYDNS_BIN, "-h"]), run([KUBE2SKY_BIN, "-h"])
+    assert re.search(r"^  -rtimeout duration$", sk.stdout + sk.stderr, re.M)
+    k2_text = k2.stdout
+    assert re.search(r"^  -resync-period duration$", k2_text, re.M), k2_text
+    assert flag_default(k2_text, "resync-period") == "5m"
+    assert flag_default(k2_text, "backoff-max") == "30s"
+    assert "durations as 2s, 500ms, 1m30s" in k2_text and "durations as 2s, 500ms, 1m30s" in sk.stdout + sk.stderr
+
+
 def test_defaults_share_one_etcd_via_env(workdir, etcd, api, skydns):  # noqa: F811
     """kube2sky and skydns given only ETCD_MACHINES (no etcd flag) meet in
     the same etcd: a Service kube2sky publishes is answered by skydns."""
@@ -78,7 +90,8 @@ def test_defaults_share_one_etcd_via_env(workdir, etcd, api, skydns):  # noqa: F
     health = free_port()
     k = conftest.Daemon(os.path.join(workdir, "k2s-env.log"),
                         [KUBE2SKY_BIN, "-domain", "cluster.local", "-kube-master-url", a.url,
-                         "-health-addr", f"127.0.0.1:{health}"], env).spawn()
+                         "-health-addr", f"127.0.0.1:{health}", "-resync-period", "1m30s",
+                         "-backoff-max", "1.5s"], env).spawn()
     try:
         s = conftest.SkyDNS(workdir, etcd.url, "v2", domain="cluster.local.", env=env)
         s.args.remove("-machines")
@@ -135,6 +148,9 @@ BAD_KUBE2SKY = [
     (["--ttl", "x"], {}, "-ttl", "x"),
     (["--kube-master-url", "api:443"], {}, "-kube-master-url", "http"),
     (["--no-such-flag"], {}, "no-such-flag", "unknown"),
+    (["--resync-period", "5x"], {}, "-resync-period", "duration"),
+    (["--resync-period", "1500ms"], {}, "-resync-period", "whole seconds"),
+    (["--etcd3=maybe"], {}, "-etcd3", "boolean"),
 ]
 
 
