@@ -456,6 +456,26 @@ static const char *check_startup(const struct key *k, const char *s)
 		return check_domain(s);
 	if (k->type == CT_MACHINES)
 		return check_machines(s);
+	if (k->off == offsetof(struct config, hostmaster) && k->type == CT_STR) {
+		char rname[CONFIG_STR];
+		if (!*s)
+			return "empty (give an address such as hostmaster@example.org)";
+		snprintf(rname, sizeof rname, "%s", s);
+		char *at = strchr(rname, '@');
+		if (at)
+			*at = '.';
+		return check_domain(rname);
+	}
+	if (k->off == offsetof(struct config, local) && k->type == CT_STR && *s)
+		return check_domain(s);
+	if (k->off == offsetof(struct config, path_prefix) && k->type == CT_STR) {
+		if (!*s)
+			return "empty (the default is skydns)";
+		size_t n = strlen(s);
+		if (strpbrk(s, " \t\n") || s[0] == '/' || s[n - 1] == '/' || strstr(s, "//"))
+			return "an etcd path without spaces or leading, trailing or doubled '/' "
+			       "(like skydns)";
+	}
 	return NULL;
 }
 

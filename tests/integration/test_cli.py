@@ -124,6 +124,17 @@ BAD_SKYDNS = [
     (["-metrics-path", "metrics"], {}, "-metrics-path", "/"),
     (["-allow-recursion", "10.0.0.0/33"], {}, "-allow-recursion", "prefix"),
     (["-no-such-flag"], {}, "-no-such-flag", "not defined"),
+    (["-hostmaster="], {}, "-hostmaster", "empty"),
+    (["-hostmaster", "me@example..org"], {}, "-hostmaster", "empty label"),
+    (["-local", "a..b"], {}, "-local", "empty label"),
+    (["-path-prefix="], {}, "-path-prefix", "empty"),
+    (["-path-prefix", "/skydns/"], {}, "-path-prefix", "'/'"),
+    ([], {"SKYDNS_PATH_PREFIX": "a b"}, "SKYDNS_PATH_PREFIX", "spaces"),
+    (["-dnssec", "/nonexistent/Kexample.+013+1"], {}, "-dnssec", "cannot read"),
+    (["-user", "no-such-user-skydns-test"], {}, "-user", "no such user"),
+    (["-max-udp-size", "100"], {}, "-max-udp-size", "range"),
+    (["-lameduck=-1s"], {}, "-lameduck", "duration"),
+    (["-health-addr", "x:y"], {}, "-health-addr", "port"),
 ]
 
 
