@@ -213,3 +213,84 @@ def test_verbose_logs_names_and_refused(kv, skydns):
                what="refused line")
     assert "rcode=-1" not in s.logs()
     assert not re.search(r"type=\d", s.logs())
+
+
+# ---------------------------------------------------------------- docs
+
+
+def read_doc(*path):
+    with open(os.path.join(SRC, *path)) as f:
+        return f.read()
+
+
+def metric_names(text, prefix):
+    return set(re.findall(rf"\b({prefix}[a-z0-9_]+[a-z0-9])\b", text))
+
+
+def scrape(url):
+    with conftest.urllib.request.urlopen(url, timeout=5) as r:
+        body = r.read().decode()
+    return {ln.split()[2] for ln in body.splitlines() if ln.startswith("# TYPE ")}
+
+
+def test_docs_metric_names_are_real(workdir, etcd, api, skydns):  # noqa: F811
+    """Every skydns_skydns_* and kube2sky_* name in README.md and
+    docs/troubleshooting.md is a series skydns or kube2sky exports."""
+    readme, trouble = read_doc("README.md"), read_doc("docs", "troubleshooting.md")
+    assert "(docs/troubleshooting.md)" in readme
+    for title in ("## A name does not resolve", "## Answers are stale",
+                  "## Pods cannot resolve outside names"):
+        assert title in trouble
+    mport = free_port()
+    s = skydns(["-metrics-addr", f"127.0.0.1:{mport}"])
+    have = scrape(f"http://127.0.0.1:{mport}/metrics")
+    want = metric_names(readme + trouble, "skydns_skydns_")
+    assert len(want) >= 14, want
+    assert not want - have, sorted(want - have)
+    a = api()
+    health = free_port()
+    k = conftest.Daemon(os.path.join(workdir, "k2s-metrics.log"),
+                        [KUBE2SKY_BIN, "-domain", "cluster.local", "-kube-master-url", a.url,
+                         "-etcd-server", etcd.url, "-health-addr", f"127.0.0.1:{health}"]).spawn()
+    try:
+        k_have = wait_until(lambda: _try_scrape(f"http://127.0.0.1:{health}/metrics"), 10,
+                            what="kube2sky metrics")
+        k_want = metric_names(trouble, "kube2sky_")
+        assert len(k_want) >= 5, k_want
+        assert not k_want - k_have, sorted(k_want - k_have)
+    finally:
+        assert k.stop() == 0, k.logs()[-2000:]
+    s.stop()
+
+
+def _try_scrape(url):
+    try:
+        return scrape(url)
+    except OSError:
+        return None
+
+
+def test_readme_v3_example_works_as_written(workdir, etcd):
+    """The README's etcdctl put, against a skydns started as ETCD3=1
+    hack/run.sh starts it (-etcd3), answers; only the endpoint differs."""
+    readme = read_doc("README.md")
+    m = re.search(r"^(ETCDCTL_API=3 etcdctl --endpoints http://127.0.0.1:23790 put (\S+) '(.*)')$",
+                  readme, re.M)
+    assert m, "v3 example not found in README.md"
+    assert "ETCD3=1 hack/run.sh" in readme
+    cmd = m.group(1).replace("http://127.0.0.1:23790", etcd.url)
+    s = conftest.SkyDNS(workdir, etcd.url, "v3").start()
+    try:
+        r = subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=20)
+        assert r.returncode == 0, r
+        key = m.group(2)  # /skydns/local/skydns/east/staging/rails/4
+        name = ".".join(reversed(key.strip("/").split("/")[1:])) + "."
+        want = [json_host(m.group(3))]
+        wait_until(lambda: rdatas(query(s, name, "A"), "A") == want, 10, what=f"{name} answered")
+    finally:
+        s.stop()
+
+
+def json_host(text):
+    import json
+    return json.loads(text)["host"]
