@@ -466,6 +466,14 @@ static const char *check_startup(const struct key *k, const char *s)
 			*at = '.';
 		return check_domain(rname);
 	}
+	if ((k->off == offsetof(struct config, metrics_namespace) ||
+	     k->off == offsetof(struct config, metrics_subsystem)) && k->type == CT_STR) {
+		for (const char *p = s; *p; p++)
+			if (!(isalpha((unsigned char)*p) || *p == '_' ||
+			      (p > s && isdigit((unsigned char)*p))))
+				return "not a Prometheus name part (letters, digits, '_'; "
+				       "no leading digit)";
+	}
 	if (k->off == offsetof(struct config, local) && k->type == CT_STR && *s)
 		return check_domain(s);
 	if (k->off == offsetof(struct config, path_prefix) && k->type == CT_STR) {

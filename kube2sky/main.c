@@ -818,11 +818,32 @@ static int run_daemon(struct run *r, struct kapi *api)
 }
 
 /* Listener settings are configuration: a typo exits 2 at start rather
- * than leaving a daemon without probes. */
+ * than leaving a daemon without probes. The names that go into keys and
+ * metric names are checked here too. */
 static int check_listeners(const struct opts *o)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
+	const char *pp = o->path_prefix;
+	size_t pl = strlen(pp);
+	if (!pl || pp[0] == '/' || pp[pl - 1] == '/' || strstr(pp, "//") || strpbrk(pp, " \t\n")) {
+		fprintf(stderr, "kube2sky: invalid value \"%s\" for flag -path-prefix: %s\n", pp,
+			pl ? "an etcd path without spaces or leading, trailing or doubled '/' (like skydns)"
+			   : "empty (the default is skydns)");
+		return SKY_EINVAL;
+	}
+	const struct { const char *flag, *val; } names[] = {
+		{"metrics-namespace", o->metrics_ns}, {"metrics-subsystem", o->metrics_sub},
+	};
+	for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+		for (const char *p = names[i].val; *p; p++)
+			if (!(isalpha((unsigned char)*p) || *p == '_' ||
+			      (p > names[i].val && isdigit((unsigned char)*p)))) {
+				fprintf(stderr, "kube2sky: invalid value \"%s\" for flag -%s: not a "
+						"Prometheus name part (letters, digits, '_'; no leading digit)\n",
+					names[i].val, names[i].flag);
+				return SKY_EINVAL;
+			}
 	if (o->metrics_path[0] != '/') {
 		fprintf(stderr, "kube2sky: --metrics-path \"%s\" must start with /\n", o->metrics_path);
 		return SKY_EINVAL;

@@ -135,6 +135,7 @@ BAD_SKYDNS = [
     (["-max-udp-size", "100"], {}, "-max-udp-size", "range"),
     (["-lameduck=-1s"], {}, "-lameduck", "duration"),
     (["-health-addr", "x:y"], {}, "-health-addr", "port"),
+    ([], {"PROMETHEUS_NAMESPACE": "my-dns"}, "PROMETHEUS_NAMESPACE", "Prometheus name"),
 ]
 
 
@@ -162,6 +163,11 @@ BAD_KUBE2SKY = [
     (["--resync-period", "5x"], {}, "-resync-period", "duration"),
     (["--resync-period", "1500ms"], {}, "-resync-period", "whole seconds"),
     (["--etcd3=maybe"], {}, "-etcd3", "boolean"),
+    (["--path-prefix="], {}, "-path-prefix", "empty"),
+    (["--path-prefix", "/skydns/"], {}, "-path-prefix", "'/'"),
+    (["--metrics-namespace", "my-dns"], {}, "-metrics-namespace", "Prometheus name"),
+    (["--kubecfg-file", "/nonexistent/kubeconfig"], {}, "/nonexistent/kubeconfig", "No such file"),
+    (["--etcd-cafile", "/nonexistent/ca.crt"], {}, "-etcd-cafile", "No such file"),
 ]
 
 
