@@ -19,8 +19,12 @@
 
 #include "cidr.h"
 
-/* The version skydns reports (-version, CHAOS version.bind): SkyDNS's, since
- * clients and scripts compare it; SkyDNS master still reports 2.5.3a. */
+/* The version CHAOS version.bind answers: SkyDNS's, since clients and
+ * scripts compare it; SkyDNS master still reports 2.5.3a. -version prints
+ * the project's version, SKY_PROJECT_VERSION (CMake's project(VERSION)). */
+#ifndef SKY_PROJECT_VERSION
+#define SKY_PROJECT_VERSION "unknown"
+#endif
 #define SKYDNS_VERSION "2.5.3a"
 
 #define CONFIG_MAX_NS 16
