@@ -32,6 +32,7 @@ void answer_reset(struct answer *a)
 	a->next = 0;
 	a->rcode = RCODE_NOERROR;
 	a->aa = a->ra = a->ad = a->tc = a->rd_clear = a->sign = a->varies = false;
+	a->filtered = a->fail_open = false;
 	a->time_unit = 0;
 	struct answer_chunk *keep = a->arena;
 	if (keep) {

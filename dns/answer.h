@@ -66,6 +66,8 @@ struct answer {
 	bool rd_clear;          /* ANY: RD cleared in the reply (SkyDNS) */
 	bool sign;              /* DNSSEC: DO was set and the answer is ours to sign */
 	bool varies;            /* chance shaped it (a shuffle): another ask may differ */
+	bool filtered;          /* DOWN addresses were left out (health.h) */
+	bool fail_open;         /* every address of a family was DOWN: all served */
 	uint32_t time_unit;     /* 0: the same at any time; else the same only within
 				 * the aligned window of this many seconds around
 				 * the query's time (answer_time_unit) */

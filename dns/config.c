@@ -154,6 +154,14 @@ static const struct key keys[] = {
 	  "log to the systemd journal (default: stderr, or the journal when stderr is one)", 0 },
 	{ NULL, NULL, "path-prefix", "SKYDNS_PATH_PREFIX", CT_STR, F(path_prefix), 0, 0, "skydns",
 	  "etcd path prefix (/<prefix>/...)", K_RESTART },
+	{ "random_one", NULL, "random-one", NULL, CT_BOOL, F(random_one), 0, 0, "false",
+	  "A/AAAA answers carry one (healthy) address, picked at random (the ipdcode seed)", 0 },
+	{ "host_one", "hone_one", "host-one", NULL, CT_BOOL, F(host_one), 0, 0, "false",
+	  "A/AAAA answers carry one (healthy) address chosen from the client's address, stable "
+	  "while it stays up (rendezvous hashing; the seed's hone_one)", 0 },
+	{ "ip_monitor_path", NULL, "ip-monitor-path", NULL, CT_STR, F(ip_monitor_path), 0, 0, "",
+	  "etcd prefix of address status keys (<ip> = {\"status\":\"DOWN\"} leaves it out of "
+	  "answers; empty: /<path-prefix>/monitor/status/)", K_RESTART },
 	{ NULL, NULL, "machines", "ETCD_MACHINES", CT_MACHINES, F(machines), 0, 0,
 	  "http://127.0.0.1:2379", "comma-separated etcd endpoints", K_RESTART },
 	{ NULL, NULL, "ca-cert", "ETCD_CACERT", CT_STR, F(ca_cert), 0, 0, "",

@@ -124,6 +124,7 @@ static double gauge_snapshot(void *arg, int which)
 static double gauge_revision(void *arg) { return gauge_snapshot(arg, 0); }
 static double gauge_age(void *arg) { return gauge_snapshot(arg, 1); }
 static double gauge_records(void *arg) { return gauge_snapshot(arg, 2); }
+static double gauge_down(void *arg) { return (double)snapstore_down(((struct daemon *)arg)->store); }
 
 static void register_gauges(struct daemon *d)
 {
@@ -136,6 +137,9 @@ static void register_gauges(struct daemon *d)
 			     gauge_age, d);
 	metrics_add_gauge_fn(reg, "records_loaded", "Records in the served snapshot.",
 			     gauge_records, d);
+	metrics_add_gauge_fn(reg, "health_down_addresses",
+			     "Addresses marked DOWN by status keys in the served snapshot.",
+			     gauge_down, d);
 	metrics_add_counter_fn(reg, "etcd_new_store_total",
 			       "Times etcd turned out to be a new store (wiped, recreated, restored).",
 			       counter_new_stores, d);

@@ -27,6 +27,7 @@
 #include "dname.h"
 #include "err.h"
 #include "etcd.h"
+#include "health.h"
 #include "log.h"
 #include "marker.h"
 #include "mirror_int.h"
@@ -50,17 +51,20 @@
 struct entry {
 	struct entry *next;
 	const char *path;    /* relative path: rec->path, or own_path */
-	char *own_path;      /* only for bad entries (no record) */
-	struct record *rec;  /* the published record; NULL when bad */
+	char *own_path;      /* only for entries without a record */
+	struct record *rec;  /* the published record; NULL when bad or a status */
 	int64_t expires;
 	uint64_t mod_revision;
 	bool bad;         /* skipped (see check_entry): kept only to log it once */
+	bool down;        /* a status key (is_status) saying DOWN */
+	bool status;      /* a health status key: no record, read by table_health */
 	bool exp_checked; /* expiry passed and etcd confirmed it (or was down) */
 };
 
 struct table {
 	struct entry **b;
-	size_t nb, count, nbad;
+	size_t nb, count, nbad; /* nbad: entries without a record (bad, status) */
+	bool health_changed;    /* a status entry came or went since table_health */
 	struct rnode *tree;  /* the good records, in path order */
 	int64_t next_expiry; /* a lower bound of the earliest future expiry; 0 = none */
 };
@@ -147,7 +151,8 @@ static int table_put(struct table *t, struct entry *e)
 	struct entry **pp = table_slot(t, e->path);
 	if (*pp) {
 		e->next = (*pp)->next;
-		t->nbad -= (*pp)->bad;
+		t->nbad -= !(*pp)->rec;
+		t->health_changed |= (*pp)->status;
 		entry_free(*pp);
 		t->count--;
 	} else {
@@ -155,7 +160,8 @@ static int table_put(struct table *t, struct entry *e)
 	}
 	*pp = e;
 	t->count++;
-	t->nbad += e->bad;
+	t->nbad += !e->rec;
+	t->health_changed |= e->status;
 	if (e->rec && e->expires && (!t->next_expiry || e->expires < t->next_expiry))
 		t->next_expiry = e->expires;
 	return 0;
@@ -170,10 +176,45 @@ static int table_del(struct table *t, const char *path)
 		return SKY_ENOMEM;
 	struct entry *e = *pp;
 	*pp = e->next;
-	t->nbad -= e->bad;
+	t->nbad -= !e->rec;
+	t->health_changed |= e->status;
 	entry_free(e);
 	t->count--;
 	return 0;
+}
+
+/* The DOWN addresses of the status entries, when they changed (a walk of
+ * the table: statuses change far less often than records). NULL with
+ * *changed false when nothing changed; on ENOMEM the old set stays. */
+static struct health *table_health(struct table *t, bool *changed)
+{
+	*changed = false;
+	if (!t->health_changed)
+		return NULL;
+	size_t n = 0, cap = 0;
+	struct health_addr *v = NULL;
+	for (size_t i = 0; i < t->nb; i++)
+		for (const struct entry *e = t->b[i]; e; e = e->next) {
+			struct health_addr a;
+			if (!e->down || health_key_addr(e->path, &a) != 0)
+				continue;
+			if (n == cap) {
+				struct health_addr *nv = realloc(v, (cap = cap ? 2 * cap : 16) * sizeof *v);
+				if (!nv) {
+					free(v);
+					return NULL;
+				}
+				v = nv;
+			}
+			v[n++] = a;
+		}
+	struct health *h = health_new(v, n);
+	free(v);
+	if (h) {
+		t->health_changed = false;
+		*changed = true;
+	}
+	return h;
 }
 
 /* A refreshed TTL: the entry's record is replaced by one with the new expiry. */
@@ -224,7 +265,7 @@ static int table_del_tree(struct table *t, const char *path)
 	for (size_t i = 0; rc == 0 && t->nbad && i < t->nb; i++)
 		for (struct entry **pp = &t->b[i]; *pp;) {
 			const char *p = (*pp)->path;
-			if ((*pp)->bad &&
+			if (!(*pp)->rec &&
 			    (n == 0 || (strncmp(p, path, n) == 0 && (p[n] == '\0' || p[n] == '/')))) {
 				struct entry *e = *pp;
 				*pp = e->next;
@@ -247,6 +288,8 @@ struct mirror {
 	struct snapstore *store;
 	struct stats *stats;         /* may be NULL */
 	char prefix[CONFIG_STR + 1]; /* "/skydns" */
+	char status_rel[CONFIG_STR + 1]; /* "monitor/status/": status keys' path; "" = none */
+	struct health *health;       /* the DOWN set the snapshots share; NULL = none */
 	const char *rel_prefix;      /* "skydns" */
 	unsigned prefix_depth;
 	pthread_t watcher, publisher;
@@ -353,6 +396,40 @@ static int check_entry(const char *path, const struct etcd_kv *kv, struct servic
 	return -1;
 }
 
+static bool is_status(const struct mirror *m, const char *path)
+{
+	size_t n = strlen(m->status_rel);
+	return n && strncmp(path, m->status_rel, n) == 0 && path[n] && !strchr(path + n, '/');
+}
+
+/* A status key: {"status":"DOWN"|"UP"} for the address its path names. A
+ * bad one is skipped like a bad record (the address stays up). */
+static struct entry *make_status(struct mirror *m, struct entry *e, const char *path,
+				 const struct etcd_kv *kv, const struct entry *old)
+{
+	struct health_addr a;
+	const char *why = NULL;
+	int bad = health_key_addr(path, &a) != 0 ? SKIP_BAD_NAME :
+		  health_parse_status(kv->value, kv->value_len, &e->down, &why) != 0 ? SKIP_BAD_JSON : -1;
+	if (!(e->own_path = strdup(path))) {
+		free(e);
+		return NULL;
+	}
+	e->path = e->own_path;
+	if (bad < 0) {
+		e->status = true;
+		return e;
+	}
+	e->bad = true;
+	e->down = false;
+	if (!(old && old->bad && old->mod_revision == kv->mod_revision && kv->mod_revision)) {
+		log_warn("mirror", "skipping key=%s: %s: %s", kv->key,
+			 stats_skip_name((enum stat_skip)bad), why ? why : "not an IP address");
+		stats_key_skipped(m->stats, (enum stat_skip)bad);
+	}
+	return e;
+}
+
 /* Parse a value into a new entry. A key that cannot be published becomes a
  * `bad` entry, logged and counted once per modification (`old` is the entry
  * it replaces): relists and rebuilds stay quiet. */
@@ -365,6 +442,8 @@ static struct entry *make_entry(struct mirror *m, const char *path, const struct
 	e->expires = kv->expires;
 	e->mod_revision = kv->mod_revision;
 	const char *why = NULL;
+	if (is_status(m, path))
+		return make_status(m, e, path, kv, old);
 	struct service svc = { 0 };
 	char unknown[64];
 	int reason = check_entry(path, kv, &svc, &why, unknown, sizeof unknown);
@@ -537,6 +616,7 @@ static int full_read(struct mirror *m, struct etcd_client *c, uint64_t *rev)
 		m->cluster_id = cid;
 	table_free(&m->tab);
 	m->tab = ld.tab;
+	m->tab.health_changed = true; /* statuses the old table held may be gone */
 	marks_free(&m->marks);
 	m->marks = ld.marks;
 	rc = set_config_json(m, ld.has_cfg ? ld.cfg : NULL, ld.cfg ? strlen(ld.cfg) : 0);
@@ -692,8 +772,16 @@ static struct snapshot *build(struct mirror *m)
 		mk[j] = m->marks.v[i].m;
 		n += j == n;
 	}
+	bool changed;
+	struct health *h = table_health(&m->tab, &changed);
+	if (changed) {
+		health_unref(m->health);
+		m->health = h;
+	}
 	struct snapshot *s = snapshot_new(rtree_share(m->tab.tree), cfg, m->revision, mk, n);
 	free(mk);
+	if (s)
+		snapshot_set_health(s, m->health);
 	return s;
 }
 
@@ -739,7 +827,7 @@ static void verify_expired(struct mirror *m, struct etcd_client **pc, int64_t no
 	size_t n = 0;
 	for (size_t i = 0; x && i < m->tab.nb; i++)
 		for (struct entry *e = m->tab.b[i]; e; e = e->next) {
-			if (e->bad || e->exp_checked || !e->expires || e->expires > now)
+			if (!e->rec || e->exp_checked || !e->expires || e->expires > now)
 				continue;
 			e->exp_checked = true;
 			if (n < VERIFY_MAX && (x[n].path = strdup(e->path)))
@@ -886,6 +974,27 @@ static void *publisher_main(void *arg)
 	return NULL;
 }
 
+/* The seed's ip_monitor_path, relative to the prefix the mirror follows
+ * ("" in the config: /<prefix>/monitor/status/). A path outside the prefix
+ * is not watched: say so once. */
+static void status_path(struct mirror *m, const char *cfg)
+{
+	char def[CONFIG_STR + 32];
+	if (!cfg[0]) {
+		snprintf(def, sizeof def, "%s/monitor/status/", m->prefix);
+		cfg = def;
+	}
+	size_t n = strlen(m->prefix);
+	if (strncmp(cfg, m->prefix, n) != 0 || cfg[n] != '/' || !cfg[n + 1]) {
+		log_warn("mirror", "ip_monitor_path=%s is outside prefix=%s: address statuses not followed",
+			 cfg, m->prefix);
+		return;
+	}
+	snprintf(m->status_rel, sizeof m->status_rel, "%s%s", cfg + n + 1,
+		 cfg[strlen(cfg) - 1] == '/' ? "" : "/");
+}
+
+
 /* ------------------------------------------------------------ API */
 
 int mirror_start(const struct config *base, struct snapstore *store, struct stats *stats,
@@ -909,6 +1018,7 @@ int mirror_start(const struct config *base, struct snapstore *store, struct stat
 		n--;
 	snprintf(m->prefix, sizeof m->prefix, "/%.*s", (int)n, p);
 	m->rel_prefix = m->prefix + 1;
+	status_path(m, base->ip_monitor_path);
 	for (const char *q = m->prefix; *q; q++)
 		m->prefix_depth += *q == '/';
 	pthread_mutex_init(&m->mu, NULL);
@@ -979,6 +1089,7 @@ void mirror_stop(struct mirror *m)
 	pthread_join(m->watcher, NULL);
 	pthread_join(m->publisher, NULL);
 	table_free(&m->tab);
+	health_unref(m->health);
 	marks_free(&m->marks);
 	free(m->cfg_json);
 	pthread_cond_destroy(&m->cv);

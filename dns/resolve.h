@@ -27,6 +27,8 @@ struct query {
 	bool tcp;
 	bool recursion_denied;    /* client outside allow_recursion: REFUSED for outside names */
 	int64_t now;              /* unix seconds */
+	uint8_t client_fam;       /* 4, 6, or 0 (unknown): the asker's address, for host_one */
+	uint8_t client[16];
 	uint64_t rand;            /* seed for round robin / shuffles */
 };
 

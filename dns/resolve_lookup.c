@@ -9,6 +9,7 @@
 #include "config.h"
 #include "dname.h"
 #include "err.h"
+#include "health.h"
 #include "marker.h"
 #include "msg.h"
 #include "resolve_int.h"
@@ -308,7 +309,53 @@ static int lookup_exact(struct rctx *x, const char *path, size_t plen, struct rl
 	return 0;
 }
 
+/* The ipdcode seed's health marks: services whose address a checker marked
+ * DOWN are left out, unless every address of that family is DOWN (fail
+ * open: an unhealthy answer beats NXDOMAIN, as PowerDNS's ifportup() users
+ * ask). Services with a name for host (CNAMEs, SRV targets) are kept: their
+ * addresses are judged where they are looked up. */
+static void rhealth(struct rctx *x, struct rlist *l)
+{
+	const struct health *h = snapshot_health(x->s);
+	size_t ips[2] = { 0, 0 }, down[2] = { 0, 0 };
+	for (size_t i = 0; i < l->n; i++) {
+		uint8_t ip[16];
+		int fam = rrec_ip(l->v[i], ip);
+		if (fam == 4 || fam == 6) {
+			ips[fam == 6]++;
+			down[fam == 6] += health_is_down(h, fam, ip);
+		}
+	}
+	if (down[0] + down[1] == 0)
+		return;
+	size_t k = 0;
+	for (size_t i = 0; i < l->n; i++) {
+		uint8_t ip[16];
+		int fam = rrec_ip(l->v[i], ip);
+		bool out = health_is_down(h, fam, ip) && down[fam == 6] < ips[fam == 6];
+		if (!out)
+			l->v[k++] = l->v[i];
+	}
+	if (x->out) {
+		x->out->filtered |= k < l->n;
+		x->out->fail_open |= (down[0] && down[0] == ips[0]) || (down[1] && down[1] == ips[1]);
+	}
+	l->n = k;
+}
+
+static int rlookup_all(struct rctx *x, const char *name, bool exact, struct rlist *out,
+		       bool *exists);
+
 int rlookup(struct rctx *x, const char *name, bool exact, struct rlist *out, bool *exists)
+{
+	int rc = rlookup_all(x, name, exact, out, exists);
+	if (rc == 0 && out->n && health_count(snapshot_health(x->s)))
+		rhealth(x, out);
+	return rc;
+}
+
+static int rlookup_all(struct rctx *x, const char *name, bool exact, struct rlist *out,
+		       bool *exists)
 {
 	char path[MSG_NAME_MAX];
 	struct elem el[MAX_ELEMS];

@@ -118,13 +118,74 @@ static void drop_cnames_beside_data(struct rctx *x, struct rrvec *ans, size_t ex
 	x->out->next = ext_mark;
 }
 
+static uint64_t mix64(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	return h ^ (h >> 33);
+}
+
+/* Rendezvous score of an address for the asking client: the highest wins,
+ * so a client keeps its address while it stays up, and when it goes DOWN
+ * only that address's clients move (modulo hashing would move most). */
+static uint64_t host_score(const struct query *q, const uint8_t *ip, size_t len)
+{
+	uint64_t h = 0x9E3779B97F4A7C15ULL ^ q->client_fam;
+	for (size_t i = 0; i < 16; i += 8) {
+		uint64_t w = 0;
+		memcpy(&w, q->client + i, 8);
+		h = mix64(h ^ w);
+	}
+	for (size_t i = 0; i < len; i += 8) {
+		uint64_t w = 0;
+		memcpy(&w, ip + i, len - i < 8 ? len - i : 8);
+		h = mix64(h ^ w);
+	}
+	return h;
+}
+
+/* The seed's random-one and hone-one (host-one): one address of the
+ * answer's (healthy) addresses, at random or by the client's address; the
+ * CNAMEs in front stay. Either way the reply differs by asker or by chance,
+ * so it is not kept in the reply cache (`varies`). */
+static void keep_one_address(struct rctx *x, struct rrvec *ans, uint16_t qtype)
+{
+	size_t n = 0, pick = 0, k = 0;
+	uint64_t best = 0;
+	for (size_t i = 0; i < ans->n; i++) {
+		const struct rr *r = &ans->v[i];
+		if (r->type != qtype)
+			continue;
+		const uint8_t *ip = qtype == T_A ? r->d.a : r->d.aaaa;
+		uint64_t score = x->c->host_one ? host_score(x->q, ip, qtype == T_A ? 4 : 16) : 0;
+		if (n == 0 || score > best)
+			best = score, pick = n;
+		n++;
+	}
+	if (n < 2)
+		return;
+	x->out->varies = true;
+	if (!x->c->host_one)
+		pick = (size_t)(rctx_rand(x) % n);
+	for (size_t i = 0, j = 0; i < ans->n; i++) {
+		if (ans->v[i].type == qtype && j++ != pick)
+			continue;
+		ans->v[k++] = ans->v[i];
+	}
+	ans->n = k;
+}
+
 void rt_address(struct rctx *x, const char *name, uint16_t qtype, struct rrvec *ans, bool *exists)
 {
 	struct chain ch = {.names = {name}, .n = 1};
 	size_t ext_mark = x->out->next;
 	address_level(x, name, NULL, qtype, &ch, SEC_ANSWER, ans, exists);
 	drop_cnames_beside_data(x, ans, ext_mark);
-	if (x->c->round_robin)
+	if (x->c->random_one || x->c->host_one)
+		keep_one_address(x, ans, qtype);
+	else if (x->c->round_robin)
 		rt_shuffle_addresses(x, ans);
 }
 

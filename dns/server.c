@@ -161,11 +161,15 @@ static int answer_snapshot(struct qctx *x, const struct snapshot *snap, const ui
 					.udp_size = q->tcp ? 0 : q->udp_size, .tcp = q->tcp,
 					.recursion_denied = q->recursion_denied };
 	int hit = acache_get(x->cache, &key, q->now, pkt, len, out, cap);
+	if (x->cache)
+		stats_answer_cache(x->srv->stats, hit > 0);
 	if (hit > 0)
 		return hit;
 	enum resolve_action act = resolve(q, snap, cfg, &x->ans);
 	if (act == RESOLVE_DROP)
 		return 0;
+	if (x->ans.filtered || x->ans.fail_open)
+		stats_health(x->srv->stats, x->ans.filtered, x->ans.fail_open);
 	if (act != RESOLVE_ANSWER || x->ans.next > 0) {
 		int n = forward(x, pkt, len, q, wq, o, out, cap);
 		*forwarded = n == 0;
@@ -223,6 +227,15 @@ static void apply_client_policy(struct query *q, const struct config *cfg,
 		q->udp_size = (uint16_t)cfg->max_udp_size;
 	q->recursion_denied = !cidr_match(cfg->allow_recursion, cfg->nallow_recursion,
 					  (const struct sockaddr *)o->addr);
+	const struct sockaddr *sa = (const struct sockaddr *)o->addr;
+	q->client_fam = 0;
+	if (sa && sa->sa_family == AF_INET) {
+		memcpy(q->client, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+		q->client_fam = 4;
+	} else if (sa && sa->sa_family == AF_INET6) {
+		memcpy(q->client, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+		q->client_fam = 6;
+	}
 }
 
 /* ------------------------------------------------------------ rate limiting */

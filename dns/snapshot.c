@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "err.h"
+#include "health.h"
 #include "marker.h"
 
 struct entry {
@@ -37,6 +38,7 @@ struct snapshot {
 	int64_t created;
 	struct marker *managed;
 	size_t nmanaged;
+	const struct health *health; /* NULL: every address is up */
 };
 
 struct snapshot_builder *snapshot_builder_new(void)
@@ -165,10 +167,20 @@ void snapshot_free(struct snapshot *s)
 	if (!s)
 		return;
 	rtree_release(s->root);
+	health_unref(s->health);
 	free(s->cfg);
 	free(s->managed);
 	free(s);
 }
+
+void snapshot_set_health(struct snapshot *s, const struct health *h)
+{
+	health_ref(h);
+	health_unref(s->health);
+	s->health = h;
+}
+
+const struct health *snapshot_health(const struct snapshot *s) { return s->health; }
 
 const struct config *snapshot_config(const struct snapshot *s)
 {

@@ -60,6 +60,12 @@ struct snapshot *snapshot_new(struct rnode *root, struct config *cfg, uint64_t r
 			      const struct marker *managed, size_t nmanaged);
 void snapshot_free(struct snapshot *s);
 
+/* Before publishing: the DOWN addresses (health.h) its answers leave out;
+ * the snapshot takes its own reference. NULL (the default): none. */
+struct health;
+void snapshot_set_health(struct snapshot *s, const struct health *h);
+const struct health *snapshot_health(const struct snapshot *s);
+
 const struct config *snapshot_config(const struct snapshot *s);
 uint64_t snapshot_revision(const struct snapshot *s);
 /* A number no other snapshot of this process has (publish order): tells

@@ -23,6 +23,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "health.h"
+#include "snapshot.h"
+
 struct slot {
 	_Atomic uint64_t gen; /* 0 = not reading */
 	char pad[64 - sizeof(uint64_t)]; /* one cache line per reader */
@@ -43,6 +46,7 @@ struct snapstore {
 	_Atomic uint64_t info_rev;
 	_Atomic int64_t info_created;
 	_Atomic size_t info_count;
+	_Atomic size_t info_down;
 };
 
 struct snapstore *snapstore_new(unsigned nreaders)
@@ -97,10 +101,12 @@ void snapstore_publish(struct snapstore *st, struct snapshot *snap)
 		atomic_store(&st->info_rev, snapshot_revision(snap));
 		atomic_store(&st->info_created, snapshot_created(snap));
 		atomic_store(&st->info_count, snapshot_count(snap));
+		atomic_store(&st->info_down, health_count(snapshot_health(snap)));
 	} else {
 		atomic_store(&st->info_rev, 0);
 		atomic_store(&st->info_created, 0);
 		atomic_store(&st->info_count, 0);
+		atomic_store(&st->info_down, 0);
 	}
 	struct snapshot *old = atomic_exchange(&st->cur, snap);
 	uint64_t g = atomic_fetch_add(&st->gen, 1);
@@ -145,6 +151,8 @@ void snapstore_info(struct snapstore *st, uint64_t *revision, int64_t *created, 
 	if (count)
 		*count = atomic_load(&st->info_count);
 }
+
+size_t snapstore_down(struct snapstore *st) { return atomic_load(&st->info_down); }
 
 void snapstore_free(struct snapstore *st)
 {

@@ -32,5 +32,7 @@ void snapstore_leave(struct snapstore *st, unsigned reader);
 /* Any thread: a peek without a reader slot, for metrics/health only (returns
  * revision and created time of the current snapshot; 0/0 if none). */
 void snapstore_info(struct snapstore *st, uint64_t *revision, int64_t *created, size_t *count);
+/* Addresses marked DOWN in the latest published snapshot (health.h). */
+size_t snapstore_down(struct snapstore *st);
 
 #endif

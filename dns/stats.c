@@ -31,6 +31,8 @@ struct stats {
 	struct series *tcp[TCP_COUNT];
 	struct series *rate[RATE_COUNT];
 	struct series *skipped[SKIP_COUNT];
+	struct series *acache[2]; /* miss, hit */
+	struct series *health[2]; /* filtered, fail_open */
 };
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
@@ -64,6 +66,16 @@ struct stats *stats_new(const char *ns, const char *sub)
 					  NULL, 0);
 	struct metric *skip = metrics_add(st->reg, METRIC_COUNTER, "mirror_skipped_keys_total",
 					  "etcd keys left out of the records, by reason.", NULL, 0);
+	struct metric *ac = metrics_add(st->reg, METRIC_COUNTER, "answer_cache_lookups_total",
+					"Queries looked up in the cache of finished replies, by result.",
+					NULL, 0);
+	st->acache[0] = metrics_series(ac, "result=\"miss\"");
+	st->acache[1] = metrics_series(ac, "result=\"hit\"");
+	struct metric *ha = metrics_add(st->reg, METRIC_COUNTER, "health_answers_total",
+					"Answers that health marks shaped: DOWN addresses left out "
+					"(filtered), or all DOWN and served (fail_open).", NULL, 0);
+	st->health[0] = metrics_series(ha, "outcome=\"filtered\"");
+	st->health[1] = metrics_series(ha, "outcome=\"fail_open\"");
 	char label[96];
 	for (int s = 0; s < SYS_COUNT; s++) {
 		snprintf(label, sizeof label, "system=\"%s\"", system_names[s]);
@@ -129,6 +141,20 @@ void stats_reply(struct stats *st, enum stat_system sys, double seconds, size_t 
 		series_add(st->errors[sys][cause], 1);
 	if (truncated)
 		series_add(st->errors[sys][CAUSE_TRUNCATED], 1);
+}
+
+void stats_health(struct stats *st, bool filtered, bool fail_open)
+{
+	if (st && filtered)
+		series_add(st->health[0], 1);
+	if (st && fail_open)
+		series_add(st->health[1], 1);
+}
+
+void stats_answer_cache(struct stats *st, bool hit)
+{
+	if (st)
+		series_add(st->acache[hit], 1);
 }
 
 void stats_cache_miss(struct stats *st, enum stat_cache which)

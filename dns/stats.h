@@ -12,8 +12,14 @@
  *                                                       dropped, slipped = sent TC, logged =
  *                                                       sent in log-only mode)
  *   <ns>_<sub>_mirror_skipped_keys_total{reason}        counter (etcd keys left out)
+ *   <ns>_<sub>_health_answers_total{outcome}            counter (answers that left DOWN
+ *                                                       addresses out: filtered; that served
+ *                                                       them as every one was DOWN: fail_open)
+ *   <ns>_<sub>_answer_cache_lookups_total{result}       counter (finished replies reused:
+ *                                                       hit, miss; queries that reach the
+ *                                                       snapshot, not forwarded ones)
  *   <ns>_<sub>_etcd_connected, _snapshot_revision, _snapshot_age_seconds,
- *   _records_loaded                                     gauges (from callbacks)
+ *   _records_loaded, _health_down_addresses              gauges (from callbacks)
  *
  * All updates are lock-free; a NULL struct stats * is accepted everywhere
  * (metrics off).
@@ -57,6 +63,10 @@ void stats_cache_miss(struct stats *st, enum stat_cache which);
 void stats_forward_error(struct stats *st, enum stat_fwd cause);
 void stats_tcp_closed(struct stats *st, enum stat_tcp reason);
 void stats_rrl(struct stats *st, enum stat_rate action);
+/* A computed answer (not a cached reply) that health marks shaped. */
+void stats_health(struct stats *st, bool filtered, bool fail_open);
+/* A query looked up in its worker's reply cache (acache.h). */
+void stats_answer_cache(struct stats *st, bool hit);
 /* A key skipped (counted once per version of the key, when first seen). */
 void stats_key_skipped(struct stats *st, enum stat_skip reason);
 /* "bad_json", "bad_name", "bad_host" (the metric's label values). */

@@ -7,7 +7,7 @@ PKGS=(
   build-essential cmake pkg-config
   # hack/fuzz.sh: libFuzzer needs clang and its runtime (only Recommended by clang)
   clang libclang-rt-dev
-  libcurl4-openssl-dev libcjson-dev libldns-dev libyaml-dev libssl-dev libsystemd-dev
+  libcurl4-openssl-dev libcjson-dev libldns-dev libyaml-dev libssl-dev libsystemd-dev libmicrohttpd-dev
   etcd-server etcd-client
   dnsutils knot-dnsutils ldnsutils bind9-utils dnsperf
   unbound nsd systemd

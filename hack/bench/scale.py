@@ -451,6 +451,7 @@ def run(a, procs, work):
         own0 = own_cpu()
         samples, s_t, s_c = [], t0, c0
         late = 0
+        rss_t = t0  # a long churn logs VmRSS each minute: growth shows as a trend
         for k in range(nchanges):
             due = t0 + k / a.churn_rate
             now = time.monotonic()
@@ -467,6 +468,10 @@ def run(a, procs, work):
                 c = cpu_ticks(sky.pid)
                 samples.append((c - s_c) / HZ / (now - s_t))
                 s_t, s_c = now, c
+            if now - rss_t >= 60.0:
+                rss_t = now
+                log(f"churn: {now - t0:.0f} s, {k + 1} puts, VmRSS "
+                    f"{status_kb(sky.pid, 'VmRSS') / 1024:.1f} MB")
         put_end = time.monotonic()
         li = max(latest, key=lambda i: latest[i][1])
         t_last = poller.wait_for(svc_name(li), latest[li][0], 10, 0.001)

@@ -75,6 +75,12 @@ def test_metrics_scrape_parses_and_counters_move(kv, skydns):
     assert sample(after, hist, system="auth") >= 8
     assert sample(after, "skydns_skydns_records_loaded") >= 1
     assert sample(after, "skydns_skydns_etcd_connected") == 1
+    # the same questions again reuse finished replies: at most one miss per
+    # name and UDP worker
+    ac = "skydns_skydns_answer_cache_lookups_total"
+    hits = sample(after, ac, result="hit") - sample(before, ac, result="hit")
+    misses = sample(after, ac, result="miss") - sample(before, ac, result="miss")
+    assert hits + misses == 8 and hits >= 4, (hits, misses)
 
 
 def test_prometheus_env_vars_and_k8s_service_link_value(kv, skydns):

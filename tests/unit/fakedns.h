@@ -137,11 +137,14 @@ static void fake_udp(struct fake *f)
 	if (n < PKT_HDR)
 		return;
 	fake_note(f, q, (size_t)n);
-	int i = atomic_fetch_add(&f->queries, 1);
+	/* One thread serves both transports: the ID and port are written before
+	 * the count that makes them visible to the test (its atomic load). */
+	int i = atomic_load(&f->queries);
 	if (i < 64) {
 		f->ids[i] = pkt_get16(q);
 		f->ports[i] = ntohs(from.sin_port);
 	}
+	atomic_store(&f->queries, i + 1);
 	int extra;
 	size_t len = fake_answer(q, (size_t)n, false, a, &extra);
 	if (!len)
