@@ -269,6 +269,11 @@ static int parse_duration(const char *s, int *ms)
 	return 0;
 }
 
+int config_parse_duration(const char *s, int *ms)
+{
+	return parse_duration(s, ms);
+}
+
 static int parse_port(const char *s, unsigned *port)
 {
 	if (!*s || strlen(s) > 5)
@@ -402,6 +407,94 @@ static int set_number(struct config *c, const struct key *k, double v, const cha
 	return 0;
 }
 
+/* A domain as a person types it: "" and empty labels ("foo..bar", ".foo")
+ * are mistakes, not requests for the default. */
+static const char *check_domain(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0)
+		return "empty (give a domain such as cluster.local)";
+	if (strcmp(s, ".") == 0)
+		return "the root zone cannot be served";
+	if (n > 254 || (n == 254 && s[n - 1] != '.'))
+		return "longer than 253 characters";
+	size_t label = 0;
+	for (const char *p = s; *p; p++) {
+		if (*p == '.') {
+			if (label == 0)
+				return "has an empty label (\"..\" or a leading dot)";
+			label = 0;
+		} else if (++label > 63) {
+			return "has a label longer than 63 characters";
+		} else if (isspace((unsigned char)*p) || *p == '/' || *p == '\\') {
+			return "has a character not allowed in a domain name";
+		}
+	}
+	return NULL;
+}
+
+/* etcd endpoints: "http://host:port" or "https://..."; libcurl would take
+ * "127.0.0.1:2379" and fail later with only "invalid argument". */
+static const char *check_machines(const char *s)
+{
+	int n = 0;
+	for (const char *p = s; *p;) {
+		const char *e = strchr(p, ',');
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+		while (len > 0 && isspace((unsigned char)*p))
+			p++, len--;
+		if (len > 0) {
+			size_t skip = strncasecmp(p, "http://", 7) == 0 ? 7
+				      : strncasecmp(p, "https://", 8) == 0 ? 8 : 0;
+			if (skip == 0)
+				return "an endpoint without http:// or https:// (like http://127.0.0.1:2379)";
+			if (len == skip || p[skip] == '/' || p[skip] == ':')
+				return "an endpoint without a host";
+			n++;
+		}
+		p += len + (p[len] == ',');
+	}
+	return n ? NULL : "empty (give an endpoint like http://127.0.0.1:2379)";
+}
+
+/* Checks a start-up value (env or flag) gets beyond its type's parse. */
+static const char *check_startup(const struct key *k, const char *s)
+{
+	if (k->off == offsetof(struct config, domain) && k->type == CT_STR)
+		return check_domain(s);
+	if (k->type == CT_MACHINES)
+		return check_machines(s);
+	if (k->off == offsetof(struct config, hostmaster) && k->type == CT_STR) {
+		char rname[CONFIG_STR];
+		if (!*s)
+			return "empty (give an address such as hostmaster@example.org)";
+		snprintf(rname, sizeof rname, "%s", s);
+		char *at = strchr(rname, '@');
+		if (at)
+			*at = '.';
+		return check_domain(rname);
+	}
+	if ((k->off == offsetof(struct config, metrics_namespace) ||
+	     k->off == offsetof(struct config, metrics_subsystem)) && k->type == CT_STR) {
+		for (const char *p = s; *p; p++)
+			if (!(isalpha((unsigned char)*p) || *p == '_' ||
+			      (p > s && isdigit((unsigned char)*p))))
+				return "not a Prometheus name part (letters, digits, '_'; "
+				       "no leading digit)";
+	}
+	if (k->off == offsetof(struct config, local) && k->type == CT_STR && *s)
+		return check_domain(s);
+	if (k->off == offsetof(struct config, path_prefix) && k->type == CT_STR) {
+		if (!*s)
+			return "empty (the default is skydns)";
+		size_t n = strlen(s);
+		if (strpbrk(s, " \t\n") || s[0] == '/' || s[n - 1] == '/' || strstr(s, "//"))
+			return "an etcd path without spaces or leading, trailing or doubled '/' "
+			       "(like skydns)";
+	}
+	return NULL;
+}
+
 /* Set one key from text (default, env or flag). *why explains a failure. */
 static int set_text(struct config *c, const struct key *k, const char *s, const char **why)
 {
@@ -527,8 +620,12 @@ static int apply_env(struct config *c, FILE *err)
 			continue;
 		if ((k->flags & K_ENVPORT) && parse_port(v, &port) != 0)
 			why = "not a port number";
+		if (!why)
+			why = check_startup(k, v);
 		if (!why && set_text(c, k, v, &why) == 0)
 			continue;
+		if (!why)
+			why = "invalid";
 		if (k->flags & K_LENIENT) {
 			/* Kubernetes injects PROMETHEUS_PORT=tcp://IP:port for a
 			 * Service named "prometheus" (kubernetes #25573). */
@@ -571,7 +668,8 @@ static int apply_flag(struct config *c, int argc, char **argv, int *i, FILE *err
 		return 1;
 	}
 	if (k->type == CT_VERSION) {
-		printf("skydns server version: %s\n", SKYDNS_VERSION);
+		printf("skydns %s (CHAOS version.bind answers SkyDNS's %s)\n", SKY_PROJECT_VERSION,
+		       SKYDNS_VERSION);
 		return 1;
 	}
 	const char *v = eq ? eq + 1 : NULL;
@@ -584,8 +682,10 @@ static int apply_flag(struct config *c, int argc, char **argv, int *i, FILE *err
 		}
 		v = argv[++*i];
 	}
-	const char *why = "invalid";
-	if (set_text(c, k, v, &why) != 0) {
+	const char *why = check_startup(k, v);
+	if (why || set_text(c, k, v, &why) != 0) {
+		if (!why)
+			why = "invalid";
 		fprintf(err, "skydns: invalid value \"%s\" for flag -%s: %s\n", v, k->flag, why);
 		return SKY_EINVAL;
 	}
@@ -863,7 +963,8 @@ void config_usage(FILE *out)
 {
 	fprintf(out, "Usage of skydns (version %s):\n"
 		     "Precedence: defaults < environment < flags < JSON at /<prefix>/config in etcd.\n"
-		     "Flags take one dash or two; values as -flag value or -flag=value.\n", SKYDNS_VERSION);
+		     "Flags take one dash or two; values as -flag value or -flag=value;\n"
+		     "durations as 2s, 500ms, 1m30s.\n", SKY_PROJECT_VERSION);
 	for (size_t i = 0; i < NKEYS; i++)
 		if (keys[i].flag)
 			usage_key(out, &keys[i]);

@@ -19,8 +19,12 @@
 
 #include "cidr.h"
 
-/* The version skydns reports (-version, CHAOS version.bind): SkyDNS's, since
- * clients and scripts compare it; SkyDNS master still reports 2.5.3a. */
+/* The version CHAOS version.bind answers: SkyDNS's, since clients and
+ * scripts compare it; SkyDNS master still reports 2.5.3a. -version prints
+ * the project's version, SKY_PROJECT_VERSION (CMake's project(VERSION)). */
+#ifndef SKY_PROJECT_VERSION
+#define SKY_PROJECT_VERSION "unknown"
+#endif
 #define SKYDNS_VERSION "2.5.3a"
 
 #define CONFIG_MAX_NS 16
@@ -115,5 +119,9 @@ void config_diff_restart(const struct config *old, const struct config *new_,
 
 /* Print -h text: every flag with its env var and default. */
 void config_usage(FILE *out);
+
+/* A Go duration ("2s", "1m30s", "500ms", "0") to milliseconds; 0 or
+ * SKY_EINVAL/SKY_ERANGE. kube2sky parses its durations with it too. */
+int config_parse_duration(const char *s, int *ms);
 
 #endif

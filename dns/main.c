@@ -6,7 +6,9 @@
  *
  * Exit codes: 0 normal (also -h/-version), 1 start-up failure, 2 bad flags.
  */
+#include <errno.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -14,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "activation.h"
 #include "config.h"
@@ -373,6 +376,39 @@ static void wait_signals(struct daemon *d, const sigset_t *set)
 	}
 }
 
+/* Settings naming things on this machine, checked before anything starts:
+ * found out later they would stop skydns only after etcd answered. */
+static int check_files(const struct config *c)
+{
+	if (c->dnssec[0]) {
+		static const char *const ext[2] = { ".key", ".private" };
+		char base[sizeof c->dnssec];
+		snprintf(base, sizeof base, "%s", c->dnssec);
+		for (char *p = base; *p; p++)
+			if (*p == ' ')
+				*p = '+'; /* as dnssec_load: etcd form-encoding's '+' */
+		for (int i = 0; i < 2; i++) {
+			size_t bl = strlen(base), sl = strlen(ext[i]);
+			if (bl > sl && strcmp(base + bl - sl, ext[i]) == 0)
+				base[bl - sl] = '\0';
+		}
+		for (int i = 0; i < 2; i++) {
+			char path[sizeof c->dnssec + 16];
+			snprintf(path, sizeof path, "%s%s", base, ext[i]);
+			if (access(path, R_OK) != 0) {
+				fprintf(stderr, "skydns: invalid value \"%s\" for flag -dnssec: cannot read "
+						"%s: %s\n", c->dnssec, path, strerror(errno));
+				return SKY_EINVAL;
+			}
+		}
+	}
+	if (c->user[0] && !getpwnam(c->user)) {
+		fprintf(stderr, "skydns: invalid value \"%s\" for flag -user: no such user\n", c->user);
+		return SKY_EINVAL;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static struct daemon d;
@@ -389,6 +425,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "skydns: %s\n", why);
 		return 2;
 	}
+	if (check_files(&d.cfg) < 0)
+		return 2;
 	log_set_level(d.cfg.verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO);
 	log_set_journal(d.cfg.log_journal || log_stderr_is_journal());
 

@@ -381,11 +381,12 @@ static int check_path(const char *path, const char **why)
 
 /* Why an entry cannot be published, or -1 when it can. */
 static int check_entry(const char *path, const struct etcd_kv *kv, struct service *svc,
-		       const char **why)
+		       const char **why, char *unknown, size_t cap)
 {
 	if (check_path(path, why) != 0)
 		return SKIP_BAD_NAME;
-	if (msg_service_parse(kv->value ? kv->value : "", kv->value_len, svc, why) != 0) {
+	if (msg_service_parse_ex(kv->value ? kv->value : "", kv->value_len, svc, why, unknown,
+				 cap) != 0) {
 		if (!*why)
 			*why = "not a service";
 		return SKIP_BAD_JSON;
@@ -444,8 +445,13 @@ static struct entry *make_entry(struct mirror *m, const char *path, const struct
 	if (is_status(m, path))
 		return make_status(m, e, path, kv, old);
 	struct service svc = { 0 };
-	int reason = check_entry(path, kv, &svc, &why);
+	char unknown[64];
+	int reason = check_entry(path, kv, &svc, &why, unknown, sizeof unknown);
 	if (reason < 0) {
+		/* SkyDNS ignored unknown fields ("hots"): served, but said once per
+		 * modification. */
+		if (unknown[0] && !(old && old->mod_revision == kv->mod_revision && kv->mod_revision))
+			log_warn("mirror", "key=%s: unknown field \"%s\" ignored", kv->key, unknown);
 		e->rec = record_new(path, strlen(path), &svc, kv->expires, m->prefix_depth);
 		msg_service_clear(&svc);
 		if (!e->rec) {

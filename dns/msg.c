@@ -13,6 +13,7 @@
 #include <cjson/cJSON.h>
 #include <ctype.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -121,7 +122,15 @@ static int decode_field(struct service *s, const struct field *f, const cJSON *v
 
 int msg_service_parse(const char *json, size_t len, struct service *out, const char **why)
 {
+	return msg_service_parse_ex(json, len, out, why, NULL, 0);
+}
+
+int msg_service_parse_ex(const char *json, size_t len, struct service *out, const char **why,
+			 char *unknown, size_t cap)
+{
 	const char *dummy;
+	if (unknown && cap)
+		unknown[0] = '\0';
 	if (!why)
 		why = &dummy;
 	memset(out, 0, sizeof(*out));
@@ -136,12 +145,15 @@ int msg_service_parse(const char *json, size_t len, struct service *out, const c
 		rc = SKY_EPARSE;
 	}
 	for (const cJSON *m = root->child; rc == 0 && m && cJSON_IsObject(root); m = m->next) {
-		for (size_t i = 0; i < NFIELDS; i++) {
+		size_t i = 0;
+		for (; i < NFIELDS; i++) {
 			if (m->string && strcasecmp(m->string, fields[i].name) == 0) {
 				rc = decode_field(out, &fields[i], m, why);
 				break;
 			}
 		}
+		if (i == NFIELDS && unknown && cap && !unknown[0] && m->string)
+			snprintf(unknown, cap, "%s", m->string);
 	}
 	cJSON_Delete(root);
 	if (rc != 0)

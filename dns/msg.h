@@ -43,6 +43,11 @@ struct service {
  * On error *out is left zeroed. */
 int msg_service_parse(const char *json, size_t len, struct service *out, const char **why);
 
+/* msg_service_parse, and the first member name that is not a SkyDNS field
+ * copied to unknown (cap bytes; "" when every member is known). */
+int msg_service_parse_ex(const char *json, size_t len, struct service *out, const char **why,
+			 char *unknown, size_t cap);
+
 /* Serialize to SkyDNS JSON (only non-default fields, "host" always). Returns
  * a malloc'd NUL-terminated string or NULL on ENOMEM. Used by kube2sky. */
 char *msg_service_json(const struct service *svc);

@@ -330,6 +330,35 @@ static int rate_limit(struct server *s, const struct config *cfg, const struct o
 }
 
 /* One query against snap (NULL: nothing published yet). */
+/* Names for the -verbose query log (RFC 1035, 3596, 2782, 4034, 9460). */
+static const char *qtype_name(unsigned t, char *buf, size_t cap)
+{
+	static const struct { unsigned t; const char *n; } names[] = {
+		{ 1, "A" }, { 2, "NS" }, { 5, "CNAME" }, { 6, "SOA" }, { 12, "PTR" }, { 13, "HINFO" },
+		{ 15, "MX" }, { 16, "TXT" }, { 28, "AAAA" }, { 33, "SRV" }, { 35, "NAPTR" },
+		{ 39, "DNAME" }, { 41, "OPT" }, { 43, "DS" }, { 46, "RRSIG" }, { 47, "NSEC" },
+		{ 48, "DNSKEY" }, { 50, "NSEC3" }, { 51, "NSEC3PARAM" }, { 52, "TLSA" },
+		{ 64, "SVCB" }, { 65, "HTTPS" }, { 251, "IXFR" }, { 252, "AXFR" }, { 255, "ANY" },
+		{ 257, "CAA" },
+	};
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (names[i].t == t)
+			return names[i].n;
+	snprintf(buf, cap, "TYPE%u", t); /* RFC 3597 */
+	return buf;
+}
+
+static const char *rcode_name(int rc, char *buf, size_t cap)
+{
+	static const char *const names[] = { "NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN",
+					     "NOTIMP", "REFUSED", "YXDOMAIN", "YXRRSET",
+					     "NXRRSET", "NOTAUTH", "NOTZONE" };
+	if (rc >= 0 && rc < (int)(sizeof names / sizeof names[0]))
+		return names[rc];
+	snprintf(buf, cap, "RCODE%d", rc);
+	return buf;
+}
+
 static int answer_packet(struct qctx *x, const struct snapshot *snap, const uint8_t *pkt,
 			 size_t len, const struct origin *o, bool *forwarded, uint8_t *out,
 			 size_t cap)
@@ -348,7 +377,9 @@ static int answer_packet(struct qctx *x, const struct snapshot *snap, const uint
 	if (rc < 0 || hint) {
 		int rcode = rc < 0 ? RCODE_FORMERR : hint;
 		int n = wire_encode_error(pkt, len, &wq, rcode, out, cap);
-		log_debug("server", "query error client=%s rcode=%d tcp=%d", client, rcode, tcp);
+		char rb[16];
+		log_debug("server", "query error client=%s rcode=%s tcp=%d", client,
+			  rcode_name(rcode, rb, sizeof rb), tcp);
 		account(x, NULL, &t0, out, n);
 		return n < 0 ? -1 : n;
 	}
@@ -361,11 +392,20 @@ static int answer_packet(struct qctx *x, const struct snapshot *snap, const uint
 	answer_reset(&x->ans);
 	int n = snap ? answer_snapshot(x, snap, pkt, len, &q, &wq, o, forwarded, out, cap)
 		     : servfail(&q, &wq, out, cap); /* nothing published yet */
-	if (x->srv->verbose)
-		log_debug("server", "query client=%s name=%s type=%u tcp=%d %s rcode=%d len=%d",
-			  client, q.name, q.qtype, tcp,
-			  !snap ? "not-ready" : *forwarded ? "forwarded" : "answered",
-			  n > 3 ? out[3] & 0x0F : -1, n);
+	if (x->srv->verbose) {
+		/* A forwarded query's reply comes from the forwarder thread;
+		 * under no-rec that reply is always REFUSED (forward.c). */
+		char tb[16], rb[16];
+		bool refused = snap && *forwarded && snapshot_config(snap)->no_rec;
+		const char *rcode = refused ? "REFUSED"
+				    : n > 3 ? rcode_name(out[3] & 0x0F, rb, sizeof rb)
+				    : *forwarded ? "(from the forwarder)" : "(none: dropped)";
+		log_debug("server", "query client=%s name=%s type=%s tcp=%d %s rcode=%s len=%d",
+			  client, q.name, qtype_name(q.qtype, tb, sizeof tb), tcp,
+			  !snap ? "not-ready" : refused ? "refused (no-rec)"
+				: *forwarded ? "forwarded" : "answered",
+			  rcode, n);
+	}
 	if (n > 0)
 		account(x, &q, &t0, out, n);
 	return n < 0 ? -1 : n;

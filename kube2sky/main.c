@@ -16,12 +16,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cache.h"
+#include "config.h"
 #include "err.h"
 #include "etcd.h"
 #include "httpd.h"
@@ -46,11 +48,11 @@ struct opts {
 	char *etcd_username, *etcd_password, *kube_master_url, *kubecfg_file;
 	char *health_addr, *path_prefix, *sa_dir;
 	char *metrics_addr, *metrics_path, *metrics_ns, *metrics_sub;
-	bool etcd3, verbose, log_journal, help;
+	bool etcd3, verbose, log_journal, help, version, etcd_from_env;
 	int ttl, resync_s, watch_timeout_s, progress_timeout_s, backoff_max_ms, shutdown_s;
 };
 
-enum ftype { F_STR, F_BOOL, F_INT };
+enum ftype { F_STR, F_BOOL, F_INT, F_DUR };
 
 /* Flag names as the dashed kube2sky/pflag builds spell them; the Go-flag
  * spellings with underscores (--kube_master_url) are accepted too. */
@@ -59,33 +61,35 @@ static const struct flag {
 	enum ftype type;
 	size_t off;
 	const char *def, *help;
+	int unit_ms; /* F_DUR: the field's unit, also the unit of a bare number */
 } flags[] = {
-	{"domain", NULL, F_STR, offsetof(struct opts, domain), "cluster.local", "cluster domain (a trailing dot is added)"},
-	{"etcd-server", "machines", F_STR, offsetof(struct opts, etcd_server), "http://127.0.0.1:4001", "etcd members, comma-separated"},
-	{"etcd3", NULL, F_BOOL, offsetof(struct opts, etcd3), "false", "use the etcd v3 API (JSON gateway)"},
-	{"etcd-cafile", "ca-cert", F_STR, offsetof(struct opts, etcd_cafile), "", "CA bundle for etcd TLS"},
-	{"etcd-certfile", "tls-pem", F_STR, offsetof(struct opts, etcd_certfile), "", "client certificate for etcd"},
-	{"etcd-keyfile", "tls-key", F_STR, offsetof(struct opts, etcd_keyfile), "", "client key for etcd"},
-	{"etcd-username", "username", F_STR, offsetof(struct opts, etcd_username), "", "etcd user (v2 basic auth / v3 token); env ETCD_USERNAME"},
-	{"etcd-password", "password", F_STR, offsetof(struct opts, etcd_password), "", "etcd password; env ETCD_PASSWORD"},
-	{"kube-master-url", NULL, F_STR, offsetof(struct opts, kube_master_url), "", "API server URL ($VARS expanded); overrides the kubeconfig server"},
-	{"kubecfg-file", NULL, F_STR, offsetof(struct opts, kubecfg_file), "", "kubeconfig file"},
-	{"serviceaccount-dir", NULL, F_STR, offsetof(struct opts, sa_dir), "/var/run/secrets/kubernetes.io/serviceaccount", "in-cluster token and ca.crt directory"},
-	{"health-addr", NULL, F_STR, offsetof(struct opts, health_addr), ":8082", "address for /healthz, /readyz and the metrics (\"\" = off)"},
-	{"metrics-addr", NULL, F_STR, offsetof(struct opts, metrics_addr), "", "separate address for the metrics (\"\" = on --health-addr)"},
-	{"metrics-path", NULL, F_STR, offsetof(struct opts, metrics_path), "/metrics", "path of the Prometheus metrics"},
-	{"metrics-namespace", NULL, F_STR, offsetof(struct opts, metrics_ns), "kube2sky", "metric name prefix (namespace)"},
-	{"metrics-subsystem", NULL, F_STR, offsetof(struct opts, metrics_sub), "", "metric name prefix after the namespace"},
-	{"path-prefix", NULL, F_STR, offsetof(struct opts, path_prefix), "skydns", "etcd key prefix (SkyDNS's path prefix)"},
-	{"ttl", NULL, F_INT, offsetof(struct opts, ttl), "30", "record TTL in seconds"},
-	{"resync-period", NULL, F_INT, offsetof(struct opts, resync_s), "300", "seconds between full re-reads of etcd (repairs lost keys)"},
-	{"watch-timeout", NULL, F_INT, offsetof(struct opts, watch_timeout_s), "300", "watch timeoutSeconds (randomised up to twice this)"},
-	{"watch-progress-timeout", NULL, F_INT, offsetof(struct opts, progress_timeout_s), "120", "seconds without a byte (event or bookmark) after which a watch is reconnected (0 = off)"},
-	{"backoff-max", NULL, F_INT, offsetof(struct opts, backoff_max_ms), "30000", "longest retry delay in milliseconds"},
-	{"shutdown-timeout", NULL, F_INT, offsetof(struct opts, shutdown_s), "10", "seconds after SIGTERM before giving up on a clean exit"},
-	{"v", "verbose", F_BOOL, offsetof(struct opts, verbose), "false", "debug logging (one line per watch event and etcd write)"},
-	{"log-journal", NULL, F_BOOL, offsetof(struct opts, log_journal), "false", "log to the systemd journal instead of stderr"},
-	{"help", NULL, F_BOOL, offsetof(struct opts, help), "false", "show this help"},
+	{"domain", NULL, F_STR, offsetof(struct opts, domain), "cluster.local", "cluster domain (a trailing dot is added)", 0},
+	{"etcd-server", "machines", F_STR, offsetof(struct opts, etcd_server), "http://127.0.0.1:2379", "etcd endpoints, comma-separated; env ETCD_MACHINES (as skydns)", 0},
+	{"etcd3", NULL, F_BOOL, offsetof(struct opts, etcd3), "false", "use the etcd v3 API (JSON gateway)", 0},
+	{"etcd-cafile", "ca-cert", F_STR, offsetof(struct opts, etcd_cafile), "", "CA bundle for etcd TLS", 0},
+	{"etcd-certfile", "tls-pem", F_STR, offsetof(struct opts, etcd_certfile), "", "client certificate for etcd", 0},
+	{"etcd-keyfile", "tls-key", F_STR, offsetof(struct opts, etcd_keyfile), "", "client key for etcd", 0},
+	{"etcd-username", "username", F_STR, offsetof(struct opts, etcd_username), "", "etcd user (v2 basic auth / v3 token); env ETCD_USERNAME", 0},
+	{"etcd-password", "password", F_STR, offsetof(struct opts, etcd_password), "", "etcd password; env ETCD_PASSWORD", 0},
+	{"kube-master-url", NULL, F_STR, offsetof(struct opts, kube_master_url), "", "API server URL ($VARS expanded); overrides the kubeconfig server", 0},
+	{"kubecfg-file", NULL, F_STR, offsetof(struct opts, kubecfg_file), "", "kubeconfig file", 0},
+	{"serviceaccount-dir", NULL, F_STR, offsetof(struct opts, sa_dir), "/var/run/secrets/kubernetes.io/serviceaccount", "in-cluster token and ca.crt directory", 0},
+	{"health-addr", NULL, F_STR, offsetof(struct opts, health_addr), ":8082", "address for /healthz, /readyz and the metrics (\"\" = off)", 0},
+	{"metrics-addr", NULL, F_STR, offsetof(struct opts, metrics_addr), "", "separate address for the metrics (\"\" = on --health-addr)", 0},
+	{"metrics-path", NULL, F_STR, offsetof(struct opts, metrics_path), "/metrics", "path of the Prometheus metrics", 0},
+	{"metrics-namespace", NULL, F_STR, offsetof(struct opts, metrics_ns), "kube2sky", "metric name prefix (namespace)", 0},
+	{"metrics-subsystem", NULL, F_STR, offsetof(struct opts, metrics_sub), "", "metric name prefix after the namespace", 0},
+	{"path-prefix", NULL, F_STR, offsetof(struct opts, path_prefix), "skydns", "etcd key prefix (SkyDNS's path prefix)", 0},
+	{"ttl", NULL, F_INT, offsetof(struct opts, ttl), "30", "record TTL in seconds", 0},
+	{"resync-period", NULL, F_DUR, offsetof(struct opts, resync_s), "5m", "time between full re-reads of etcd (repairs lost keys; a bare number: seconds)", 1000},
+	{"watch-timeout", NULL, F_DUR, offsetof(struct opts, watch_timeout_s), "5m", "watch timeoutSeconds, randomised up to twice this (a bare number: seconds)", 1000},
+	{"watch-progress-timeout", NULL, F_DUR, offsetof(struct opts, progress_timeout_s), "2m", "time without a byte (event or bookmark) after which a watch is reconnected (0: off; a bare number: seconds)", 1000},
+	{"backoff-max", NULL, F_DUR, offsetof(struct opts, backoff_max_ms), "30s", "longest retry delay (a bare number: milliseconds)", 1},
+	{"shutdown-timeout", NULL, F_DUR, offsetof(struct opts, shutdown_s), "10s", "time after SIGTERM before giving up on a clean exit (a bare number: seconds)", 1000},
+	{"v", "verbose", F_BOOL, offsetof(struct opts, verbose), "false", "debug logging (one line per watch event and etcd write)", 0},
+	{"log-journal", NULL, F_BOOL, offsetof(struct opts, log_journal), "false", "log to the systemd journal instead of stderr", 0},
+	{"version", NULL, F_BOOL, offsetof(struct opts, version), "false", "print version and exit", 0},
+	{"help", NULL, F_BOOL, offsetof(struct opts, help), "false", "show this help", 0},
 };
 #define NFLAGS (sizeof flags / sizeof *flags)
 
@@ -104,6 +108,21 @@ static int set_flag(struct opts *o, const struct flag *f, const char *val)
 		else
 			return SKY_EINVAL;
 		return 0;
+	case F_DUR: {
+		char *end;
+		long v = strtol(val, &end, 10);
+		int ms;
+		if (end != val && !*end && v >= 0 && v <= 100000000) {
+			*(int *)p = (int)v; /* the old spelling: a number in the field's unit */
+			return 0;
+		}
+		if (config_parse_duration(val, &ms) || ms < 0)
+			return SKY_EINVAL;
+		if (ms % f->unit_ms)
+			return SKY_ERANGE;
+		*(int *)p = ms / f->unit_ms;
+		return 0;
+	}
 	case F_INT: {
 		char *end;
 		long v = strtol(val, &end, 10);
@@ -116,12 +135,26 @@ static int set_flag(struct opts *o, const struct flag *f, const char *val)
 	return SKY_EINVAL;
 }
 
+/* The layout of skydns -h (Go's flag.PrintDefaults). */
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: kube2sky [flags]\n");
+	static const char *const words[] = { [F_STR] = " string", [F_BOOL] = "", [F_INT] = " int",
+					     [F_DUR] = " duration" };
+	fprintf(out, "Usage of kube2sky (version %s):\n"
+		     "Precedence: defaults < environment < flags.\n"
+		     "Flags take one dash or two; values as -flag value or -flag=value;\n"
+		     "durations as 2s, 500ms, 1m30s.\n",
+		SKY_PROJECT_VERSION);
 	for (size_t i = 0; i < NFLAGS; i++) {
-		fprintf(out, "  --%-22s %s (default \"%s\")", flags[i].name, flags[i].help, flags[i].def);
-		fprintf(out, flags[i].alias ? "; also --%s\n" : "\n", flags[i].alias);
+		const struct flag *f = &flags[i];
+		fprintf(out, "  -%s%s\n    \t%s", f->name, words[f->type], f->help);
+		if (f->type == F_STR && *f->def)
+			fprintf(out, " (default \"%s\")", f->def);
+		else if (f->type != F_STR && strcmp(f->def, "false") != 0)
+			fprintf(out, " (default %s)", f->def);
+		if (f->alias)
+			fprintf(out, " [also -%s]", f->alias);
+		fputc('\n', out);
 	}
 }
 
@@ -132,6 +165,8 @@ static int parse_args(struct opts *o, int argc, char **argv)
 		set_flag(o, &flags[i], flags[i].def);
 	/* Credentials from the environment (as skydns reads them), so they
 	 * need not appear in the process list; flags still win. */
+	if (getenv("ETCD_MACHINES") && *getenv("ETCD_MACHINES"))
+		o->etcd_server = getenv("ETCD_MACHINES"), o->etcd_from_env = true;
 	if (getenv("ETCD_USERNAME"))
 		o->etcd_username = getenv("ETCD_USERNAME");
 	if (getenv("ETCD_PASSWORD"))
@@ -160,8 +195,17 @@ static int parse_args(struct opts *o, int argc, char **argv)
 		}
 		if (!val)
 			val = f->type == F_BOOL ? "true" : (i + 1 < argc ? argv[++i] : NULL);
-		if (!val || set_flag(o, f, val)) {
-			fprintf(stderr, "kube2sky: bad value for --%s: \"%s\"\n", f->name, val ? val : "");
+		if (f->off == offsetof(struct opts, etcd_server))
+			o->etcd_from_env = false;
+		int bad = val ? set_flag(o, f, val) : 0;
+		if (!val || bad) {
+			if (!val)
+				fprintf(stderr, "kube2sky: flag needs an argument: -%s\n", f->name);
+			else
+				fprintf(stderr, "kube2sky: invalid value \"%s\" for flag -%s: %s\n", val,
+					f->name, bad == SKY_ERANGE ? "not whole seconds"
+					: f->type == F_DUR ? "not a duration (like 30s or 5m)"
+					: f->type == F_INT ? "not a whole number" : "not a boolean");
 			return SKY_EINVAL;
 		}
 	}
@@ -778,11 +822,46 @@ static int check_etcd_tls(const struct opts *o)
 	return rc;
 }
 
+/* Each etcd endpoint needs its scheme; curl alone would fail later with
+ * "invalid argument" and kube2sky would retry for ever. */
+static int check_etcd_urls(const struct opts *o)
+{
+	const char *p = o->etcd_server;
+	int n = 0;
+	while (*p) {
+		size_t len = strcspn(p, ",");
+		if (len) {
+			size_t skip = !strncasecmp(p, "http://", 7) ? 7 : !strncasecmp(p, "https://", 8) ? 8 : 0;
+			const char *why = !skip ? "an endpoint without http:// or https:// (like http://127.0.0.1:2379)"
+					  : (len == skip || p[skip] == '/' || p[skip] == ':') ? "an endpoint without a host" : NULL;
+			if (why) {
+				fprintf(stderr, "kube2sky: invalid value \"%s\" for %s: %s\n",
+					o->etcd_server, o->etcd_from_env ? "ETCD_MACHINES" : "flag -etcd-server", why);
+				return SKY_EINVAL;
+			}
+			n++;
+		}
+		p += len + (p[len] == ',');
+	}
+	if (!n) {
+		fprintf(stderr, "kube2sky: invalid value \"\" for flag -etcd-server: empty (give an endpoint like http://127.0.0.1:2379)\n");
+		return SKY_EINVAL;
+	}
+	return 0;
+}
+
 static int make_zone(const char *domain, char *zone, size_t cap)
 {
 	size_t l = strlen(domain);
-	if (!l || l + 2 > cap || domain[0] == '.')
+	if (!l || l + 2 > cap || domain[0] == '.' || strstr(domain, ".."))
 		return SKY_EINVAL;
+	for (const char *p = domain, *dot; *p; p = dot + 1) {
+		dot = strchr(p, '.');
+		if ((dot ? (size_t)(dot - p) : strlen(p)) > 63)
+			return SKY_EINVAL;
+		if (!dot)
+			break;
+	}
 	for (size_t i = 0; i <= l; i++)
 		zone[i] = (char)tolower((unsigned char)domain[i]);
 	if (zone[l - 1] != '.')
@@ -828,11 +907,32 @@ static int run_daemon(struct run *r, struct kapi *api)
 }
 
 /* Listener settings are configuration: a typo exits 2 at start rather
- * than leaving a daemon without probes. */
+ * than leaving a daemon without probes. The names that go into keys and
+ * metric names are checked here too. */
 static int check_listeners(const struct opts *o)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
+	const char *pp = o->path_prefix;
+	size_t pl = strlen(pp);
+	if (!pl || pp[0] == '/' || pp[pl - 1] == '/' || strstr(pp, "//") || strpbrk(pp, " \t\n")) {
+		fprintf(stderr, "kube2sky: invalid value \"%s\" for flag -path-prefix: %s\n", pp,
+			pl ? "an etcd path without spaces or leading, trailing or doubled '/' (like skydns)"
+			   : "empty (the default is skydns)");
+		return SKY_EINVAL;
+	}
+	const struct { const char *flag, *val; } names[] = {
+		{"metrics-namespace", o->metrics_ns}, {"metrics-subsystem", o->metrics_sub},
+	};
+	for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+		for (const char *p = names[i].val; *p; p++)
+			if (!(isalpha((unsigned char)*p) || *p == '_' ||
+			      (p > names[i].val && isdigit((unsigned char)*p)))) {
+				fprintf(stderr, "kube2sky: invalid value \"%s\" for flag -%s: not a "
+						"Prometheus name part (letters, digits, '_'; no leading digit)\n",
+					names[i].val, names[i].flag);
+				return SKY_EINVAL;
+			}
 	if (o->metrics_path[0] != '/') {
 		fprintf(stderr, "kube2sky: --metrics-path \"%s\" must start with /\n", o->metrics_path);
 		return SKY_EINVAL;
@@ -858,13 +958,19 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
+	if (o.version) {
+		printf("kube2sky %s\n", SKY_PROJECT_VERSION);
+		return 0;
+	}
 	log_set_level(o.verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO);
 	log_set_journal(o.log_journal);
-	if (check_listeners(&o) || check_etcd_tls(&o))
+	if (check_listeners(&o) || check_etcd_urls(&o) || check_etcd_tls(&o))
 		return 2;
 	char zone[512], err[1024];
 	if (make_zone(o.domain, zone, sizeof zone)) {
-		fprintf(stderr, "kube2sky: --domain \"%s\" is not a domain name\n", o.domain);
+		fprintf(stderr, "kube2sky: invalid value \"%s\" for flag -domain: %s\n", o.domain,
+			*o.domain ? "not a domain name (empty label or label over 63 characters)"
+				  : "empty (give a domain such as cluster.local)");
 		return 2;
 	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);

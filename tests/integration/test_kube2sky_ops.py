@@ -387,5 +387,6 @@ def test_default_health_addr_is_the_manifests_and_not_skydns():
     k2s_port = re.search(r"- --health-addr=\{LISTEN_HOST\}:(\d+)", manifest).group(1)
     sky_port = re.search(r"- -health-addr=\{LISTEN_HOST\}:(\d+)", manifest).group(1)
     p = subprocess.run([k2s.KUBE2SKY_BIN, "-h"], capture_output=True, text=True, timeout=10)
-    line = next(ln for ln in (p.stdout + p.stderr).splitlines() if "--health-addr" in ln)
+    lines = (p.stdout + p.stderr).splitlines()  # skydns's layout: "  -flag type", then help
+    line = lines[lines.index("  -health-addr string") + 1]
     assert f'(default ":{k2s_port}")' in line and k2s_port != sky_port, (line, k2s_port, sky_port)

@@ -427,7 +427,7 @@ def test_ipv6_listener_and_verbose_query_log(kv, skydns):
     put_web(kv)
     wait_records(srv, "web.east.skydns.local.", "A", 2)
     assert rdatas(query(srv, "web.east.skydns.local.", "A", tcp=True)) == ["10.0.0.1", "10.0.0.2"]
-    wait_until(lambda: "name=web.east.skydns.local. type=1 tcp=1" in srv.logs(), 5,
+    wait_until(lambda: "name=web.east.skydns.local. type=A tcp=1" in srv.logs(), 5,
                what="per-query debug line")
     assert "client=[::1]:" in srv.logs()
 

@@ -231,8 +231,28 @@ TEST(parse_ip)
 	CHECK_INT(msg_parse_ip(NULL, ip), 0);
 }
 
+TEST(parse_reports_unknown_field)
+{
+	struct service s;
+	char unknown[16];
+	const char *j = "{\"hots\":\"10.0.0.1\",\"HOST\":\"10.0.0.2\",\"prot\":1}";
+	CHECK_INT(msg_service_parse_ex(j, strlen(j), &s, NULL, unknown, sizeof unknown), 0);
+	CHECK_STR(s.host, "10.0.0.2"); /* the rest is served */
+	CHECK_STR(unknown, "hots");    /* the first unknown member */
+	msg_service_clear(&s);
+	j = "{\"host\":\"a.example\",\"Port\":53}";
+	CHECK_INT(msg_service_parse_ex(j, strlen(j), &s, NULL, unknown, sizeof unknown), 0);
+	CHECK_STR(unknown, "");
+	msg_service_clear(&s);
+	j = "{\"averyveryverylongfieldname\":1}";
+	CHECK_INT(msg_service_parse_ex(j, strlen(j), &s, NULL, unknown, sizeof unknown), 0);
+	CHECK_STR(unknown, "averyveryverylo"); /* cut to the buffer */
+	msg_service_clear(&s);
+}
+
 int main(void)
 {
+	RUN(parse_reports_unknown_field);
 	RUN(parse_all_fields);
 	RUN(parse_case_insensitive);
 	RUN(parse_errors);
