@@ -319,3 +319,26 @@ def test_checkers_share_and_take_over(stack, n):
     rest = [c for c in cs if c is not victim]
     wait_for(lambda: sum(c.metric("skydns_check_addresses_owned") for c in rest) == N_ADDR, 5,
              "survivors own everything")
+
+
+def test_sigterm_hands_over_without_dropping_marks(stack):
+    """A checker stopped with SIGTERM removes its checker key at once; its
+    DOWN marks stay (its lease runs on) until the survivor holds them."""
+    ips = [f"127.0.0.{50 + i}" for i in range(12)]
+    for i, ip in enumerate(ips):
+        stack.record(f"term/{i}", ip)  # all closed: all DOWN
+    a, b = stack.checker("ta"), stack.checker("tb")
+    wait_for(lambda: down_set(stack.url) == set(ips), 15, "all DOWN")
+    wait_for(lambda: set(owners_by_lease(stack.url).values()) == {"ta", "tb"}, 5, "both write")
+    t0 = time.monotonic()
+    a.proc.send_signal(signal.SIGTERM)
+    assert a.proc.wait(5) == 0
+    a.log.close()
+    a.proc = None
+    assert "ta" not in checker_leases(stack.url)
+    # the marks never drop while b takes over, and end up on b's lease
+    while time.monotonic() - t0 < TTL + 1.5:
+        assert down_set(stack.url) == set(ips)
+        time.sleep(0.05)
+    assert set(owners_by_lease(stack.url).values()) == {"tb"}
+    assert b.metric("skydns_check_addresses_owned") == len(ips)
