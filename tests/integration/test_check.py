@@ -147,10 +147,14 @@ def stack(workdir, etcd):
             return c.start()
 
     yield S()
+    codes = {}
     for c in checkers:
-        c.stop()
+        if c.proc is not None:
+            codes[c.cid] = (c.stop(), c.logs()[-3000:])
     for lst in listeners.values():
         lst.stop()
+    # SIGTERM is a clean exit (and, in a sanitizer build, no report)
+    assert all(rc == 0 for rc, _ in codes.values()), codes
 
 
 def wait_for(fn, timeout, what):
