@@ -247,6 +247,8 @@ static size_t g_nstate;
 
 static struct addr *find(struct addr *v, size_t n, const char *ip)
 {
+	if (n == 0)
+		return NULL;
 	struct addr k;
 	snprintf(k.ip, sizeof k.ip, "%s", ip);
 	return bsearch(&k, v, n, sizeof *v, addr_cmp);
