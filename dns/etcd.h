@@ -149,4 +149,14 @@ bool etcd_v2_hidden(const char *prefix, const char *key);
 int etcd_parse_v2_watch(const char *body, size_t len, etcd_event_cb cb, void *arg,
 			uint64_t *index, int64_t now);
 
+/* v3 leases (SKY_EINVAL on v2), for writers whose keys must vanish when they
+ * die (skydns-check). Grant a lease of `ttl` seconds; keep it alive (*ttl
+ * gets the renewed TTL; SKY_ENOTFOUND when the lease is gone: grant a new
+ * one); revoke it (its keys go at once); put a key attached to `lease`
+ * (0 = none). */
+int etcd_lease_grant(struct etcd_client *c, unsigned ttl, uint64_t *id);
+int etcd_lease_keepalive(struct etcd_client *c, uint64_t id, int64_t *ttl);
+int etcd_lease_revoke(struct etcd_client *c, uint64_t id);
+int etcd_put_lease(struct etcd_client *c, const char *key, const char *value, uint64_t lease);
+
 #endif

@@ -727,3 +727,86 @@ int etcd_v3_watch(struct etcd_client *c, const char *prefix, uint64_t after, etc
 	etcd_resp_free(&r);
 	return rc;
 }
+
+/* ------------------------------------------------------------ leases (public) */
+
+/* Used by skydns-check: one lease held for the process's lifetime, kept
+ * alive, with the keys it writes attached to it. v3 only (SKY_EINVAL on v2). */
+
+int etcd_lease_grant(struct etcd_client *c, unsigned ttl, uint64_t *id)
+{
+	if (!c->v3 || ttl == 0)
+		return SKY_EINVAL;
+	char s[32] = "";
+	int rc = lease_grant(c, ttl, s, sizeof s);
+	if (rc == 0)
+		*id = strtoull(s, NULL, 10);
+	return rc;
+}
+
+int etcd_lease_keepalive(struct etcd_client *c, uint64_t id, int64_t *ttl)
+{
+	if (!c->v3)
+		return SKY_EINVAL;
+	cJSON *req = cJSON_CreateObject();
+	if (!req || !add_u64(req, "ID", id)) {
+		cJSON_Delete(req);
+		return SKY_ENOMEM;
+	}
+	struct etcd_resp r = { 0 };
+	int rc = v3_post(c, "/v3/lease/keepalive", req, &r);
+	if (rc == 0 && r.status != 200)
+		rc = v3_fail(c, &r, "lease keepalive");
+	if (rc == 0) {
+		/* One JSON object per stream message: {"result":{"ID":..,"TTL":..}};
+		 * a lease that is gone comes back without TTL (0). */
+		cJSON *root = cJSON_ParseWithLength(r.body.data, r.body.len);
+		const cJSON *res = cJSON_GetObjectItemCaseSensitive(root, "result");
+		if (!root) {
+			etcd_set_error(c, "%s lease keepalive: bad reply", c->shown[c->cur]);
+			rc = SKY_EPROTO;
+		} else {
+			*ttl = etcd_json_int(res ? res : root, "TTL", 0);
+			if (*ttl <= 0)
+				rc = SKY_ENOTFOUND;
+		}
+		cJSON_Delete(root);
+	}
+	etcd_resp_free(&r);
+	return rc;
+}
+
+int etcd_lease_revoke(struct etcd_client *c, uint64_t id)
+{
+	if (!c->v3)
+		return SKY_EINVAL;
+	cJSON *req = cJSON_CreateObject();
+	if (!req || !add_u64(req, "ID", id)) {
+		cJSON_Delete(req);
+		return SKY_ENOMEM;
+	}
+	struct etcd_resp r = { 0 };
+	int rc = v3_post(c, "/v3/lease/revoke", req, &r);
+	if (rc == 0 && r.status != 200)
+		rc = v3_fail(c, &r, "lease revoke");
+	etcd_resp_free(&r);
+	return rc;
+}
+
+int etcd_put_lease(struct etcd_client *c, const char *key, const char *value, uint64_t lease)
+{
+	if (!c->v3)
+		return SKY_EINVAL;
+	cJSON *req = cJSON_CreateObject();
+	if (!req || !add_b64(req, "key", key, strlen(key)) ||
+	    !add_b64(req, "value", value, strlen(value)) || (lease && !add_u64(req, "lease", lease))) {
+		cJSON_Delete(req);
+		return SKY_ENOMEM;
+	}
+	struct etcd_resp r = { 0 };
+	int rc = v3_post(c, "/v3/kv/put", req, &r);
+	if (rc == 0 && r.status != 200)
+		rc = v3_fail(c, &r, key);
+	etcd_resp_free(&r);
+	return rc;
+}
