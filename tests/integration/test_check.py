@@ -346,3 +346,30 @@ def test_sigterm_hands_over_without_dropping_marks(stack):
         time.sleep(0.05)
     assert set(owners_by_lease(stack.url).values()) == {"tb"}
     assert b.metric("skydns_check_addresses_owned") == len(ips)
+
+
+def test_skydns_answers_follow_the_checker(workdir, etcd, stack):
+    """The whole loop as the seed shows it: a checker marks a closed address
+    DOWN and skydns stops answering it; it comes back when the address does;
+    when every address is closed, all are answered (fail open)."""
+    from conftest import SkyDNS, query, rdatas
+    ips = ["127.0.0.20", "127.0.0.21", "127.0.0.22"]
+    for i, ip in enumerate(ips):
+        stack.record(f"cctv2/{i:08x}", ip)
+        stack.up(ip)
+    sky = SkyDNS(workdir, etcd.url, "v3", ["-nameservers", "127.0.0.1:9"]).start()
+    try:
+        def a():
+            return sorted(rdatas(query(sky, "cctv2.skydns.local.", "A"), "A"))
+        assert a() == ips
+        stack.checker("e2e")
+        stack.down(ips[1])
+        wait_for(lambda: a() == [ips[0], ips[2]], 10, "the closed address left out")
+        stack.up(ips[1])
+        wait_for(lambda: a() == ips, 10, "the reopened address back")
+        for ip in ips:
+            stack.down(ip)
+        wait_for(lambda: down_set(stack.url) == set(ips), 10, "all DOWN")
+        assert a() == ips  # fail open
+    finally:
+        sky.stop()
