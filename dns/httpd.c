@@ -1,131 +1,90 @@
+/* httpd.c - httpd.h's endpoint on libmicrohttpd, the project's one HTTP
+ * server library (skydns-api uses it too).
+ *
+ * The listening socket is made here (SO_REUSEADDR; an IPv6 address also
+ * takes IPv4, as before) so a bad or busy address is reported by
+ * httpd_start itself; libmicrohttpd then serves it from one internal polling
+ * thread (epoll on Linux), so the route handlers never run concurrently.
+ * Limits for a hostile network: at most HTTPD_CONN_MAX connections
+ * (HTTPD_CONN_PER_IP from one address), HTTPD_TIMEOUT_S of idleness per
+ * connection, a small per-connection memory pool (headers of a few KiB),
+ * GET/HEAD only: anything else is 405 before a request body is read, and
+ * every reply says "Connection: close", so no connection lingers between
+ * scrapes or probes.
+ */
 #include "httpd.h"
 
-#include <arpa/inet.h>
-#include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <poll.h>
-#include <pthread.h>
-#include <stdatomic.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <microhttpd.h>
+
 #include "err.h"
 #include "netaddr.h"
 
+#if MHD_VERSION >= 0x00097002
+#define MHD_RESULT_T enum MHD_Result
+#else
+#define MHD_RESULT_T int
+#endif
+
 #define MAX_ROUTES 8
-#define REQ_MAX 8192
-#define IO_TIMEOUT_MS 2000
+#define HTTPD_CONN_MAX 64u      /* connections at once */
+#define HTTPD_CONN_PER_IP 16u   /* of them from one address */
+#define HTTPD_TIMEOUT_S 5u      /* idle seconds before a connection is closed */
+#define HTTPD_POOL_BYTES 16384u /* per connection: request line and headers */
 
 struct httpd {
 	int fd;
-	int stop_pipe[2];
-	pthread_t thread;
+	struct MHD_Daemon *d;
 	struct httpd_route routes[MAX_ROUTES];
 	int nroutes;
 };
 
-static void send_all(int fd, const char *p, size_t len)
+static MHD_RESULT_T reply(struct MHD_Connection *c, unsigned status, const char *ctype,
+			  char *body, size_t len)
 {
-	while (len) {
-		struct pollfd pfd = { .fd = fd, .events = POLLOUT };
-		if (poll(&pfd, 1, IO_TIMEOUT_MS) <= 0)
-			return;
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-		if (n <= 0)
-			return;
-		p += n;
-		len -= (size_t)n;
+	struct MHD_Response *r;
+	if (body)
+		r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	else
+		r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+	if (!r) {
+		free(body);
+		return MHD_NO;
 	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+	if (status == 405)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+	MHD_RESULT_T ret = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return ret;
 }
 
-static void respond(int fd, int status, const char *ctype, const char *body, size_t len,
-		    int head_only)
+static MHD_RESULT_T answer(void *cls, struct MHD_Connection *c, const char *url,
+			   const char *method, const char *version, const char *upload,
+			   size_t *upload_size, void **con_cls)
 {
-	const char *reason = status == 200 ? "OK" : status == 404 ? "Not Found"
-		: status == 405 ? "Method Not Allowed" : status == 400 ? "Bad Request"
-		: status == 503 ? "Service Unavailable" : "Error";
-	char hdr[256];
-	int n = snprintf(hdr, sizeof hdr,
-			 "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-			 "Connection: close\r\n\r\n", status, reason, ctype, len);
-	send_all(fd, hdr, (size_t)n);
-	if (!head_only)
-		send_all(fd, body, len);
-}
-
-/* Read until the end of the headers, bounded in size and time. */
-static ssize_t read_request(int fd, char *buf, size_t cap)
-{
-	size_t len = 0;
-	while (len < cap - 1) {
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		if (poll(&pfd, 1, IO_TIMEOUT_MS) <= 0)
-			return -1;
-		ssize_t n = recv(fd, buf + len, cap - 1 - len, 0);
-		if (n <= 0)
-			return -1;
-		len += (size_t)n;
-		buf[len] = 0;
-		if (strstr(buf, "\r\n\r\n") || strstr(buf, "\n\n"))
-			return (ssize_t)len;
-	}
-	return -1;
-}
-
-static void serve(struct httpd *h, int fd)
-{
-	char req[REQ_MAX];
-	if (read_request(fd, req, sizeof req) < 0)
-		return;
-	char method[8], path[512];
-	if (sscanf(req, "%7s %511s", method, path) != 2) {
-		respond(fd, 400, "text/plain", "bad request\n", 12, 0);
-		return;
-	}
-	int head = strcmp(method, "HEAD") == 0;
-	if (!head && strcmp(method, "GET") != 0) {
-		respond(fd, 405, "text/plain", "method not allowed\n", 19, 0);
-		return;
-	}
-	char *q = strchr(path, '?');
-	if (q)
-		*q = 0;
+	struct httpd *h = cls;
+	/* answered on the first call, before any body is read (none is wanted);
+	 * libmicrohttpd passes the path without the query string */
+	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
+		return reply(c, 405, "text/plain", strdup("method not allowed\n"), 19);
 	for (int i = 0; i < h->nroutes; i++) {
-		if (strcmp(h->routes[i].path, path) != 0)
+		if (strcmp(h->routes[i].path, url) != 0)
 			continue;
 		char *body = NULL;
 		size_t len = 0;
 		const char *ctype = "text/plain; charset=utf-8";
 		int status = h->routes[i].fn(h->routes[i].arg, &body, &len, &ctype);
-		respond(fd, status, ctype, body ? body : "", body ? len : 0, head);
-		free(body);
-		return;
+		return reply(c, (unsigned)status, ctype, body, body ? len : 0);
 	}
-	respond(fd, 404, "text/plain", "not found\n", 10, head);
-}
-
-static void *httpd_main(void *arg)
-{
-	struct httpd *h = arg;
-	for (;;) {
-		struct pollfd pfd[2] = { { .fd = h->fd, .events = POLLIN },
-					 { .fd = h->stop_pipe[0], .events = POLLIN } };
-		int n = poll(pfd, 2, -1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 || pfd[1].revents)
-			break;
-		int c = accept4(h->fd, NULL, NULL, SOCK_CLOEXEC);
-		if (c < 0)
-			continue;
-		serve(h, c);
-		close(c);
-	}
-	return NULL;
+	return reply(c, 404, "text/plain", strdup("not found\n"), 10);
 }
 
 int httpd_start(const char *addr, const struct httpd_route *routes, int nroutes,
@@ -133,33 +92,48 @@ int httpd_start(const char *addr, const struct httpd_route *routes, int nroutes,
 {
 	struct sockaddr_storage ss;
 	socklen_t sslen;
-	if (netaddr_parse(addr, NETADDR_LISTEN, &ss, &sslen) < 0 || nroutes > MAX_ROUTES)
+	if (netaddr_parse(addr, NETADDR_LISTEN, &ss, &sslen) < 0 || nroutes < 0 ||
+	    nroutes > MAX_ROUTES)
 		return SKY_EINVAL;
 	struct httpd *h = calloc(1, sizeof *h);
 	if (!h)
 		return SKY_ENOMEM;
 	memcpy(h->routes, routes, (size_t)nroutes * sizeof *routes);
 	h->nroutes = nroutes;
-	h->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	h->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	int one = 1, zero = 0;
 	if (h->fd >= 0) {
 		setsockopt(h->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
 		if (ss.ss_family == AF_INET6)
 			setsockopt(h->fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
 	}
-	if (h->fd < 0 || bind(h->fd, (struct sockaddr *)&ss, sslen) < 0 || listen(h->fd, 64) < 0 ||
-	    pipe2(h->stop_pipe, O_CLOEXEC) < 0) {
+	if (h->fd < 0 || bind(h->fd, (struct sockaddr *)&ss, sslen) < 0 || listen(h->fd, 64) < 0) {
 		if (h->fd >= 0)
 			close(h->fd);
 		free(h);
 		return SKY_EIO;
 	}
-	if (pthread_create(&h->thread, NULL, httpd_main, h) != 0) {
+	/* libmicrohttpd closes the socket it serves when it stops; it gets a
+	 * duplicate, so h->fd (httpd_port) is ours to close whatever it does
+	 * on a failed start */
+	int mfd = fcntl(h->fd, F_DUPFD_CLOEXEC, 0);
+	if (mfd < 0) {
 		close(h->fd);
-		close(h->stop_pipe[0]);
-		close(h->stop_pipe[1]);
 		free(h);
-		return SKY_ENOMEM;
+		return SKY_EIO;
+	}
+	h->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO, 0, NULL, NULL,
+				answer, h,
+				MHD_OPTION_LISTEN_SOCKET, (MHD_socket)mfd,
+				MHD_OPTION_CONNECTION_LIMIT, HTTPD_CONN_MAX,
+				MHD_OPTION_PER_IP_CONNECTION_LIMIT, HTTPD_CONN_PER_IP,
+				MHD_OPTION_CONNECTION_TIMEOUT, HTTPD_TIMEOUT_S,
+				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTPD_POOL_BYTES,
+				MHD_OPTION_END);
+	if (!h->d) {
+		close(h->fd);
+		free(h);
+		return SKY_EIO;
 	}
 	*out = h;
 	return SKY_OK;
@@ -169,12 +143,8 @@ void httpd_stop(struct httpd *h)
 {
 	if (!h)
 		return;
-	ssize_t w = write(h->stop_pipe[1], "x", 1);
-	(void)w;
-	pthread_join(h->thread, NULL);
+	MHD_stop_daemon(h->d); /* ends the thread, closes its copy of the socket */
 	close(h->fd);
-	close(h->stop_pipe[0]);
-	close(h->stop_pipe[1]);
 	free(h);
 }
 

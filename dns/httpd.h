@@ -1,8 +1,11 @@
-/* httpd.h - a minimal HTTP/1.1 endpoint for /metrics, /healthz and /readyz.
+/* httpd.h - the HTTP endpoint for /metrics, /healthz and /readyz (on libmicrohttpd).
  *
- * One thread, poll(2) with short timeouts, one request per connection
- * (Connection: close), GET/HEAD only, headers up to 8 KiB. Enough for
- * Prometheus scrapes and kubelet probes; not a general web server.
+ * One libmicrohttpd polling thread per listener (handlers never run at
+ * once), one request per connection (Connection: close), GET/HEAD only (405
+ * otherwise, no request body read), at most 64 connections (16 per client
+ * address), 5 s idle timeout, a 16 KiB per-connection pool for the request
+ * line and headers. Enough for Prometheus scrapes and kubelet probes; not a
+ * general web server.
  */
 #ifndef SKYDNS_HTTPD_H
 #define SKYDNS_HTTPD_H
@@ -10,7 +13,7 @@
 #include <stddef.h>
 
 /* A route handler: fill *body (malloc'd, freed by httpd) and *ctype, return
- * the HTTP status. */
+ * the HTTP status. Called from the listener's thread. */
 typedef int (*httpd_handler)(void *arg, char **body, size_t *len, const char **ctype);
 
 struct httpd_route {

@@ -16,6 +16,8 @@ struct api {
 	char domain[256];     /* absolute, lower-case: "skydns.local." */
 	char prefix[256];     /* etcd path prefix without slashes: "skydns" */
 	int v3;               /* etcd v3 (else v2, which hides "_" keys) */
+	char monitor[512];    /* status keys' etcd path, no trailing slash:
+	                       * "/skydns/monitor/status" (skydns's ip_monitor_path) */
 };
 
 struct api_reply {

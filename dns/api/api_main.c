@@ -4,6 +4,7 @@
  *            [-ca-cert F -tls-pem F -tls-key F] [-username U -password P]
  *            [-domain skydns.local.] [-path-prefix skydns]
  *            [-token-file F] [-https-cert F -https-key F]
+ *            [-ip-monitor-path /<prefix>/monitor/status/]
  *
  * The etcd flags are skydns's (same names, same ETCD_* environment); the
  * HTTPS certificate is -https-cert/-https-key (-tls-key is already the etcd
@@ -187,6 +188,7 @@ static void usage(void)
 		"                  [-ca-cert F] [-tls-pem F] [-tls-key F] [-username U] [-password P]\n"
 		"                  [-domain skydns.local.] [-path-prefix skydns]\n"
 		"                  [-token-file F] [-https-cert F -https-key F]\n"
+		"                  [-ip-monitor-path /skydns/monitor/status/]\n"
 		"  token: -token-file or SKYDNS_API_TOKEN; without one only loopback -addr is allowed\n");
 }
 
@@ -206,6 +208,7 @@ int main(int argc, char **argv)
 	const char *key = envor("ETCD_TLSKEY", ""), *user = envor("ETCD_USERNAME", "");
 	const char *pass = envor("ETCD_PASSWORD", "");
 	const char *token_file = NULL, *https_cert = NULL, *https_key = NULL;
+	const char *monitor = "";
 	bool v3 = false;
 	for (int i = 1; i < argc; i++) {
 		const char *f = argv[i];
@@ -250,6 +253,7 @@ int main(int argc, char **argv)
 		else if (strcmp(fname, "token-file") == 0) token_file = val;
 		else if (strcmp(fname, "https-cert") == 0 || strcmp(fname, "tls-cert") == 0) https_cert = val;
 		else if (strcmp(fname, "https-key") == 0) https_key = val;
+		else if (strcmp(fname, "ip-monitor-path") == 0) monitor = val;
 		else {
 			fprintf(stderr, "skydns-api: unknown flag -%s\n", fname);
 			usage();
@@ -334,6 +338,13 @@ int main(int argc, char **argv)
 	size_t pl;
 	const char *p = msg_prefix_trim(prefix, &pl);
 	snprintf(A.prefix, sizeof A.prefix, "%.*s", (int)pl, p);
+	/* skydns's ip_monitor_path: "" = /<prefix>/monitor/status/ */
+	if (*monitor)
+		snprintf(A.monitor, sizeof A.monitor, "%s%s", monitor[0] == '/' ? "" : "/", monitor);
+	else
+		snprintf(A.monitor, sizeof A.monitor, "/%s/monitor/status", A.prefix);
+	for (size_t ml = strlen(A.monitor); ml > 1 && A.monitor[ml - 1] == '/';)
+		A.monitor[--ml] = 0;
 
 	A.v3 = v3;
 	/* etcd */

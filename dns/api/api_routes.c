@@ -29,6 +29,7 @@
 #include "api.h"
 #include "dname.h"
 #include "err.h"
+#include "health.h"
 #include "marker.h"
 #include "msg.h"
 
@@ -653,23 +654,106 @@ static const char *skip_reason(const struct api *a, const char *key, const char 
 	return NULL;
 }
 
+/* The status keys under a->monitor that mark an address DOWN (skydns's
+ * health marks: {"status":"DOWN"}); keys that are no address or whose value
+ * is no status are left out, as skydns skips them. */
+struct downs {
+	struct health_addr *addr;
+	char **key;
+	size_t n;
+};
+
+static void downs_free(struct downs *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		free(d->key[i]);
+	free(d->key);
+	free(d->addr);
+	memset(d, 0, sizeof *d);
+}
+
+static int read_downs(struct api *a, struct downs *d)
+{
+	if (!a->monitor[0])
+		return 0;
+	struct kvs l = { 0 };
+	int rc = read_tree(a, a->monitor, &l, NULL);
+	if (rc != 0) {
+		kvs_free(&l);
+		return rc;
+	}
+	size_t ml = strlen(a->monitor);
+	d->addr = calloc(l.n + 1, sizeof *d->addr);
+	d->key = calloc(l.n + 1, sizeof *d->key);
+	if (!d->addr || !d->key) {
+		kvs_free(&l);
+		return SKY_ENOMEM;
+	}
+	for (size_t i = 0; i < l.n; i++) {
+		bool down = false;
+		const char *why = NULL;
+		struct health_addr ha;
+		if (strncmp(l.key[i], a->monitor, ml) != 0 || l.key[i][ml] != '/' ||
+		    health_key_addr(l.key[i], &ha) != 0 ||
+		    health_parse_status(l.val[i], strlen(l.val[i]), &down, &why) != 0 || !down)
+			continue;
+		d->addr[d->n] = ha;
+		d->key[d->n] = l.key[i];
+		l.key[i] = strdup(""); /* moved */
+		d->n++;
+	}
+	kvs_free(&l);
+	return 0;
+}
+
+/* The status key marking fam/ip DOWN, or NULL. */
+static const char *down_key(const struct downs *d, int fam, const uint8_t ip[16])
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (d->addr[i].fam == fam && memcmp(d->addr[i].ip, ip, fam == 4 ? 4 : 16) == 0)
+			return d->key[i];
+	return NULL;
+}
+
+/* One used address record while explaining: answered unless DOWN (and not
+ * every address of its family is DOWN). */
+struct expl_addr {
+	cJSON *k;
+	int fam;
+	const char *status_key;
+	char *rr;  /* the answer line, NULL when the type asked for leaves it out */
+};
+
 /* GET /v1/explain/<name>[?type=T]: the keys that make up the answer, the ones
- * skipped and why, and the records skydns would build from the rest. */
+ * skipped and why, the addresses a status key marks DOWN (left out, or served
+ * because every address of that family is DOWN: skydns fails open), and the
+ * records skydns would build from the rest. */
 static void v1_explain(struct api *a, const char *name, const char *key, const char *type,
 		       struct api_reply *r)
 {
 	struct kvs l = { 0 };
-	if (read_tree(a, key, &l, NULL) != 0) {
+	struct downs dn = { 0 };
+	if (read_tree(a, key, &l, NULL) != 0 || read_downs(a, &dn) != 0) {
 		kvs_free(&l);
+		downs_free(&dn);
 		reply_err(r, 502, NULL, "etcd: %s", etcd_last_error(a->etcd));
 		return;
 	}
+	struct expl_addr *ea = calloc(l.n + 1, sizeof *ea);
+	if (!ea) {
+		kvs_free(&l);
+		downs_free(&dn);
+		reply_err(r, 500, NULL, "out of memory");
+		return;
+	}
+	size_t nea = 0;
 	cJSON *j = cJSON_CreateObject();
 	cJSON_AddStringToObject(j, "name", name);
 	cJSON_AddStringToObject(j, "key", key);
 	cJSON_AddStringToObject(j, "etcd", a->v3 ? "v3" : "v2");
 	if (type && *type)
 		cJSON_AddStringToObject(j, "type", type);
+	cJSON_AddStringToObject(j, "status_keys", a->monitor);
 	cJSON *keys = cJSON_AddArrayToObject(j, "keys");
 	cJSON *ans = cJSON_AddArrayToObject(j, "answers");
 	bool hidden_name = !a->v3 && v2_hidden(a, key);
@@ -708,27 +792,73 @@ static void v1_explain(struct api *a, const char *name, const char *key, const c
 			}
 			if (t) {
 				cJSON_AddStringToObject(k, "gives", rr);
-				if (!type || !*type || strcasecmp(type, t) == 0 ||
-				    (strcasecmp(type, "SRV") == 0 && (fam || !strcmp(t, "CNAME"))) ||
-				    ((!strcasecmp(type, "A") || !strcasecmp(type, "AAAA")) &&
-				     !strcmp(t, "CNAME")))
+				bool wanted = !type || !*type || strcasecmp(type, t) == 0 ||
+					      (strcasecmp(type, "SRV") == 0 && (fam || !strcmp(t, "CNAME"))) ||
+					      ((!strcasecmp(type, "A") || !strcasecmp(type, "AAAA")) &&
+					       !strcmp(t, "CNAME"));
+				if (fam && !svc.text) {
+					/* answered after the loop, once the family's DOWN count is known */
+					ea[nea] = (struct expl_addr){ k, fam, down_key(&dn, fam, ip),
+								      wanted ? strdup(rr) : NULL };
+					nea++;
+				} else if (wanted) {
 					cJSON_AddItemToArray(ans, cJSON_CreateString(rr));
+				}
 			}
 			msg_service_clear(&svc);
 		}
 		cJSON_AddItemToArray(keys, k);
 	}
-	const char *verdict;
+	/* health marks: a DOWN address is left out unless every address of its
+	 * family is DOWN (then all are served: fail open) */
+	size_t total[2] = { 0, 0 }, down[2] = { 0, 0 }, left_out = 0, fail_open = 0;
+	for (size_t i = 0; i < nea; i++) {
+		total[ea[i].fam == 6]++;
+		down[ea[i].fam == 6] += ea[i].status_key != NULL;
+	}
+	for (size_t i = 0; i < nea; i++) {
+		int f = ea[i].fam == 6;
+		bool open = down[f] == total[f];
+		if (ea[i].status_key) {
+			char msg[1400];
+			cJSON_AddStringToObject(ea[i].k, "status_key", ea[i].status_key);
+			cJSON_AddStringToObject(ea[i].k, "status", "DOWN");
+			if (open)
+				snprintf(msg, sizeof msg,
+					 "DOWN (status key %s), but every %s address of this name is DOWN: "
+					 "skydns serves them all (fail open)", ea[i].status_key,
+					 f ? "IPv6" : "IPv4");
+			else
+				snprintf(msg, sizeof msg,
+					 "DOWN (status key %s): skydns leaves this address out of its answers",
+					 ea[i].status_key);
+			cJSON_AddStringToObject(ea[i].k, "health", msg);
+			cJSON_AddBoolToObject(ea[i].k, "answered", open);
+			if (ea[i].rr)
+				open ? fail_open++ : left_out++;
+		}
+		if (ea[i].rr && (!ea[i].status_key || open))
+			cJSON_AddItemToArray(ans, cJSON_CreateString(ea[i].rr));
+		free(ea[i].rr);
+	}
+	free(ea);
+	char verdict[512];
 	if (hidden_name)
-		verdict = "the name has a label starting with '_': etcd v2 hides its keys from skydns (use etcd v3)";
+		snprintf(verdict, sizeof verdict, "the name has a label starting with '_': etcd v2 hides its keys from skydns (use etcd v3)");
 	else if (l.n == 0)
-		verdict = "no etcd key at or below this name: skydns answers NXDOMAIN (unless a wildcard or forwarding applies)";
+		snprintf(verdict, sizeof verdict, "no etcd key at or below this name: skydns answers NXDOMAIN (unless a wildcard or forwarding applies)");
 	else if (cJSON_GetArraySize(ans) == 0)
-		verdict = "no usable record of this type: skydns answers NODATA or NXDOMAIN";
+		snprintf(verdict, sizeof verdict, "no usable record of this type: skydns answers NODATA or NXDOMAIN");
+	else if (left_out)
+		snprintf(verdict, sizeof verdict, "skydns answers from the used keys, leaving out %zu DOWN address%s",
+			 left_out, left_out == 1 ? "" : "es");
+	else if (fail_open)
+		snprintf(verdict, sizeof verdict, "skydns answers from the used keys; every address is DOWN, so all are served (fail open)");
 	else
-		verdict = "skydns answers from the used keys";
+		snprintf(verdict, sizeof verdict, "skydns answers from the used keys");
 	cJSON_AddStringToObject(j, "verdict", verdict);
 	kvs_free(&l);
+	downs_free(&dn);
 	reply_json(r, 200, j);
 }
 

@@ -9,7 +9,8 @@
  *     add NAME TXT TEXT
  *     set NAME TYPE ARGS...            as add, replacing the name's records
  *     delete NAME
- *     explain NAME [TYPE]              the keys behind a name: used, skipped (why)
+ *     explain NAME [TYPE]              the keys behind a name: used, skipped (why),
+ *                                      addresses a status key marks DOWN
  *   The seed's spellings: -list, -show NAME.
  *   SKYDNS_API_ADDR (default 127.0.0.1:9001) and SKYDNS_API_TOKEN as the seed.
  *
@@ -404,10 +405,13 @@ static int cmd_explain(const char *name, const char *type)
 		const cJSON *used = cJSON_GetObjectItemCaseSensitive(r, "used");
 		const char *kk = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "key"));
 		const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "value"));
+		const char *health = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "health"));
 		if (cJSON_IsTrue(used))
 			printf("  used     %s %s -> %s\n", kk, v,
 			       cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "gives")));
-		else
+		if (cJSON_IsTrue(used) && health)
+			printf("    health %s\n", health);
+		else if (!cJSON_IsTrue(used))
 			printf("  skipped  %s %s: %s\n", kk, v,
 			       cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "skipped")));
 	}

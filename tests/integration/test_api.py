@@ -607,3 +607,50 @@ def test_etcd_down(api, etcd, mode):
     assert st == 502 and text.startswith("ERR, etcd")
     etcd.start()
     assert ctl(a, "show", "up")[0] == 0
+
+
+def test_explain_down_status(api, skydns, kv, etcd, mode):
+    """explain names the status key of a DOWN address and says skydns leaves it
+    out -- or serves it because every address of its family is DOWN."""
+    s = skydns()
+    a = api()
+    assert ctl(a, "add", "hc", "A", "10.8.0.1", "10.8.0.2")[0] == 0
+    resolves(s, "hc.skydns.local.", "A", ["10.8.0.1", "10.8.0.2"])
+    kv.put("/skydns/monitor/status/10.8.0.2", '{"status":"DOWN"}')
+    resolves(s, "hc.skydns.local.", "A", ["10.8.0.1"])
+    rc, out, err = ctl(a, "explain", "hc", "A")
+    assert rc == 0, err
+    lines = out.splitlines()
+    down = [i for i, x in enumerate(lines) if x.lstrip().startswith("health")]
+    assert len(down) == 1, out
+    assert "-> A 10.8.0.2" in lines[down[0] - 1], out
+    assert "/skydns/monitor/status/10.8.0.2" in lines[down[0]] and "leaves this address out" in lines[down[0]]
+    assert "answer (A): A 10.8.0.1" in lines, out
+    assert "leaving out 1 DOWN address" in out
+    j = json.loads(ctl(a, "-o", "json", "explain", "hc")[1])
+    marked = [k for k in j["keys"] if k.get("status") == "DOWN"]
+    assert [k["status_key"] for k in marked] == ["/skydns/monitor/status/10.8.0.2"]
+    assert marked[0]["answered"] is False
+    assert j["answers"] == ["A 10.8.0.1"]
+    # a status UP (or a value that is no status) leaves the address in
+    kv.put("/skydns/monitor/status/10.8.0.2", '{"status":"UP"}')
+    resolves(s, "hc.skydns.local.", "A", ["10.8.0.1", "10.8.0.2"])
+    rc, out, _ = ctl(a, "explain", "hc", "A")
+    assert rc == 0 and "health" not in out and "answer (A): A 10.8.0.1, A 10.8.0.2" in out, out
+    # every address DOWN: skydns serves them all, and explain says why
+    kv.put("/skydns/monitor/status/10.8.0.1", '{"status":"DOWN"}')
+    resolves(s, "hc.skydns.local.", "A", ["10.8.0.2"])
+    kv.put("/skydns/monitor/status/10.8.0.2", '{"status":"down"}')
+    resolves(s, "hc.skydns.local.", "A", ["10.8.0.1", "10.8.0.2"])
+    rc, out, _ = ctl(a, "explain", "hc", "A")
+    health = [x for x in out.splitlines() if x.lstrip().startswith("health")]
+    assert len(health) == 2 and all("fail open" in x and "every IPv4 address" in x for x in health), out
+    assert "answer (A): A 10.8.0.1, A 10.8.0.2" in out and "fail open" in out.splitlines()[-1], out
+    # IPv6 in another spelling matches, as in skydns
+    assert ctl(a, "add", "hc6", "AAAA", "2001:db8::1", "2001:db8::2")[0] == 0
+    kv.put("/skydns/monitor/status/2001:0db8:0:0:0:0:0:2", '{"status":"DOWN"}')
+    resolves(s, "hc6.skydns.local.", "AAAA", ["2001:db8::1"])
+    j = json.loads(ctl(a, "-o", "json", "explain", "hc6", "AAAA")[1])
+    assert j["answers"] == ["AAAA 2001:db8::1"], j
+    assert [k["status_key"] for k in j["keys"] if k.get("status") == "DOWN"] == \
+        ["/skydns/monitor/status/2001:0db8:0:0:0:0:0:2"]

@@ -2,6 +2,7 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -46,15 +47,29 @@ static int hello(void *arg, char **body, size_t *len, const char **ctype)
 	return *(int *)arg;
 }
 
-static char *fetch(unsigned port, const char *req)
+/* A connection to 127.0.0.1:port from the address src (127.0.0.x). */
+static int dial(const char *src, unsigned port)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in me = { .sin_family = AF_INET };
+	inet_pton(AF_INET, src, &me.sin_addr);
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
 	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+	struct timeval tv = { .tv_sec = 10 };
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	if (bind(fd, (struct sockaddr *)&me, sizeof me) < 0 ||
+	    connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
 		close(fd);
-		return NULL;
+		return -1;
 	}
+	return fd;
+}
+
+static char *fetch_from(const char *src, unsigned port, const char *req)
+{
+	int fd = dial(src, port);
+	if (fd < 0)
+		return NULL;
 	send(fd, req, strlen(req), 0);
 	static char buf[4096];
 	size_t len = 0;
@@ -64,6 +79,11 @@ static char *fetch(unsigned port, const char *req)
 	buf[len] = 0;
 	close(fd);
 	return buf;
+}
+
+static char *fetch(unsigned port, const char *req)
+{
+	return fetch_from("127.0.0.1", port, req);
 }
 
 TEST(httpd_routes_and_errors)
@@ -84,16 +104,85 @@ TEST(httpd_routes_and_errors)
 	CHECK(r && strncmp(r, "HTTP/1.1 404 ", 13) == 0);
 	r = fetch(port, "POST /healthz HTTP/1.1\r\n\r\n");
 	CHECK(r && strncmp(r, "HTTP/1.1 405 ", 13) == 0);
-	r = fetch(port, "garbage\r\n\r\n");
+	/* a request line without a version is 400; one that is no request line at
+	 * all is not answered (libmicrohttpd closes the connection) */
+	r = fetch(port, "GET /healthz\r\n\r\n");
 	CHECK(r && strncmp(r, "HTTP/1.1 400 ", 13) == 0);
+	r = fetch(port, "garbage\r\n\r\n");
+	CHECK(r && (r[0] == 0 || strncmp(r, "HTTP/1.1 400 ", 13) == 0));
+	/* HEAD: the headers of GET, no body */
+	r = fetch(port, "HEAD /healthz HTTP/1.0\r\n\r\n");
+	CHECK(r && strncmp(r, "HTTP/1.1 200 OK\r\n", 17) == 0 && strstr(r, "Content-Length: 6\r\n") &&
+	      strstr(r, "\r\n\r\n")[4] == 0);
+	/* one request per connection */
+	CHECK(r && strstr(r, "Connection: close\r\n"));
+	/* a body is refused before it is read */
+	r = fetch(port, "PUT /healthz HTTP/1.1\r\nContent-Length: 5\r\n\r\nabcde");
+	CHECK(r && strncmp(r, "HTTP/1.1 405 ", 13) == 0 && !strstr(r, "hello"));
+	/* headers over the per-connection pool are refused */
+	static char big[20100];
+	int n = snprintf(big, sizeof big, "GET /healthz HTTP/1.1\r\nX-Big: ");
+	memset(big + n, 'a', 20000);
+	memcpy(big + n + 20000, "\r\n\r\n", 5);
+	r = fetch(port, big);
+	CHECK(r && strncmp(r, "HTTP/1.1 431 ", 13) == 0);
 	httpd_stop(h);
+	/* stopped: nothing listens on the port any more */
+	CHECK(fetch(port, "GET /healthz HTTP/1.1\r\n\r\n") == NULL);
 	CHECK_INT(httpd_start("not-an-addr", routes, 2, &h), SKY_EINVAL);
 	CHECK_INT(httpd_start("127.0.0.1:99999", routes, 2, &h), SKY_EINVAL);
+}
+
+/* A hostile client cannot hold the endpoint: connections from one address are
+ * capped (others are still served), and idle ones are closed after the
+ * timeout. */
+TEST(httpd_limits)
+{
+	int ok = 200;
+	struct httpd_route routes[] = { { "/healthz", hello, &ok } };
+	struct httpd *h = NULL;
+	CHECK_INT(httpd_start("127.0.0.1:0", routes, 1, &h), 0);
+	if (!h)
+		return;
+	unsigned port = httpd_port(h);
+	int idle[24];
+	int nidle = 0;
+	for (int i = 0; i < 24; i++) /* more than one address may hold */
+		if ((idle[nidle] = dial("127.0.0.2", port)) >= 0)
+			nidle++;
+	CHECK_INT(nidle, 24);
+	usleep(300 * 1000);
+	/* the ones over the per-address limit were closed at once */
+	int closed = 0;
+	for (int i = 0; i < nidle; i++) {
+		struct timeval tv = { .tv_usec = 200 * 1000 };
+		setsockopt(idle[i], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+		char c;
+		if (recv(idle[i], &c, 1, 0) == 0)
+			closed++;
+	}
+	CHECK_INT(closed, 24 - 16);
+	/* another client is still served */
+	char *r = fetch_from("127.0.0.3", port, "GET /healthz HTTP/1.1\r\n\r\n");
+	CHECK(r && strncmp(r, "HTTP/1.1 200 OK\r\n", 17) == 0);
+	/* the idle ones are closed within the timeout (5 s) */
+	int left = 0;
+	for (int i = 0; i < nidle; i++) {
+		struct timeval tv = { .tv_sec = 8 };
+		setsockopt(idle[i], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+		char c;
+		if (recv(idle[i], &c, 1, 0) != 0)
+			left++;
+		close(idle[i]);
+	}
+	CHECK_INT(left, 0);
+	httpd_stop(h);
 }
 
 int main(void)
 {
 	RUN(counters_histograms_gauges_render);
 	RUN(httpd_routes_and_errors);
+	RUN(httpd_limits);
 	return CHECK_DONE();
 }
