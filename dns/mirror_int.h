@@ -70,12 +70,15 @@ struct entry {
 	bool down;        /* a status key (is_status) saying DOWN */
 	bool status;      /* a health status key: no record, read by table_health */
 	bool exp_checked; /* expiry passed and etcd confirmed it (or was down) */
+	uint32_t sidx;    /* a status entry's index in table.st (fits the padding) */
 };
 
 struct table {
 	struct entry **b;
 	size_t nb, count, nbad; /* nbad: entries without a record (bad, status) */
 	bool health_changed;    /* a status entry came or went since table_health */
+	struct entry **st;      /* the status entries, so table_health need not walk */
+	size_t nst, stcap;      /* every key (statuses are few, records many) */
 	struct rnode *tree;  /* the good records, in path order */
 	int64_t next_expiry; /* a lower bound of the earliest future expiry; 0 = none */
 };

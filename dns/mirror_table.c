@@ -30,6 +30,32 @@ static void entry_free(struct entry *e)
 	free(e);
 }
 
+/* The status list: table_health reads only these entries, so a status
+ * change costs O(statuses), not a walk of 100k records. */
+static int st_reserve(struct table *t)
+{
+	if (t->nst < t->stcap)
+		return 0;
+	size_t cap = t->stcap ? 2 * t->stcap : 16;
+	struct entry **v = cap <= UINT32_MAX ? realloc(t->st, cap * sizeof *v) : NULL;
+	if (!v)
+		return SKY_ENOMEM;
+	t->st = v;
+	t->stcap = cap;
+	return 0;
+}
+
+/* Unlink e from the table's bookkeeping before it is freed. */
+static void st_forget(struct table *t, struct entry *e)
+{
+	if (!e->status)
+		return;
+	t->health_changed = true;
+	struct entry *last = t->st[--t->nst];
+	t->st[e->sidx] = last;
+	last->sidx = e->sidx;
+}
+
 void table_free(struct table *t)
 {
 	for (size_t i = 0; i < t->nb; i++)
@@ -38,6 +64,7 @@ void table_free(struct table *t)
 			entry_free(e);
 		}
 	free(t->b);
+	free(t->st);
 	rtree_release(t->tree);
 	memset(t, 0, sizeof *t);
 }
@@ -90,7 +117,7 @@ static int tree_set(struct table *t, const char *path, const struct record *rec)
 int table_put(struct table *t, struct entry *e)
 {
 	if (((t->count + 1) * 4 > t->nb * 3 && table_grow(t) != 0) ||
-	    tree_set(t, e->path, e->rec) != 0) {
+	    (e->status && st_reserve(t) != 0) || tree_set(t, e->path, e->rec) != 0) {
 		entry_free(e);
 		return SKY_ENOMEM;
 	}
@@ -98,7 +125,7 @@ int table_put(struct table *t, struct entry *e)
 	if (*pp) {
 		e->next = (*pp)->next;
 		t->nbad -= !(*pp)->rec;
-		t->health_changed |= (*pp)->status;
+		st_forget(t, *pp);
 		entry_free(*pp);
 		t->count--;
 	} else {
@@ -107,7 +134,11 @@ int table_put(struct table *t, struct entry *e)
 	*pp = e;
 	t->count++;
 	t->nbad += !e->rec;
-	t->health_changed |= e->status;
+	if (e->status) {
+		e->sidx = (uint32_t)t->nst;
+		t->st[t->nst++] = e;
+		t->health_changed = true;
+	}
 	if (e->rec && e->expires && (!t->next_expiry || e->expires < t->next_expiry))
 		t->next_expiry = e->expires;
 	return 0;
@@ -123,14 +154,13 @@ int table_del(struct table *t, const char *path)
 	struct entry *e = *pp;
 	*pp = e->next;
 	t->nbad -= !e->rec;
-	t->health_changed |= e->status;
+	st_forget(t, e);
 	entry_free(e);
 	t->count--;
 	return 0;
 }
 
-/* The DOWN addresses of the status entries, when they changed (a walk of
- * the table: statuses change far less often than records). NULL with
+/* The DOWN addresses of the status entries, when they changed. NULL with
  * *changed false when nothing changed; on ENOMEM the old set stays. */
 struct health *table_health(struct table *t, bool *changed)
 {
@@ -139,21 +169,21 @@ struct health *table_health(struct table *t, bool *changed)
 		return NULL;
 	size_t n = 0, cap = 0;
 	struct health_addr *v = NULL;
-	for (size_t i = 0; i < t->nb; i++)
-		for (const struct entry *e = t->b[i]; e; e = e->next) {
-			struct health_addr a;
-			if (!e->down || health_key_addr(e->path, &a) != 0)
-				continue;
-			if (n == cap) {
-				struct health_addr *nv = realloc(v, (cap = cap ? 2 * cap : 16) * sizeof *v);
-				if (!nv) {
-					free(v);
-					return NULL;
-				}
-				v = nv;
+	for (size_t i = 0; i < t->nst; i++) {
+		const struct entry *e = t->st[i];
+		struct health_addr a;
+		if (!e->down || health_key_addr(e->path, &a) != 0)
+			continue;
+		if (n == cap) {
+			struct health_addr *nv = realloc(v, (cap = cap ? 2 * cap : 16) * sizeof *v);
+			if (!nv) {
+				free(v);
+				return NULL;
 			}
-			v[n++] = a;
+			v = nv;
 		}
+		v[n++] = a;
+	}
 	struct health *h = health_new(v, n);
 	free(v);
 	if (h) {
@@ -215,6 +245,7 @@ int table_del_tree(struct table *t, const char *path)
 			    (n == 0 || (strncmp(p, path, n) == 0 && (p[n] == '\0' || p[n] == '/')))) {
 				struct entry *e = *pp;
 				*pp = e->next;
+				st_forget(t, e);
 				entry_free(e);
 				t->count--;
 				t->nbad--;
