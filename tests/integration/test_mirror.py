@@ -710,6 +710,51 @@ def count_nxdomain(sky, names, seconds):
     return n, nx, bad
 
 
+def new_stores(port):
+    """skydns_skydns_etcd_new_store_total from /metrics."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as r:
+        for line in r.read().decode().splitlines():
+            if line.startswith("skydns_skydns_etcd_new_store_total "):
+                return float(line.rsplit(" ", 1)[1])
+    raise AssertionError("no skydns_skydns_etcd_new_store_total")
+
+
+def test_other_cluster_is_a_new_store(workdir, etcd, kv, mode):
+    """Failing over to a member of another etcd cluster (its cluster ID differs,
+    its revision is ahead): a new store, not a stream of deletes. The last
+    snapshot is served until kube2sky marks the new store synced."""
+    other_dir = os.path.join(workdir, "other")
+    os.makedirs(other_dir)
+    other = Etcd(other_dir).start()
+    okv = EtcdKV(other.url, mode)
+    sky = None
+    try:
+        names = {f"c{i}.{DOM}": f"10.0.4.{i}" for i in range(10)}
+        for i in range(10):
+            kv.put(f"{BASE}/c{i}", {"host": f"10.0.4.{i}"})
+        for i in range(60):  # the other store's revision is well ahead
+            okv.put(f"{BASE}/filler", {"host": f"10.0.9.{i % 250}"})
+        okv.put(f"{BASE}/c1", {"host": "10.0.5.1"})
+        mport = free_port()
+        sky = SkyDNS(workdir, f"{etcd.url},{other.url}", mode,
+                     NO_FORWARD + ["-new-store-grace", "60s", "-metrics-addr", f"127.0.0.1:{mport}"])
+        sky.start()
+        answers(sky, "c9." + DOM, ["10.0.4.9"])
+        etcd.stop()
+        wait_until(lambda: log_lines(sky, "is a new store"), timeout=20, what="new store log")
+        assert log_lines(sky, "cluster ID changed"), sky.logs()
+        assert new_stores(mport) == 1
+        n, nx, bad = count_nxdomain(sky, names, 1.5)
+        assert n > 10 and nx == 0 and bad == 0, (n, nx, bad)
+        okv.put(MARKER, {"zone": DOM, "schema": "1.1.0", "synced": 1, "id": "c1"})
+        answers(sky, "c1." + DOM, ["10.0.5.1"])
+        gone(sky, "c2." + DOM)
+    finally:
+        if sky:
+            sky.stop()
+        other.stop()
+
+
 def test_etcd_wiped_keeps_serving_until_marked_synced(etcd, kv, skydns):
     """etcd restarted empty (issue 12.4): the last snapshot is served until
     the new store carries kube2sky's sync marker again; 0 NXDOMAIN."""
@@ -717,8 +762,10 @@ def test_etcd_wiped_keeps_serving_until_marked_synced(etcd, kv, skydns):
     for i in range(20):
         kv.put(f"{BASE}/w{i}", {"host": f"10.0.1.{i}"})
     kv.put(MARKER, {"zone": DOM, "schema": "1.1.0", "synced": 1, "id": "a"})
-    sky = skydns(NO_FORWARD + ["-new-store-grace", "60s"])
+    mport = free_port()
+    sky = skydns(NO_FORWARD + ["-new-store-grace", "60s", "-metrics-addr", f"127.0.0.1:{mport}"])
     answers(sky, "w19." + DOM, ["10.0.1.19"])
+    assert new_stores(mport) == 0
     wipe_and_restart(etcd)
     wait_until(lambda: log_lines(sky, "is a new store"), timeout=10, what="new store log")
     # the store is empty and being refilled: the old answers stay
@@ -732,6 +779,7 @@ def test_etcd_wiped_keeps_serving_until_marked_synced(etcd, kv, skydns):
     answers(sky, "w7." + DOM, ["10.0.2.7"])
     assert len(log_lines(sky, "is a new store")) == 1, sky.logs()
     assert log_lines(sky, "new etcd store filled"), sky.logs()
+    assert new_stores(mport) == 1  # "count it"
     # in the same store, a delete takes effect at once again
     kv.delete(f"{BASE}/w3")
     gone(sky, "w3." + DOM)
