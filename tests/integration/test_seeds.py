@@ -304,6 +304,31 @@ def test_skydns_ndots_environment(walk, rst):
             s.stop()
 
 
+def test_prometheus_counters_with_the_default_names(walk, rst):
+    """The 2.5.3a README's "Current counters" appear under the default
+    namespace and subsystem (`skydns_skydns_`, see the compatibility row on
+    PROMETHEUS_NAMESPACE) at the default path /metrics. The listener is put on
+    loopback with -metrics-addr (PROMETHEUS_PORT alone binds every address)."""
+    import urllib.request
+    walk.curl("""curl -XPUT http://127.0.0.1:4001/v2/keys/skydns/local/skydns/east/staging/rails/4 \\
+    -d value='{"host":"10.0.1.125","port":8080}'""")
+    mport = free_port()
+    s = SkyDNS(rst.workdir, rst.etcd.url, walk.mode, rst.base_args() + ["-metrics-addr", f"127.0.0.1:{mport}"])
+    s.start()
+    try:
+        wait_until(lambda: query(s, R4, "A").answer, 10, what="the record")
+        assert query(s, "nothere.skydns.local.", "A").rcode() == dns.rcode.NXDOMAIN
+        with urllib.request.urlopen(f"http://127.0.0.1:{mport}/metrics", timeout=2) as r:
+            text = r.read().decode()
+        names = {ln.split("{")[0].split(" ")[0] for ln in text.splitlines() if ln and ln[0] != "#"}
+        for counter in ("dns_request_count_total", "dns_request_duration_seconds_count",
+                        "dns_response_size_bytes_count", "dns_error_count_total",
+                        "dns_cachemiss_count_total"):
+            assert "skydns_skydns_" + counter in names, (counter, sorted(names))
+    finally:
+        s.stop()
+
+
 def test_skydns_systemd_environment(walk, rst, workdir):
     """SKYDNS_SYSTEMD=true: "bind to socket(s) activated by systemd (ignores
     SKYDNS_ADDR)"; the socket comes from systemd-socket-activate."""
@@ -606,5 +631,6 @@ def test_compat_table_has_the_rows():
                    "config read once at start",         # applied live
                    "records from forwarder lookups",    # cached answers keep the upstream's TTL
                    "`http://127.0.0.1:2379`",           # ETCD_MACHINES default
-                   "`skydns-rc.yaml.in`", "`kubernetes-ro`", "`<svc>.<ns>.<domain>`"):
+                   "`skydns-rc.yaml.in`", "`kubernetes-ro`", "`<svc>.<ns>.<domain>`",
+                   "`PROMETHEUS_NAMESPACE`", "`server.Backend`"):
         assert any(needle in r for r in rows), needle
