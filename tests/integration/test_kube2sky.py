@@ -676,6 +676,25 @@ def test_etcd_restart(workdir, etcd, api, kube2sky, skydns):
     assert "cannot use etcd" in k.logs()
 
 
+def test_etcd_credentials_redacted(workdir, etcd, api, kube2sky):
+    """Issue 13 item 6: credentials in --etcd-server URLs appear nowhere: not
+    in the log (a dead member with them is tried first), not in /readyz's
+    text while etcd is down, not in /metrics."""
+    a = api()
+    dead = f"http://alice:s3cret@127.0.0.1:{free_port()}"
+    k = kube2sky(["--kube-master-url", a.url],
+                 etcd_url=f"{dead},{etcd.url}")
+    k.wait_ready()
+    etcd.stop()
+    a.state.apply(svc_obj("during", ip="10.96.5.5"))  # a write to fail
+    wait_until(lambda: "etcd" in k.health("/readyz")[1], 15, what="/readyz reports etcd down")
+    texts = [k.health("/readyz")[1], k.health("/metrics")[1], k.logs()]
+    etcd.start()
+    for t in texts:
+        assert "s3cret" not in t and "alice" not in t, t
+    assert "http://***@127.0.0.1:" in k.logs(), k.logs()
+
+
 def test_restart_removes_stale_keys(workdir, etcd, kv, api, kube2sky, skydns):
     """kube2sky restarted with stale keys in etcd: keys of services that no
     longer exist go, damaged keys are repaired, other people's keys stay."""
