@@ -665,8 +665,12 @@ def test_etcd_restart(workdir, etcd, api, kube2sky, skydns):
         assert status == 200, (status, body)
         time.sleep(0.25)
     assert k.alive(), k.logs()
+    # the outage shows in the metric, not in readiness (issue 12 item 2)
+    assert "\nkube2sky_etcd_connected 0\n" in k.health("/metrics")[1]
     etcd.start()
     k.wait_ready(30)
+    wait_until(lambda: "\nkube2sky_etcd_connected 1\n" in k.health("/metrics")[1], 20,
+               what="kube2sky_etcd_connected back to 1")
     keys = lambda: etcd_keys(etcd, "/skydns/local/cluster/svc/default/")  # noqa: E731
     wait_until(lambda: any("10.96.5.5" in v for v, _ in keys().values()), 20, what="written after etcd came back")
     wait_until(lambda: not any(k_.startswith("/skydns/local/cluster/svc/default/mail/") for k_ in keys()),
