@@ -42,7 +42,7 @@
 struct opts {
 	const char *machines, *ca_cert, *tls_pem, *tls_key, *username, *password;
 	bool etcd3, icmp, verbose;
-	const char *domain, *prefix, *ports, *id, *metrics_addr;
+	const char *domain, *prefix, *ports, *id, *metrics_addr, *icmp_socket;
 	double interval, timeout; /* seconds */
 	int rise, fall, lease_ttl;
 };
@@ -55,11 +55,14 @@ struct flag {
 	const char *help;
 };
 
+static enum check_icmp icmp_mode = CHECK_ICMP_OFF; /* set once at start-up */
+
 static struct opts O = {
 	.machines = "http://127.0.0.1:2379",
 	.domain = "skydns.local.",
 	.prefix = "skydns",
 	.ports = "80",
+	.icmp_socket = "auto",
 	.interval = 5,
 	.timeout = 2,
 	.rise = 2,
@@ -82,6 +85,8 @@ static const struct flag FLAGS[] = {
 	{ "scan-ports", "SKYDNS_CHECK_PORTS", F_STR, &O.ports,
 	  "TCP ports to connect to, comma-separated (any one open = up; \"\" = none)" },
 	{ "enable-icmp", NULL, F_BOOL, &O.icmp, "also send an ICMP echo (a reply = up)" },
+	{ "icmp-socket", NULL, F_STR, &O.icmp_socket,
+	  "auto (unprivileged if ping_group_range allows, else raw), dgram or raw (CAP_NET_RAW)" },
 	{ "check-interval", NULL, F_SECS, &O.interval, "seconds between rounds (\"5\", \"500ms\")" },
 	{ "check-timeout", NULL, F_SECS, &O.timeout, "seconds a round waits for answers" },
 	{ "rise", NULL, F_INT, &O.rise, "successes in a row to go UP" },
@@ -459,7 +464,7 @@ static int do_round(struct etcd_client *c, const uint16_t *ports, int nports)
 		t[k].family = r.a[i].family;
 		k++;
 	}
-	rc = check_run(t, nown, ports, nports, O.icmp, (int)(O.timeout * 1000));
+	rc = check_run(t, nown, ports, nports, icmp_mode, (int)(O.timeout * 1000));
 	if (rc != 0) {
 		free(t);
 		goto out;
@@ -618,8 +623,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	const char *why = NULL;
-	if (O.icmp && !check_icmp_available(&why)) {
-		fprintf(stderr, "skydns-check: -enable-icmp: %s\n", why);
+	if (O.icmp && check_icmp_pick(O.icmp_socket, &icmp_mode, &why) != 0) {
+		fprintf(stderr, "skydns-check: -enable-icmp -icmp-socket %s: %s\n", O.icmp_socket, why);
 		return 2;
 	}
 	if (O.interval <= 0 || O.timeout <= 0 || O.timeout > O.interval) {
@@ -736,8 +741,9 @@ int main(int argc, char **argv)
 		sleep(1);
 	}
 	atomic_store(&g_lease, lease);
-	log_info(COMP, "checker %s: lease %" PRIx64 " (%ds), checking %s every %.3gs", O.id, lease,
-		 O.lease_ttl, g_records_dir, O.interval);
+	log_info(COMP, "checker %s: lease %" PRIx64 " (%ds), checking %s every %.3gs (ports %s, icmp %s)",
+		 O.id, lease, O.lease_ttl, g_records_dir, O.interval, O.ports,
+		 check_icmp_name(icmp_mode));
 	pthread_t ka;
 	pthread_create(&ka, NULL, keepalive_main, NULL);
 

@@ -41,22 +41,63 @@ static socklen_t fill_sa(const struct check_target *t, uint16_t port, struct soc
 	return sizeof *s6;
 }
 
-/* An ICMP echo over a datagram ICMP socket (the kernel sets the id and
- * checks replies belong to this socket). */
-static int icmp_open(const struct check_target *t)
+/* RFC 1071 Internet checksum (raw IPv4 ICMP: the kernel leaves it to us;
+ * datagram ICMP and raw ICMPv6 sockets fill it in themselves). */
+static uint16_t inet_cksum(const unsigned char *p, size_t n)
 {
-	int fam = t->family == 4 ? AF_INET : AF_INET6;
-	int fd = socket(fam, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-			t->family == 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6);
+	uint32_t sum = 0;
+	for (size_t i = 0; i + 1 < n; i += 2)
+		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+	if (n & 1)
+		sum += (uint32_t)p[n - 1] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+static int icmp_socket(int family, enum check_icmp mode)
+{
+	int fam = family == 4 ? AF_INET : AF_INET6;
+	int type = mode == CHECK_ICMP_RAW ? SOCK_RAW : SOCK_DGRAM;
+	return socket(fam, type | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		      family == 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6);
+}
+
+/* An ICMP echo to one target. A datagram ICMP socket gets its id from the
+ * kernel and only this socket's replies. A raw socket sees every ICMP
+ * packet of the host: connect() narrows it to the target's packets (Linux
+ * raw sockets match a connected peer), the id tells our echo from another
+ * process's, and on IPv6 a filter passes echo replies only. */
+static int icmp_open(const struct check_target *t, enum check_icmp mode, uint16_t id)
+{
+	int fd = icmp_socket(t->family, mode);
 	if (fd < 0)
 		return -1;
 	struct sockaddr_storage ss;
 	socklen_t sl = fill_sa(t, 0, &ss);
+	if (mode == CHECK_ICMP_RAW) {
+		if (t->family == 6) {
+			struct icmp6_filter f;
+			ICMP6_FILTER_SETBLOCKALL(&f);
+			ICMP6_FILTER_SETPASS(ICMP6_ECHO_REPLY, &f);
+			setsockopt(fd, IPPROTO_ICMPV6, ICMP6_FILTER, &f, sizeof f);
+		}
+		if (connect(fd, (struct sockaddr *)&ss, sl) != 0) {
+			close(fd);
+			return -1;
+		}
+	}
 	unsigned char pkt[16] = { 0 };
 	pkt[0] = t->family == 4 ? ICMP_ECHO : ICMP6_ECHO_REQUEST;
-	pkt[6] = 0;
+	pkt[4] = (unsigned char)(id >> 8);
+	pkt[5] = (unsigned char)id;
 	pkt[7] = 1; /* sequence 1 */
 	memcpy(pkt + 8, "skycheck", 8);
+	if (mode == CHECK_ICMP_RAW && t->family == 4) {
+		uint16_t ck = inet_cksum(pkt, sizeof pkt);
+		pkt[2] = (unsigned char)(ck >> 8);
+		pkt[3] = (unsigned char)ck;
+	}
 	if (sendto(fd, pkt, sizeof pkt, 0, (struct sockaddr *)&ss, sl) < 0) {
 		close(fd);
 		return -1;
@@ -64,31 +105,86 @@ static int icmp_open(const struct check_target *t)
 	return fd;
 }
 
-bool check_icmp_available(const char **why)
+/* 1: an echo reply to our echo; 0: another packet (a raw socket also sees
+ * the host's other ICMP, our own request when pinging ourselves). */
+static int icmp_is_reply(const unsigned char *buf, size_t m, int family, enum check_icmp mode,
+			 uint16_t id)
 {
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_ICMP);
+	if (mode == CHECK_ICMP_RAW && family == 4) { /* raw IPv4 reads the IP header too */
+		if (m < 20)
+			return 0;
+		size_t ihl = (size_t)(buf[0] & 0x0f) * 4;
+		if (ihl < 20 || m < ihl)
+			return 0;
+		buf += ihl;
+		m -= ihl;
+	}
+	unsigned reply = family == 4 ? ICMP_ECHOREPLY : ICMP6_ECHO_REPLY;
+	if (m < 8 || buf[0] != reply)
+		return 0;
+	if (mode == CHECK_ICMP_RAW && ((uint16_t)(buf[4] << 8 | buf[5])) != id)
+		return 0;
+	return 1;
+}
+
+const char *check_icmp_name(enum check_icmp mode)
+{
+	switch (mode) {
+	case CHECK_ICMP_DGRAM: return "dgram";
+	case CHECK_ICMP_RAW: return "raw";
+	default: return "off";
+	}
+}
+
+int check_icmp_pick(const char *want, enum check_icmp *mode, const char **why)
+{
+	bool any = !strcmp(want, "auto");
+	if (!any && strcmp(want, "dgram") && strcmp(want, "raw")) {
+		*why = "want auto, dgram or raw";
+		return SKY_EINVAL;
+	}
+	static const char no_dgram[] =
+		"unprivileged ICMP sockets are not allowed for this group: widen "
+		"net.ipv4.ping_group_range (sysctl -w net.ipv4.ping_group_range='0 2147483647')";
+	static const char no_raw[] = "raw ICMP sockets need CAP_NET_RAW";
+	if (any || !strcmp(want, "dgram")) {
+		int fd = icmp_socket(4, CHECK_ICMP_DGRAM);
+		if (fd >= 0) {
+			close(fd);
+			*mode = CHECK_ICMP_DGRAM;
+			return 0;
+		}
+		if (!any) {
+			*why = errno == EACCES || errno == EPERM ? no_dgram : "cannot open an ICMP socket";
+			return SKY_EAUTH;
+		}
+	}
+	int fd = icmp_socket(4, CHECK_ICMP_RAW);
 	if (fd >= 0) {
 		close(fd);
-		return true;
+		*mode = CHECK_ICMP_RAW;
+		return 0;
 	}
-	*why = errno == EACCES || errno == EPERM
-		       ? "unprivileged ICMP sockets are not allowed for this group: widen "
-			 "net.ipv4.ping_group_range (sysctl -w net.ipv4.ping_group_range='0 "
-			 "2147483647') or drop -enable-icmp"
-		       : "cannot open an ICMP socket";
-	return false;
+	*why = errno != EACCES && errno != EPERM ? "cannot open an ICMP socket"
+	       : any ? "no ICMP socket: unprivileged ones are not allowed for this group (widen "
+		       "net.ipv4.ping_group_range, e.g. sysctl -w net.ipv4.ping_group_range='0 "
+		       "2147483647') and raw ones need CAP_NET_RAW"
+		     : no_raw;
+	return SKY_EAUTH;
 }
 
 struct probe {
 	int fd;
 	size_t target;
 	bool icmp;
+	uint16_t id; /* raw ICMP: our echo's identifier */
 };
 
 static int run_batch(struct check_target *t, size_t n, const uint16_t *ports, int nports,
-		     bool icmp, int timeout_ms)
+		     enum check_icmp icmp, int timeout_ms)
 {
-	size_t per = (size_t)nports + (icmp ? 1 : 0);
+	static uint16_t next_id;
+	size_t per = (size_t)nports + (icmp != CHECK_ICMP_OFF ? 1 : 0);
 	size_t cap = n * per;
 	struct probe *pr = calloc(cap ? cap : 1, sizeof *pr);
 	struct pollfd *pf = calloc(cap ? cap : 1, sizeof *pf);
@@ -118,13 +214,14 @@ static int run_batch(struct check_target *t, size_t n, const uint16_t *ports, in
 				close(fd);
 				continue;
 			}
-			pr[np] = (struct probe){ fd, i, false };
+			pr[np] = (struct probe){ fd, i, false, 0 };
 			np++;
 		}
-		if (icmp && !t[i].ok) {
-			int fd = icmp_open(&t[i]);
+		if (icmp != CHECK_ICMP_OFF && !t[i].ok) {
+			uint16_t id = (uint16_t)(getpid() ^ (unsigned)(++next_id * 40503u));
+			int fd = icmp_open(&t[i], icmp, id);
 			if (fd >= 0) {
-				pr[np] = (struct probe){ fd, i, true };
+				pr[np] = (struct probe){ fd, i, true, id };
 				np++;
 			}
 		}
@@ -157,12 +254,14 @@ static int run_batch(struct check_target *t, size_t n, const uint16_t *ports, in
 			struct probe *p = &pr[ix[a]];
 			bool ok = false;
 			if (p->icmp) {
-				unsigned char buf[256];
+				unsigned char buf[512];
 				ssize_t m = recv(p->fd, buf, sizeof buf, 0);
-				unsigned reply = t[p->target].family == 4 ? ICMP_ECHOREPLY : ICMP6_ECHO_REPLY;
 				if (m < 0 && (errno == EAGAIN || errno == EINTR))
 					continue;
-				ok = m >= 8 && buf[0] == reply;
+				if (m >= 0 && !icmp_is_reply(buf, (size_t)m, t[p->target].family, icmp,
+							      p->id))
+					continue; /* not ours: keep waiting */
+				ok = m >= 0;
 			} else {
 				int err = 0;
 				socklen_t el = sizeof err;
@@ -187,8 +286,8 @@ static int run_batch(struct check_target *t, size_t n, const uint16_t *ports, in
  * timeout (a round takes at most ceil(n / CHECK_BATCH) timeouts). */
 #define CHECK_BATCH 256
 
-int check_run(struct check_target *t, size_t n, const uint16_t *ports, int nports, bool icmp,
-	      int timeout_ms)
+int check_run(struct check_target *t, size_t n, const uint16_t *ports, int nports,
+	      enum check_icmp icmp, int timeout_ms)
 {
 	for (size_t i = 0; i < n; i += CHECK_BATCH) {
 		size_t m = n - i < CHECK_BATCH ? n - i : CHECK_BATCH;

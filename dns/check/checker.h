@@ -48,15 +48,25 @@ struct check_target {
 	bool ok;           /* result of the last check_run */
 };
 
-/* Check every target once: up if any of ports[0..nports) accepts a TCP
- * connection or (icmp) an echo reply comes back, within timeout_ms for the
- * whole round. Sets targets[i].ok. Returns 0 or SKY_E* (resources). */
-int check_run(struct check_target *t, size_t n, const uint16_t *ports, int nports, bool icmp,
-	      int timeout_ms);
+/* How ICMP echoes are sent: not at all, over a datagram ICMP socket
+ * (unprivileged, where net.ipv4.ping_group_range allows the group), or over
+ * a raw socket (CAP_NET_RAW). */
+enum check_icmp { CHECK_ICMP_OFF, CHECK_ICMP_DGRAM, CHECK_ICMP_RAW };
 
-/* Whether unprivileged ICMP echo sockets can be opened (IPv4);
- * on failure *why is set to a message for the user. */
-bool check_icmp_available(const char **why);
+/* Check every target once: up if any of ports[0..nports) accepts a TCP
+ * connection or (icmp not OFF) an echo reply comes back, within timeout_ms
+ * for the whole round. Sets targets[i].ok. Returns 0 or SKY_E* (resources). */
+int check_run(struct check_target *t, size_t n, const uint16_t *ports, int nports,
+	      enum check_icmp icmp, int timeout_ms);
+
+/* Pick the ICMP socket for want ("auto": datagram if allowed, else raw;
+ * "dgram"; "raw") by opening one. 0 and *mode set, or SKY_EINVAL (bad
+ * want) / SKY_EAUTH with *why set to a message naming the sysctl or the
+ * capability to grant. */
+int check_icmp_pick(const char *want, enum check_icmp *mode, const char **why);
+
+/* "off", "dgram" or "raw". */
+const char *check_icmp_name(enum check_icmp mode);
 
 /* Parse "22,80,8080" into ports (up to cap). Returns the count or -1. */
 int check_parse_ports(const char *s, uint16_t *ports, int cap);

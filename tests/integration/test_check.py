@@ -180,27 +180,58 @@ def test_bad_flags_are_refused(workdir, etcd):
         assert p.stderr.strip(), args
 
 
-def test_enable_icmp_works_or_says_why(workdir, etcd):
-    """With ping_group_range allowing our group, -enable-icmp alone finds
-    a loopback address up; otherwise it exits 2 naming the sysctl."""
-    lo, hi = (int(x) for x in open("/proc/sys/net/ipv4/ping_group_range").read().split())
-    allowed = any(lo <= g <= hi for g in [os.getgid(), *os.getgroups()])
-    args = [CHECK_BIN, "-machines", etcd.url, "-etcd3", "-enable-icmp", "-scan-ports", "",
-            "-check-interval", "0.3", "-check-timeout", "0.2", "-fall", "1", "-lease-ttl", "3",
-            "-checker-id", "icmp"]
-    if not allowed:
-        p = subprocess.run(args, capture_output=True, text=True, timeout=10)
-        assert p.returncode == 2
-        assert "ping_group_range" in p.stderr
-        return
-    EtcdKV(etcd.url, "v3").put("/skydns/local/skydns/icmp", {"host": "127.0.0.9"})
-    d = Daemon(os.path.join(workdir, "check-icmp.log"), args).spawn()
+def _can(kind):
+    """Whether this process may open an ICMP socket of that kind."""
     try:
-        time.sleep(2)  # fall 1: a missing reply would be DOWN by now
+        socket.socket(socket.AF_INET, kind, socket.IPPROTO_ICMP).close()
+        return True
+    except PermissionError:
+        return False
+
+
+def _icmp_args(etcd, mode, cid):
+    return [CHECK_BIN, "-machines", etcd.url, "-etcd3", "-enable-icmp", "-icmp-socket", mode,
+            "-scan-ports", "", "-check-interval", "0.3", "-check-timeout", "0.2", "-fall", "1",
+            "-lease-ttl", "3", "-checker-id", cid, "-verbose"]
+
+
+@pytest.mark.parametrize("mode", ["auto", "dgram", "raw"])
+def test_enable_icmp_works_or_says_why(workdir, etcd, mode):
+    """-enable-icmp alone (no ports) keeps loopback addresses, IPv4 and IPv6,
+    up by their echo replies (fall 1: one missed reply would mark them DOWN)
+    over the socket asked for: dgram where net.ipv4.ping_group_range allows
+    our group, raw with CAP_NET_RAW (the test runs as root in CI), auto the
+    first that opens. When the socket cannot be opened it exits 2 naming
+    what to grant."""
+    dgram, raw = _can(socket.SOCK_DGRAM), _can(socket.SOCK_RAW)
+    works = {"auto": dgram or raw, "dgram": dgram, "raw": raw}[mode]
+    args = _icmp_args(etcd, mode, "icmp-" + mode)
+    if not works:
+        p = subprocess.run(args, capture_output=True, text=True, timeout=10)
+        assert p.returncode == 2, p.stderr
+        says = {"auto": ["ping_group_range", "CAP_NET_RAW"], "dgram": ["ping_group_range"],
+                "raw": ["CAP_NET_RAW"]}[mode]
+        assert all(w in p.stderr for w in says), p.stderr
+        return
+    kv = EtcdKV(etcd.url, "v3")
+    kv.put("/skydns/local/skydns/icmp4", {"host": "127.0.0.9"})
+    kv.put("/skydns/local/skydns/icmp6", {"host": "::1"})
+    d = Daemon(os.path.join(workdir, f"check-icmp-{mode}.log"), args).spawn()
+    try:
+        used = "dgram" if mode == "dgram" or (mode == "auto" and dgram) else "raw"
+        wait_until(lambda: f"icmp {used})" in d.logs(), 10, what="start-up line naming the socket")
+        # both addresses are checked (the round line counts them) and stay up
+        wait_until(lambda: "round: 2 addresses" in d.logs(), 10, what="a round over both")
+        time.sleep(2)
         assert d.proc.poll() is None, d.logs()
-        assert "127.0.0.9" not in down_set(etcd.url)
+        assert down_set(etcd.url) & {"127.0.0.9", "::1"} == set(), d.logs()
     finally:
         d.stop()
+
+
+def test_icmp_socket_bad_value(etcd):
+    p = subprocess.run(_icmp_args(etcd, "ping", "x"), capture_output=True, text=True, timeout=10)
+    assert p.returncode == 2 and "auto, dgram or raw" in p.stderr
 
 
 def test_one_checker_rise_fall(stack):
