@@ -128,6 +128,12 @@ bool strmap_has(const struct strmap *m, const char *key)
 	return find(m, key) != NULL;
 }
 
+const char *strmap_key(const struct strmap *m, const char *key)
+{
+	struct slot *s = find(m, key);
+	return s ? s->key : NULL;
+}
+
 void *strmap_take(struct strmap *m, const char *key)
 {
 	struct slot *s = find(m, key);

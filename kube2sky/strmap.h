@@ -21,6 +21,9 @@ void strmap_free(struct strmap *m);
 int strmap_put(struct strmap *m, const char *key, void *val);
 void *strmap_get(const struct strmap *m, const char *key);
 bool strmap_has(const struct strmap *m, const char *key);
+/* The map's own copy of key (stable until the entry is removed: growing
+ * moves slots, not keys), or NULL when absent. */
+const char *strmap_key(const struct strmap *m, const char *key);
 /* Remove (value freed with free_val); no-op when absent. */
 void strmap_del(struct strmap *m, const char *key);
 /* Remove and hand the value back to the caller (not freed). */

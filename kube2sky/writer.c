@@ -9,14 +9,37 @@
 #include "etcd.h"
 #include "strmap.h"
 
+/* The view keeps each key once. At 10k Services (5.5 keys each) the
+ * earlier layout (one map each for value, owner, claims and claim counts,
+ * and a 16-slot hash set per Service) held every key four times: ~4.8 KB
+ * per Service. Now a key is one map entry (struct kent) and a Service's
+ * claims are a sorted array of pointers to those entries. */
+struct svcent;
+
+struct kent {
+	const char *key;             /* the keys map's copy */
+	char *value;                 /* in etcd, NULL when not (yet) there */
+	const struct svcent *owner;  /* whose value it is; it claims the key */
+	uint32_t nclaims;            /* services wanting it; entry freed at 0 without value */
+};
+
+struct svcent {
+	struct kent **claims;        /* sorted by address: binary search */
+	uint32_t n, cap;
+	char name[];                 /* "ns/name", "" = the global records */
+};
+
+struct view {
+	struct strmap *keys;         /* key -> struct kent * */
+	struct strmap *svcs;         /* service -> struct svcent * */
+	size_t nvalues;              /* keys with a value (owned in etcd) */
+};
+
 struct writer {
 	struct etcd_client *etcd;
 	struct translate_opts opts;
 	char *prefix, *zone;
-	struct strmap *value;   /* key -> value in etcd (char *) */
-	struct strmap *owner;   /* key -> service whose value it is (char *) */
-	struct strmap *claims;  /* service -> strmap set of keys it wants/has */
-	struct strmap *nclaims; /* key -> number of services claiming it (intptr_t) */
+	struct view v;
 	struct strmap *orphans; /* keys whose owner let go while others claim them */
 	struct writer_stats st;
 	bool batching;          /* between writer_begin and writer_flush */
@@ -24,25 +47,38 @@ struct writer {
 	size_t nops, capops;
 };
 
-static void free_set(void *p)
+static void kent_free(void *p)
 {
-	strmap_free(p);
+	struct kent *k = p;
+	if (k)
+		free(k->value);
+	free(k);
 }
 
-static int new_maps(struct strmap **value, struct strmap **owner, struct strmap **claims,
-		    struct strmap **nclaims)
+static void svcent_free(void *p)
 {
-	*value = strmap_new(free);
-	*owner = strmap_new(free);
-	*claims = strmap_new(free_set);
-	*nclaims = strmap_new(NULL);
-	if (*value && *owner && *claims && *nclaims)
+	struct svcent *s = p;
+	if (s)
+		free(s->claims);
+	free(s);
+}
+
+static int view_new(struct view *v)
+{
+	v->keys = strmap_new(kent_free);
+	v->svcs = strmap_new(svcent_free);
+	v->nvalues = 0;
+	if (v->keys && v->svcs)
 		return 0;
-	strmap_free(*value);
-	strmap_free(*owner);
-	strmap_free(*claims);
-	strmap_free(*nclaims);
+	strmap_free(v->keys);
+	strmap_free(v->svcs);
 	return SKY_ENOMEM;
+}
+
+static void view_free(struct view *v)
+{
+	strmap_free(v->keys);
+	strmap_free(v->svcs);
 }
 
 int writer_new(struct etcd_client *etcd, const struct translate_opts *opts, struct writer **out)
@@ -57,8 +93,7 @@ int writer_new(struct etcd_client *etcd, const struct translate_opts *opts, stru
 	w->opts.prefix = w->prefix;
 	w->opts.zone = w->zone;
 	w->orphans = strmap_new(NULL);
-	if (!w->prefix || !w->zone || !w->orphans ||
-	    new_maps(&w->value, &w->owner, &w->claims, &w->nclaims)) {
+	if (!w->prefix || !w->zone || !w->orphans || view_new(&w->v)) {
 		strmap_free(w->orphans);
 		free(w->prefix);
 		free(w->zone);
@@ -84,84 +119,175 @@ void writer_free(struct writer *w)
 		return;
 	drop_ops(w);
 	free(w->ops);
-	strmap_free(w->value);
-	strmap_free(w->owner);
-	strmap_free(w->claims);
-	strmap_free(w->nclaims);
+	view_free(&w->v);
 	strmap_free(w->orphans);
 	free(w->prefix);
 	free(w->zone);
 	free(w);
 }
 
-static int claim(struct writer *w, const char *svc, const char *key)
+/* Index of k in s->claims, or where it would go (*found false). */
+static uint32_t claim_pos(const struct svcent *s, const struct kent *k, bool *found)
 {
-	struct strmap *set = strmap_get(w->claims, svc);
-	if (!set) {
-		if (!(set = strmap_new(NULL)) || strmap_put(w->claims, svc, set)) {
-			strmap_free(set);
+	uint32_t lo = 0, hi = s->n;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if ((uintptr_t)s->claims[mid] < (uintptr_t)k)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = lo < s->n && s->claims[lo] == k;
+	return lo;
+}
+
+static bool claims_key(const struct svcent *s, const struct kent *k)
+{
+	bool found = false;
+	if (s && k)
+		claim_pos(s, k, &found);
+	return found;
+}
+
+static struct kent *key_get(const struct view *v, const char *key)
+{
+	return strmap_get(v->keys, key);
+}
+
+/* The entry for key, made when missing. NULL on ENOMEM. */
+static struct kent *key_make(struct view *v, const char *key)
+{
+	struct kent *k = strmap_get(v->keys, key);
+	if (k)
+		return k;
+	if (!(k = calloc(1, sizeof *k)))
+		return NULL;
+	if (strmap_put(v->keys, key, k)) {
+		free(k);
+		return NULL;
+	}
+	k->key = strmap_key(v->keys, key);
+	return k;
+}
+
+/* Drop the entry once nothing refers to it: no value, no claim. */
+static void key_gc(struct view *v, struct kent *k)
+{
+	if (!k->value && k->nclaims == 0)
+		strmap_del(v->keys, k->key); /* frees k and k->key */
+}
+
+static void key_set(struct view *v, struct kent *k, char *value, const struct svcent *owner)
+{
+	v->nvalues += !k->value && value;
+	v->nvalues -= k->value && !value;
+	free(k->value);
+	k->value = value;
+	k->owner = value ? owner : NULL;
+}
+
+static struct svcent *svc_make(struct view *v, const char *svc)
+{
+	struct svcent *s = strmap_get(v->svcs, svc);
+	if (s)
+		return s;
+	size_t len = strlen(svc);
+	if (!(s = calloc(1, sizeof *s + len + 1)))
+		return NULL;
+	memcpy(s->name, svc, len + 1);
+	if (strmap_put(v->svcs, svc, s)) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* svc wants key: *kp gets its entry. */
+static int claim(struct view *v, const char *svc, const char *key, struct svcent **sp,
+		 struct kent **kp)
+{
+	struct svcent *s = svc_make(v, svc);
+	struct kent *k = s ? key_make(v, key) : NULL;
+	if (!k)
+		return SKY_ENOMEM;
+	*sp = s;
+	*kp = k;
+	bool found;
+	uint32_t at = claim_pos(s, k, &found);
+	if (found)
+		return 0;
+	if (s->n == s->cap) {
+		uint32_t cap = s->cap ? s->cap * 2 : 4;
+		struct kent **n = realloc(s->claims, cap * sizeof *n);
+		if (!n) {
+			key_gc(v, k);
 			return SKY_ENOMEM;
 		}
+		s->claims = n;
+		s->cap = cap;
 	}
-	if (strmap_has(set, key))
-		return 0;
-	int rc = strmap_put(set, key, NULL);
-	if (!rc)
-		rc = strmap_put(w->nclaims, key, (void *)((intptr_t)strmap_get(w->nclaims, key) + 1));
-	return rc;
+	memmove(s->claims + at + 1, s->claims + at, (s->n - at) * sizeof *s->claims);
+	s->claims[at] = k;
+	s->n++;
+	k->nclaims++;
+	return 0;
 }
 
-static void unclaim(struct writer *w, const char *svc, const char *key)
+static void unclaim(struct view *v, struct svcent *s, struct kent *k)
 {
-	struct strmap *set = strmap_get(w->claims, svc);
-	if (!set || !strmap_has(set, key))
+	bool found;
+	uint32_t at = claim_pos(s, k, &found);
+	if (!found)
 		return;
-	strmap_del(set, key);
-	intptr_t n = (intptr_t)strmap_get(w->nclaims, key) - 1;
-	if (n > 0)
-		strmap_put(w->nclaims, key, (void *)n);
-	else
-		strmap_del(w->nclaims, key);
+	memmove(s->claims + at, s->claims + at + 1, (s->n - at - 1) * sizeof *s->claims);
+	s->n--;
+	k->nclaims--;
+	if (k->owner == s)
+		k->owner = NULL; /* an owner always claims its key */
+	key_gc(v, k);
 }
 
-/* Record one key found in etcd in a fresh view (a struct writer copy
- * whose maps are new). */
-static int record_loaded(struct writer *w, const char *key, const char *value)
+/* Record one key found in etcd in a fresh view. */
+static int record_loaded(struct view *v, const struct translate_opts *opts, const char *key,
+			 const char *value)
 {
 	char owner[512];
-	if (translate_owner(&w->opts, key, value, owner, sizeof owner) != 0)
+	if (translate_owner(opts, key, value, owner, sizeof owner) != 0)
 		return 0; /* not kube2sky's */
-	char *v = strdup(value), *o = strdup(owner);
-	if (!v || !o) {
-		free(v);
-		free(o);
-		return SKY_ENOMEM;
-	}
-	int rc = strmap_put(w->value, key, v);
-	if (rc)
-		free(v);
-	if (!rc && (rc = strmap_put(w->owner, key, o)))
-		free(o);
-	if (rc)
+	struct svcent *s;
+	struct kent *k;
+	char *val = strdup(value);
+	int rc = val ? claim(v, owner, key, &s, &k) : SKY_ENOMEM;
+	if (rc) {
+		free(val);
 		return rc;
-	return claim(w, owner, key);
+	}
+	key_set(v, k, val, s);
+	return 0;
 }
+
+struct load_arg {
+	struct view *v;
+	const struct translate_opts *opts;
+};
 
 static int load_cb(void *arg, const struct etcd_kv *kv)
 {
-	return record_loaded(arg, kv->key, kv->value ? kv->value : "");
+	struct load_arg *a = arg;
+	return record_loaded(a->v, a->opts, kv->key, kv->value ? kv->value : "");
 }
 
 int writer_load(struct writer *w)
 {
-	struct writer tmp = *w;
-	if (new_maps(&tmp.value, &tmp.owner, &tmp.claims, &tmp.nclaims))
+	struct view tmp;
+	if (view_new(&tmp))
 		return SKY_ENOMEM;
+	struct load_arg la = { &tmp, &w->opts };
 	char pre[3][512];
 	int n = translate_owned_prefixes(&w->opts, pre, 3), rc = n < 0 ? n : 0;
 	for (int i = 0; i < n && !rc; i++) {
 		uint64_t rev;
-		rc = etcd_get_prefix(w->etcd, pre[i], load_cb, &tmp, &rev);
+		rc = etcd_get_prefix(w->etcd, pre[i], load_cb, &la, &rev);
 		if (rc == SKY_ENOTFOUND)
 			rc = 0;
 	}
@@ -174,37 +300,24 @@ int writer_load(struct writer *w)
 		if (rc == SKY_ENOTFOUND)
 			rc = 0;
 		else if (!rc)
-			rc = record_loaded(&tmp, glob.recs[i].key, v);
+			rc = record_loaded(&tmp, &w->opts, glob.recs[i].key, v);
 		free(v);
 	}
 	recset_clear(&glob);
 	if (rc) {
-		strmap_free(tmp.value);
-		strmap_free(tmp.owner);
-		strmap_free(tmp.claims);
-		strmap_free(tmp.nclaims);
+		view_free(&tmp);
 		w->st.errors++;
 		return rc;
 	}
-	strmap_free(w->value);
-	strmap_free(w->owner);
-	strmap_free(w->claims);
-	strmap_free(w->nclaims);
-	w->value = tmp.value;
-	w->owner = tmp.owner;
-	w->claims = tmp.claims;
-	w->nclaims = tmp.nclaims;
+	view_free(&w->v);
+	w->v = tmp;
 	return 0;
 }
 
 /* Another live claimant holds the key's current value: leave it alone. */
-static bool held_by_other(struct writer *w, const char *svc, const char *key)
+static bool held_by_other(const struct svcent *s, const struct kent *k)
 {
-	const char *o = strmap_get(w->owner, key);
-	if (!o || strcmp(o, svc) == 0)
-		return false;
-	struct strmap *set = strmap_get(w->claims, o);
-	return set && strmap_has(set, key);
+	return k->owner && k->owner != s && claims_key(k->owner, k);
 }
 
 /* Batch mode: remember a write (value NULL: a delete) for writer_flush. */
@@ -230,11 +343,12 @@ static int queue_op(struct writer *w, const char *key, const char *value)
 
 static int put_one(struct writer *w, const char *svc, const struct k2s_rec *r)
 {
-	int rc = claim(w, svc, r->key);
-	if (rc || held_by_other(w, svc, r->key))
+	struct svcent *s;
+	struct kent *k;
+	int rc = claim(&w->v, svc, r->key, &s, &k);
+	if (rc || held_by_other(s, k))
 		return rc;
-	const char *cur = strmap_get(w->value, r->key), *o = strmap_get(w->owner, r->key);
-	if (cur && strcmp(cur, r->value) == 0 && o && strcmp(o, svc) == 0)
+	if (k->value && strcmp(k->value, r->value) == 0 && k->owner == s)
 		return 0;
 	if (w->batching)
 		rc = queue_op(w, r->key, r->value);
@@ -245,27 +359,24 @@ static int put_one(struct writer *w, const char *svc, const struct k2s_rec *r)
 		w->st.puts++;
 	if (rc)
 		return rc;
-	char *v = strdup(r->value), *no = strdup(svc);
-	if (!v || !no) {
-		free(v);
-		free(no);
+	char *v = strdup(r->value);
+	if (!v)
 		return SKY_ENOMEM;
-	}
-	strmap_put(w->value, r->key, v);
-	strmap_put(w->owner, r->key, no);
+	key_set(&w->v, k, v, s);
 	return 0;
 }
 
 /* Drop svc's claim on key; delete it from etcd when nobody else wants it.
  * When another service still claims it, the old value stays (no gap) until
  * that service rewrites it: the key is remembered as an orphan. */
-static int release_one(struct writer *w, const char *svc, const char *key, bool *deleted)
+static int release_one(struct writer *w, struct svcent *s, const char *key, bool *deleted)
 {
-	const char *o = strmap_get(w->owner, key);
-	bool mine = o && strcmp(o, svc) == 0;
-	intptr_t others = (intptr_t)strmap_get(w->nclaims, key) - 1;
+	struct kent *k = key_get(&w->v, key);
 	*deleted = false;
-	if (mine && others <= 0) {
+	if (!k || !claims_key(s, k))
+		return 0;
+	bool mine = k->value && k->owner == s;
+	if (mine && k->nclaims <= 1) {
 		int rc = w->batching ? queue_op(w, key, NULL) : etcd_delete(w->etcd, key);
 		if (rc && !w->batching) {
 			w->st.errors++;
@@ -275,13 +386,13 @@ static int release_one(struct writer *w, const char *svc, const char *key, bool 
 			return rc;
 		*deleted = !w->batching; /* v3 (batches): no directories to tidy */
 		w->st.deletes += !w->batching;
-		strmap_del(w->value, key);
-		strmap_del(w->owner, key);
+		key_set(&w->v, k, NULL, NULL);
 	} else if (mine) {
-		strmap_del(w->owner, key);
-		strmap_put(w->orphans, key, NULL);
+		k->owner = NULL;
+		if (strmap_put(w->orphans, key, NULL))
+			return SKY_ENOMEM;
 	}
-	unclaim(w, svc, key);
+	unclaim(&w->v, s, k);
 	return 0;
 }
 
@@ -371,6 +482,23 @@ static int drop_service_dir(struct writer *w, const char *svc)
 	return rc;
 }
 
+/* Copies of the keys s claims that desired does not hold. */
+static int gone_keys(const struct svcent *s, const struct k2s_recset *desired, char ***out,
+		     size_t *n)
+{
+	*n = 0;
+	if (!(*out = malloc(sizeof **out * (s->n + 1))))
+		return SKY_ENOMEM;
+	for (uint32_t i = 0; i < s->n; i++) {
+		if (recset_find(desired, s->claims[i]->key))
+			continue;
+		if (!((*out)[*n] = strdup(s->claims[i]->key)))
+			return SKY_ENOMEM; /* release what was collected */
+		(*n)++;
+	}
+	return 0;
+}
+
 int writer_sync(struct writer *w, const char *svc, const struct k2s_recset *desired)
 {
 	int rc = 0;
@@ -378,33 +506,28 @@ int writer_sync(struct writer *w, const char *svc, const struct k2s_recset *desi
 		rc = put_one(w, svc, &desired->recs[i]);
 	if (rc)
 		return rc;
-	struct strmap *set = strmap_get(w->claims, svc);
-	if (!set)
+	struct svcent *s = strmap_get(w->v.svcs, svc);
+	if (!s)
 		return 0;
-	/* Collect first: release_one() changes the set being iterated. */
-	size_t n = 0, it = 0;
-	char **gone = malloc(sizeof *gone * (strmap_len(set) + 1));
+	/* Collect first: release_one() changes the claims being walked. */
+	char **gone;
+	size_t n;
+	int grc = gone_keys(s, desired, &gone, &n); /* ENOMEM: release what was collected */
 	if (!gone)
-		return SKY_ENOMEM;
-	const char *key;
-	while (strmap_next(set, &it, &key, NULL)) {
-		if (recset_find(desired, key))
-			continue;
-		if (!(gone[n] = strdup(key)))
-			break; /* out of memory: release what was collected */
-		n++;
-	}
+		return grc;
 	size_t nd = 0;
 	for (size_t i = 0; i < n; i++) {
 		bool deleted = false;
 		if (!rc)
-			rc = release_one(w, svc, gone[i], &deleted);
+			rc = release_one(w, s, gone[i], &deleted);
 		if (deleted)
 			gone[nd++] = gone[i]; /* nd <= i: the kept ones stay in front */
 		else
 			free(gone[i]);
 	}
-	bool emptied = !rc && (set = strmap_get(w->claims, svc)) && strmap_len(set) == 0;
+	if (!rc)
+		rc = grc;
+	bool emptied = !rc && s->n == 0;
 	if (emptied && *svc && !w->batching) /* v3 (batches) has no directories */
 		rc = drop_service_dir(w, svc); /* before tidy_dirs: then <ns>/ can go */
 	if (!rc && nd)
@@ -413,7 +536,7 @@ int writer_sync(struct writer *w, const char *svc, const struct k2s_recset *desi
 		free(gone[i]);
 	free(gone);
 	if (!rc && emptied)
-		strmap_del(w->claims, svc); /* kept on error: a retry drops the directory */
+		strmap_del(w->v.svcs, svc); /* kept on error: a retry drops the directory */
 	return rc;
 }
 
@@ -456,12 +579,12 @@ int writer_stale_owners(struct writer *w, writer_live_fn live, void *arg, char *
 {
 	*owners = NULL;
 	*n = 0;
-	char **list = malloc(sizeof *list * (strmap_len(w->claims) + 1));
+	char **list = malloc(sizeof *list * (strmap_len(w->v.svcs) + 1));
 	if (!list)
 		return SKY_ENOMEM;
 	size_t it = 0;
 	const char *svc;
-	while (strmap_next(w->claims, &it, &svc, NULL)) {
+	while (strmap_next(w->v.svcs, &it, &svc, NULL)) {
 		if (*svc && !live(arg, svc)) {
 			if (!(list[*n] = strdup(svc)))
 				break;
@@ -478,12 +601,12 @@ void writer_take_orphans(struct writer *w, void (*cb)(void *arg, const char *svc
 		return;
 	size_t it = 0;
 	const char *svc;
-	void *set;
-	while (strmap_next(w->claims, &it, &svc, &set)) {
+	void *s;
+	while (strmap_next(w->v.svcs, &it, &svc, &s)) {
 		size_t jt = 0;
 		const char *key;
 		while (strmap_next(w->orphans, &jt, &key, NULL)) {
-			if (strmap_has(set, key)) {
+			if (claims_key(s, key_get(&w->v, key))) {
 				cb(arg, svc);
 				break;
 			}
@@ -495,5 +618,5 @@ void writer_take_orphans(struct writer *w, void (*cb)(void *arg, const char *svc
 void writer_get_stats(const struct writer *w, struct writer_stats *st)
 {
 	*st = w->st;
-	st->keys = strmap_len(w->value);
+	st->keys = w->v.nvalues;
 }
