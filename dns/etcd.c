@@ -650,6 +650,18 @@ int etcd_batch(struct etcd_client *c, const struct etcd_op *ops, size_t n, size_
 	return rc;
 }
 
+int etcd_txn(struct etcd_client *c, const struct etcd_cmp *cmps, size_t ncmp,
+	     const struct etcd_op *ops, size_t nops, uint64_t *revision)
+{
+	if (!c->v3) {
+		/* v2 has compare-and-swap per key only (prevIndex/prevExist), never
+		 * over several keys: no emulation that would pass for atomic. */
+		etcd_set_error(c, "etcd v2 has no transactions");
+		return SKY_ENOTSUP;
+	}
+	return etcd_v3_txn(c, cmps, ncmp, ops, nops, revision);
+}
+
 int etcd_txn_limit(const struct etcd_client *c)
 {
 	return c->txn_limit;
