@@ -640,6 +640,10 @@ int etcd_delete(struct etcd_client *c, const char *key)
 
 int etcd_batch(struct etcd_client *c, const struct etcd_op *ops, size_t n, size_t *done)
 {
+	*done = 0;
+	for (size_t i = 0; i < n; i++)
+		if (ops[i].below)
+			return SKY_EINVAL; /* a range delete split over txns would not be one */
 	if (c->v3)
 		return etcd_v3_batch(c, ops, n, done);
 	int rc = 0;

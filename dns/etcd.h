@@ -95,10 +95,12 @@ int etcd_delete(struct etcd_client *c, const char *key);
  * given ?dir=true too. v3 has no directories and no hidden keys: a no-op. */
 int etcd_delete_dir(struct etcd_client *c, const char *key, bool recursive);
 
-/* One write of etcd_batch: value NULL deletes the key. */
+/* One write of etcd_batch or etcd_txn: value NULL deletes the key; with
+ * `below` (a delete, etcd_txn only) every key under "<key>/" instead. */
 struct etcd_op {
 	const char *key;
 	const char *value;
+	bool below;
 };
 
 /* Apply ops in order. v3: in as few /v3/kv/txn requests as the

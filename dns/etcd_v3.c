@@ -463,9 +463,33 @@ static size_t txn_span(const struct etcd_op *ops, size_t n, size_t limit)
 	size_t k = 0;
 	for (; k < n && k < limit; k++)
 		for (size_t j = 0; j < k; j++)
-			if (strcmp(ops[j].key, ops[k].key) == 0)
+			if (strcmp(ops[j].key, ops[k].key) == 0 && ops[j].below == ops[k].below)
 				return k;
 	return k;
+}
+
+/* One op of a txn: {"requestPut": {key, value}} or {"requestDeleteRange":
+ * {key[, range_end]}}. */
+static cJSON *txn_op(const struct etcd_op *o)
+{
+	cJSON *item = cJSON_CreateObject(), *op = NULL;
+	bool ok = item != NULL;
+	if (ok && o->below && !o->value) { /* ["<key>/", "<key>0") */
+		op = range_req(o->key, NULL, 0);
+		ok = op && cJSON_AddItemToObject(item, "requestDeleteRange", op);
+		if (!ok)
+			cJSON_Delete(op);
+	} else if (ok) {
+		op = cJSON_AddObjectToObject(item, o->value ? "requestPut" : "requestDeleteRange");
+		ok = op && add_b64(op, "key", o->key, strlen(o->key));
+		if (ok && o->value)
+			ok = add_b64(op, "value", o->value, strlen(o->value));
+	}
+	if (!ok) {
+		cJSON_Delete(item);
+		return NULL;
+	}
+	return item;
 }
 
 static cJSON *txn_req(const struct etcd_op *ops, size_t n)
@@ -473,13 +497,10 @@ static cJSON *txn_req(const struct etcd_op *ops, size_t n)
 	cJSON *req = cJSON_CreateObject(), *arr = req ? cJSON_AddArrayToObject(req, "success") : NULL;
 	bool ok = arr != NULL;
 	for (size_t i = 0; i < n && ok; i++) {
-		cJSON *item = cJSON_CreateObject(), *op = NULL;
+		cJSON *item = txn_op(&ops[i]);
 		ok = item && cJSON_AddItemToArray(arr, item);
-		if (ok)
-			op = cJSON_AddObjectToObject(item, ops[i].value ? "requestPut" : "requestDeleteRange");
-		ok = op && add_b64(op, "key", ops[i].key, strlen(ops[i].key));
-		if (ok && ops[i].value)
-			ok = add_b64(op, "value", ops[i].value, strlen(ops[i].value));
+		if (!ok)
+			cJSON_Delete(item);
 	}
 	if (!ok) {
 		cJSON_Delete(req);

@@ -316,8 +316,8 @@ TEST(v3_txn_body_and_reply)
 		  .value = 9 },
 		{ .key = "/c", .target = ETCD_CMP_VERSION, .value = 2 },
 	};
-	struct etcd_op ops[] = { { "/a/x", "1" }, { "/a", NULL } };
-	char *body = etcd_v3_txn_body(cmps, 4, ops, 2);
+	struct etcd_op ops[] = { { "/a/x", "1", false }, { "/a", NULL, false }, { "/a", NULL, true } };
+	char *body = etcd_v3_txn_body(cmps, 4, ops, 3);
 	CHECK(body != NULL);
 	CHECK(strstr(body, "\"compare\":[{\"key\":\"L2E=\",\"target\":\"MOD\",\"result\":\"EQUAL\","
 			   "\"mod_revision\":\"7\"},{\"key\":\"L2I=\",\"target\":\"CREATE\","
@@ -326,7 +326,8 @@ TEST(v3_txn_body_and_reply)
 			   "\"mod_revision\":\"9\"},{\"key\":\"L2M=\",\"target\":\"VERSION\","
 			   "\"result\":\"EQUAL\",\"version\":\"2\"}]") != NULL);
 	CHECK(strstr(body, "\"success\":[{\"requestPut\":{\"key\":\"L2EveA==\",\"value\":\"MQ==\"}},"
-			   "{\"requestDeleteRange\":{\"key\":\"L2E=\"}}]") != NULL);
+			   "{\"requestDeleteRange\":{\"key\":\"L2E=\"}},{\"requestDeleteRange\":"
+			   "{\"key\":\"L2Ev\",\"range_end\":\"L2Ew\"}}]") != NULL);
 	free(body);
 	bool ok = false;
 	uint64_t rev = 0;
