@@ -10,10 +10,17 @@
  * and the keys below it with a hex hash label (<= 8 hex digits) holding an
  * address, SRV or TXT, as the seed and this API write them. Names further
  * below are theirs (skydns still answers a name with everything below it;
- * ?prefix= lists the whole subtree). The seed's DELETE removes the subtree. Writes go key by key through dns/etcd.h; the
- * daemon serves one request at a time (libmicrohttpd's single polling
- * thread), so the If-Match check and the writes after it are not interleaved
- * with another API write. Everything is validated before anything is written.
+ * ?prefix= lists the whole subtree). The seed's DELETE removes the subtree.
+ *
+ * Writes on etcd v3 are one guarded transaction per request (etcd_txn): the
+ * compares say the name is still as it was read (the If-Match check was made
+ * on that read), so two skydns-api daemons or an etcdctl user racing for a
+ * name cannot interleave: one wins, the other gets 412 (the seed's POST:
+ * 409, "exists") with nothing written, and the etcd revision advances by
+ * exactly one per write. etcd v2 has no transactions: writes go key by key,
+ * which is safe against other API writes only while one daemon serves the
+ * name (it handles one request at a time). Everything is validated before
+ * anything is written.
  */
 #include <ctype.h>
 #include <inttypes.h>
@@ -35,6 +42,7 @@
 
 static bool v2_hidden(const struct api *a, const char *key);
 static int managed_zone(struct api *a, const char *name, char *out, size_t cap);
+#define API_KEY_MAX (MSG_NAME_MAX + 128)
 #define V2_HIDDEN "etcd v2 hides keys with a label starting with '_' (skydns would never see it); use etcd v3 (-etcd3)"
 
 /* ------------------------------------------------------------ replies */
@@ -466,49 +474,170 @@ static void v1_get(struct api *a, const char *name, const char *key, struct api_
 	reply_json(r, 200, j);
 }
 
+/* The records of a PUT body as the JSON to store: 0, or -1 with r set. */
+static int v1_parse_body(const char *body, size_t len, char ***jsons, int *njson,
+			 struct api_reply *r)
+{
+	cJSON *doc = cJSON_ParseWithLength(body, len);
+	cJSON *list = doc;
+	if (cJSON_IsObject(doc))
+		list = cJSON_GetObjectItemCaseSensitive(doc, "records");
+	if (!cJSON_IsArray(list)) {
+		cJSON_Delete(doc);
+		reply_err(r, 400, "records",
+			  "body must be a JSON list of SkyDNS records (or {\"records\": [...]})");
+		return -1;
+	}
+	int n = cJSON_GetArraySize(list);
+	if (n == 0) {
+		cJSON_Delete(doc);
+		reply_err(r, 400, "records", "empty list (use DELETE to remove a name)");
+		return -1;
+	}
+	char **js = calloc((size_t)n, sizeof *js);
+	if (!js) {
+		cJSON_Delete(doc);
+		reply_err(r, 500, NULL, "out of memory");
+		return -1;
+	}
+	int i = 0;
+	for (const cJSON *it = list->child; it; it = it->next, i++) {
+		char field[128];
+		const char *why = NULL;
+		if (record_check(it, &js[i], field, sizeof field, i, &why) != 0) {
+			for (int k = 0; k < i; k++)
+				free(js[k]);
+			free(js);
+			cJSON_Delete(doc);
+			reply_err(r, 400, field, "%s: %s", field, why ? why : "invalid");
+			return -1;
+		}
+	}
+	cJSON_Delete(doc);
+	*jsons = js;
+	*njson = n;
+	return 0;
+}
+
+/* The keys of a new record set: one CNAME-like record (a name host, no
+ * port, no text) sits at the name's own key, as the seed writes aliases;
+ * the rest below it at <key>/<fnv1a32 of the JSON>. *at_key says which. */
+static void v1_new_keys(const char *key, char **jsons, int njson, char (*nk)[API_KEY_MAX],
+			bool *at_key)
+{
+	*at_key = false;
+	if (njson == 1) {
+		cJSON *v = cJSON_Parse(jsons[0]);
+		const cJSON *h = cJSON_GetObjectItemCaseSensitive(v, "host");
+		uint8_t ipb[16];
+		*at_key = cJSON_IsString(h) && !msg_parse_ip(h->valuestring, ipb) &&
+			  !cJSON_GetObjectItemCaseSensitive(v, "port") &&
+			  !cJSON_GetObjectItemCaseSensitive(v, "text");
+		cJSON_Delete(v);
+	}
+	for (int i = 0; i < njson; i++)
+		if (*at_key)
+			snprintf(nk[i], sizeof nk[i], "%s", key);
+		else
+			snprintf(nk[i], sizeof nk[i], "%s/%x", key, fnv1a32(jsons[i]));
+}
+
+/* etcd v2 (no transactions): key by key. Safe against other API writes
+ * only while one skydns-api serves the name (it handles one request at a
+ * time); a second daemon or an etcdctl user can interleave. */
+static int v1_apply_keys(struct api *a, const char *key, const struct kvs *l, char **jsons,
+			 int njson, char (*nk)[API_KEY_MAX], bool at_key, bool del,
+			 uint64_t *revision)
+{
+	bool had_below = false;
+	for (size_t i = 0; i < l->n; i++)
+		had_below |= strcmp(l->key[i], key) != 0;
+	int rc = 0;
+	for (size_t i = 0; i < l->n && !rc; i++) { /* drop what the new set does not keep */
+		bool keep = false;
+		for (int k = 0; k < njson && !keep; k++)
+			keep = strcmp(l->key[i], nk[k]) == 0 && strcmp(l->val[i], jsons[k]) == 0;
+		if (!keep)
+			rc = etcd_delete(a->etcd, l->key[i]);
+	}
+	if (!rc && (del || (at_key && had_below))) /* the name's directory, when now empty */
+		etcd_delete_dir(a->etcd, key, false);
+	for (int i = 0; i < njson && !rc; i++)
+		rc = etcd_put(a->etcd, nk[i], jsons[i], 0);
+	if (!rc)
+		*revision = store_revision(a, key);
+	return rc;
+}
+
+/* etcd v3: the whole change in one guarded txn (the revision advances by
+ * one). The guard, from the read at revision `read_rev`: each own key still
+ * at the mod_revision read (not changed or deleted since), the name's own
+ * key as read (`exact_rev`, 0 = absent) when it is not one of them, and no
+ * key under the name written after the read (a record another writer
+ * added). Names below that change meanwhile make the txn fail too: a
+ * needless 412 at worst, never a lost write. Deletes leave out keys the
+ * new set puts again (etcd refuses a key twice in one txn). */
+static int v1_apply_txn(struct api *a, const char *key, const struct kvs *l, uint64_t exact_rev,
+			uint64_t read_rev, char **jsons, int njson, char (*nk)[API_KEY_MAX],
+			uint64_t *revision, struct api_reply *r)
+{
+	struct etcd_cmp *cmp = calloc(l->n + 2, sizeof *cmp);
+	struct etcd_op *op = calloc(l->n + (size_t)njson + 1, sizeof *op);
+	size_t ncmp = 0, nop = 0;
+	int rc = cmp && op ? 0 : SKY_ENOMEM;
+	bool exact_own = false;
+	for (size_t i = 0; i < l->n && !rc; i++) {
+		cmp[ncmp++] = (struct etcd_cmp){ .key = l->key[i], .value = l->rev[i] };
+		exact_own |= strcmp(l->key[i], key) == 0;
+		bool again = false;
+		for (int k = 0; k < njson && !again; k++)
+			again = strcmp(l->key[i], nk[k]) == 0;
+		if (!again)
+			op[nop++] = (struct etcd_op){ .key = l->key[i] };
+	}
+	if (!rc && !exact_own)
+		cmp[ncmp++] = (struct etcd_cmp){ .key = key, .value = exact_rev };
+	if (!rc)
+		cmp[ncmp++] = (struct etcd_cmp){ .key = key, .below = true,
+						 .result = ETCD_CMP_LESS, .value = read_rev + 1 };
+	for (int i = 0; i < njson && !rc; i++) {
+		bool dup = false; /* two equal records in the body: one key */
+		for (int k = 0; k < i && !dup; k++)
+			dup = strcmp(nk[k], nk[i]) == 0;
+		if (!dup)
+			op[nop++] = (struct etcd_op){ .key = nk[i], .value = jsons[i] };
+	}
+	size_t lim = (size_t)etcd_txn_limit(a->etcd);
+	if (!rc && (nop > lim || ncmp > lim)) {
+		reply_err(r, 413, "records",
+			  "this write needs %zu operations and %zu compares in one etcd transaction; "
+			  "the limit is %zu (etcd's --max-txn-ops): it is not split, so that it stays "
+			  "atomic", nop, ncmp, lim);
+		rc = SKY_ERANGE;
+	} else if (!rc) {
+		rc = etcd_txn(a->etcd, cmp, ncmp, op, nop, revision);
+	}
+	free(cmp);
+	free(op);
+	return rc;
+}
+
 static void v1_write(struct api *a, const char *name, const char *key, const char *body,
 		     size_t len, bool del, struct api_reply *r)
 {
 	char **jsons = NULL;
 	int njson = 0;
-	if (!del) {
-		cJSON *doc = cJSON_ParseWithLength(body, len);
-		cJSON *list = doc;
-		if (cJSON_IsObject(doc))
-			list = cJSON_GetObjectItemCaseSensitive(doc, "records");
-		if (!cJSON_IsArray(list)) {
-			cJSON_Delete(doc);
-			reply_err(r, 400, "records",
-				  "body must be a JSON list of SkyDNS records (or {\"records\": [...]})");
-			return;
-		}
-		int n = cJSON_GetArraySize(list);
-		if (n == 0) {
-			cJSON_Delete(doc);
-			reply_err(r, 400, "records", "empty list (use DELETE to remove a name)");
-			return;
-		}
-		jsons = calloc((size_t)n, sizeof *jsons);
-		int i = 0;
-		for (const cJSON *it = list->child; it; it = it->next, i++) {
-			char field[128];
-			const char *why = NULL;
-			if (record_check(it, &jsons[i], field, sizeof field, i, &why) != 0) {
-				for (int k = 0; k < i; k++)
-					free(jsons[k]);
-				free(jsons);
-				cJSON_Delete(doc);
-				reply_err(r, 400, field, "%s: %s", field, why ? why : "invalid");
-				return;
-			}
-		}
-		njson = n;
-		cJSON_Delete(doc);
-	}
+	if (!del && v1_parse_body(body, len, &jsons, &njson, r) != 0)
+		return;
 	struct kvs l = { 0 };
-	int rc = read_tree(a, key, &l, NULL);
+	uint64_t read_rev = 0, exact_rev = 0, revision = 0;
+	char (*nk)[API_KEY_MAX] = NULL;
+	int rc = read_tree(a, key, &l, &read_rev);
 	if (rc != 0)
 		goto etcd_fail;
+	for (size_t i = 0; i < l.n; i++)
+		if (strcmp(l.key[i], key) == 0)
+			exact_rev = l.rev[i];
 	size_t others = 0;
 	kvs_own(a, name, &l, &others);
 	uint64_t want;
@@ -526,65 +655,48 @@ static void v1_write(struct api *a, const char *name, const char *key, const cha
 		reply_err(r, 404, "name", "no records for %s", name);
 		goto out;
 	}
-	/* the new keys: <key>/<fnv1a32 of the JSON> */
-	char (*nk)[MSG_NAME_MAX + 128] = njson ? calloc((size_t)njson, sizeof *nk) : NULL;
-	if (njson && !nk) {
+	nk = calloc((size_t)njson + 1, sizeof *nk);
+	if (!nk) {
 		reply_err(r, 500, NULL, "out of memory");
 		goto out;
 	}
-	/* one CNAME-like record (a name host, no port, no text) sits at the
-	 * name's own key, as the seed writes aliases; the rest below it */
 	bool at_key = false;
-	if (njson == 1) {
-		cJSON *v = cJSON_Parse(jsons[0]);
-		const cJSON *h = cJSON_GetObjectItemCaseSensitive(v, "host");
-		uint8_t ipb[16];
-		at_key = cJSON_IsString(h) && !msg_parse_ip(h->valuestring, ipb) &&
-			 !cJSON_GetObjectItemCaseSensitive(v, "port") &&
-			 !cJSON_GetObjectItemCaseSensitive(v, "text");
-		cJSON_Delete(v);
-	}
-	for (int i = 0; i < njson; i++)
-		if (at_key)
-			snprintf(nk[i], sizeof nk[i], "%s", key);
-		else
-			snprintf(nk[i], sizeof nk[i], "%s/%x", key, fnv1a32(jsons[i]));
-	bool had_below = false;
-	for (size_t i = 0; i < l.n; i++)
-		had_below |= strcmp(l.key[i], key) != 0;
+	v1_new_keys(key, jsons, njson, nk, &at_key);
 	if (at_key && others && !a->v3) {
-		free(nk);
 		reply_err(r, 409, "records",
 			  "%s has names below it: on etcd v2 its key is a directory and cannot hold "
 			  "a CNAME", name);
 		goto out;
 	}
-	for (size_t i = 0; i < l.n; i++) { /* drop what the new set does not keep */
-		bool keep = false;
-		for (int k = 0; k < njson && !keep; k++)
-			keep = strcmp(l.key[i], nk[k]) == 0 && strcmp(l.val[i], jsons[k]) == 0;
-		if (!keep && (rc = etcd_delete(a->etcd, l.key[i])) != 0) {
-			free(nk);
-			goto etcd_fail;
-		}
+	if (a->v3)
+		rc = v1_apply_txn(a, key, &l, exact_rev, read_rev, jsons, njson, nk, &revision, r);
+	else
+		rc = v1_apply_keys(a, key, &l, jsons, njson, nk, at_key, del, &revision);
+	if (rc == SKY_ECONFLICT) {
+		reply_err(r, 412, "If-Match",
+			  "%s changed while this write was made (etcd revision now %" PRIu64
+			  "): nothing written; read it again and retry", name, revision);
+		goto out;
 	}
-	if (del || (at_key && had_below)) /* v2: the name's directory, when now empty */
-		etcd_delete_dir(a->etcd, key, false);
-	for (int i = 0; i < njson; i++)
-		if ((rc = etcd_put(a->etcd, nk[i], jsons[i], 0)) != 0) {
-			free(nk);
-			goto etcd_fail;
-		}
-	free(nk);
+	if (rc == SKY_ERANGE && r->body)
+		goto out; /* over the txn limit: already answered */
+	if (rc == SKY_ERANGE) {
+		reply_err(r, 413, "records", "etcd refused the transaction for its size: %s",
+			  etcd_last_error(a->etcd));
+		goto out;
+	}
+	if (rc != 0)
+		goto etcd_fail;
 	cJSON *j = cJSON_CreateObject();
 	cJSON_AddStringToObject(j, "name", name);
 	cJSON_AddNumberToObject(j, del ? "deleted" : "records", del ? (double)l.n : njson);
-	cJSON_AddNumberToObject(j, "revision", (double)store_revision(a, key));
+	cJSON_AddNumberToObject(j, "revision", (double)revision);
 	reply_json(r, 200, j);
 	goto out;
 etcd_fail:
 	reply_err(r, 502, NULL, "etcd: %s", etcd_last_error(a->etcd));
 out:
+	free(nk);
 	kvs_free(&l);
 	for (int i = 0; i < njson; i++)
 		free(jsons[i]);
@@ -916,6 +1028,69 @@ static void seed_list(struct api *a, const char *name, const char *key, struct a
 	cJSON_Delete(map);
 }
 
+/* Write keys under a name that must not exist yet (the seed's POST). v3:
+ * one txn guarded by "the key and everything under it absent", so of two
+ * writers racing for a name one gets SKY_ECONFLICT; v2: key by key. */
+static int seed_put_new(struct api *a, const char *key, const struct etcd_op *ops, size_t n)
+{
+	if (!a->v3) {
+		int rc = 0;
+		for (size_t i = 0; i < n && !rc; i++)
+			rc = etcd_put(a->etcd, ops[i].key, ops[i].value, 0);
+		return rc;
+	}
+	struct etcd_cmp cmp[2] = {
+		{ .key = key, .target = ETCD_CMP_CREATE },
+		{ .key = key, .below = true, .target = ETCD_CMP_CREATE },
+	};
+	if (n > (size_t)etcd_txn_limit(a->etcd))
+		return SKY_ERANGE;
+	return etcd_txn(a->etcd, cmp, 2, ops, n, NULL);
+}
+
+/* The seed's answer to seed_put_new's code; `what` is "domain" or "alias". */
+static void seed_reply(struct api *a, int rc, const char *what, struct api_reply *r)
+{
+	if (rc == 0)
+		reply_text(r, 200, "OK");
+	else if (rc == SKY_ECONFLICT)
+		reply_text(r, 409, "ERR, set domain name error  %s exists \n", what);
+	else if (rc == SKY_ERANGE)
+		reply_text(r, 413, "ERR, more records than one etcd transaction takes (limit %d)\n",
+			   etcd_txn_limit(a->etcd));
+	else
+		reply_text(r, 502, "ERR, etcd: %s\n", etcd_last_error(a->etcd));
+}
+
+/* POST {"type":"A","ips":[...]} (checked): one key per distinct address. */
+static void seed_post_ips(struct api *a, const char *key, const cJSON *ips, struct api_reply *r)
+{
+	size_t n = (size_t)cJSON_GetArraySize(ips), nop = 0;
+	char (*k)[API_KEY_MAX] = calloc(n, sizeof *k);
+	char (*v)[128] = calloc(n, sizeof *v);
+	struct etcd_op *op = calloc(n, sizeof *op);
+	if (!k || !v || !op) {
+		reply_text(r, 500, "ERR, out of memory\n");
+		goto out;
+	}
+	for (const cJSON *ip = ips->child; ip; ip = ip->next) {
+		snprintf(k[nop], sizeof k[nop], "%s/%x", key, fnv1a32(ip->valuestring));
+		snprintf(v[nop], sizeof v[nop], "{\"host\":\"%s\",\"ttl\":30}", ip->valuestring);
+		bool dup = false; /* an address listed twice: one key (etcd refuses two in a txn) */
+		for (size_t i = 0; i < nop && !dup; i++)
+			dup = strcmp(k[i], k[nop]) == 0;
+		if (!dup) {
+			op[nop] = (struct etcd_op){ .key = k[nop], .value = v[nop] };
+			nop++;
+		}
+	}
+	seed_reply(a, seed_put_new(a, key, op, nop), "domain", r);
+out:
+	free(k);
+	free(v);
+	free(op);
+}
+
 static void seed_post(struct api *a, const char *urlname, const char *name, const char *key,
 		      const char *body, size_t len, struct api_reply *r)
 {
@@ -953,14 +1128,7 @@ static void seed_post(struct api *a, const char *urlname, const char *name, cons
 			reply_text(r, 409, "ERR, set domain name error  domain exists \n");
 			goto out;
 		}
-		for (const cJSON *ip = ips->child; ip; ip = ip->next) {
-			char k[MSG_NAME_MAX + 128], v[128];
-			snprintf(k, sizeof k, "%s/%x", key, fnv1a32(ip->valuestring));
-			snprintf(v, sizeof v, "{\"host\":\"%s\",\"ttl\":30}", ip->valuestring);
-			if (etcd_put(a->etcd, k, v, 0) != 0)
-				goto etcd_fail;
-		}
-		reply_text(r, 200, "OK");
+		seed_post_ips(a, key, ips, r);
 	} else if (strcasecmp(t->valuestring, "cname") == 0) {
 		const cJSON *al = cJSON_GetObjectItemCaseSensitive(doc, "alias");
 		char alias[MSG_NAME_MAX], akey[MSG_NAME_MAX + 64], target[MSG_NAME_MAX];
@@ -1001,11 +1169,9 @@ static void seed_post(struct api *a, const char *urlname, const char *name, cons
 		cJSON_AddNumberToObject(v, "ttl", 30);
 		char *vs = cJSON_PrintUnformatted(v);
 		cJSON_Delete(v);
-		int rc = etcd_put(a->etcd, akey, vs, 0);
+		struct etcd_op op = { .key = akey, .value = vs };
+		seed_reply(a, seed_put_new(a, akey, &op, 1), "alias", r);
 		free(vs);
-		if (rc != 0)
-			goto etcd_fail;
-		reply_text(r, 200, "OK");
 	} else {
 		reply_text(r, 400, "ERR, no type offered \n");
 	}
@@ -1018,6 +1184,17 @@ out:
 	cJSON_Delete(doc);
 }
 
+/* The seed's DELETE: the key and its subtree. v3: one txn of two deletes
+ * (the key, the range under it), unguarded: a key added under the name
+ * meanwhile goes too, as if the delete came after it. v2: key by key. */
+static int seed_delete_tree(struct api *a, const char *key, const struct kvs *l)
+{
+	if (!a->v3)
+		return delete_tree(a, key, l);
+	struct etcd_op op[2] = { { .key = key }, { .key = key, .below = true } };
+	return etcd_txn(a->etcd, NULL, 0, op, 2, NULL);
+}
+
 static void seed_delete(struct api *a, const char *key, struct api_reply *r)
 {
 	struct kvs l = { 0 };
@@ -1025,7 +1202,7 @@ static void seed_delete(struct api *a, const char *key, struct api_reply *r)
 		reply_text(r, 502, "ERR, etcd: %s\n", etcd_last_error(a->etcd));
 	} else if (l.n == 0) {
 		reply_text(r, 404, "ERR, no find  domain name \n");
-	} else if (delete_tree(a, key, &l) != 0) {
+	} else if (seed_delete_tree(a, key, &l) != 0) {
 		reply_text(r, 502, "ERR, etcd: %s\n", etcd_last_error(a->etcd));
 	} else {
 		reply_text(r, 200, "OK");
