@@ -15,6 +15,8 @@ static const char *const messages[] = {
 	[11] = "stopped",
 	[12] = "protocol error",
 	[13] = "already exists",
+	[14] = "conflict",
+	[15] = "not supported",
 };
 
 const char *err_str(int code)

@@ -22,6 +22,8 @@ enum {
 	SKY_ESTOPPED = -11,  /* operation interrupted because the caller asked to stop */
 	SKY_EPROTO = -12,    /* peer answered something the protocol does not allow */
 	SKY_EEXIST = -13,    /* already exists */
+	SKY_ECONFLICT = -14, /* a guarded write's compare failed (etcd txn): the data changed */
+	SKY_ENOTSUP = -15,   /* not supported by this backend (etcd v2 has no transactions) */
 };
 
 /* Static string for a SKY_E* code ("unknown error" for anything else). */

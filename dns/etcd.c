@@ -640,6 +640,10 @@ int etcd_delete(struct etcd_client *c, const char *key)
 
 int etcd_batch(struct etcd_client *c, const struct etcd_op *ops, size_t n, size_t *done)
 {
+	*done = 0;
+	for (size_t i = 0; i < n; i++)
+		if (ops[i].below)
+			return SKY_EINVAL; /* a range delete split over txns would not be one */
 	if (c->v3)
 		return etcd_v3_batch(c, ops, n, done);
 	int rc = 0;
@@ -648,6 +652,18 @@ int etcd_batch(struct etcd_client *c, const struct etcd_op *ops, size_t n, size_
 		rc = op->value ? etcd_v2_put(c, op->key, op->value, 0) : etcd_v2_delete(c, op->key);
 	}
 	return rc;
+}
+
+int etcd_txn(struct etcd_client *c, const struct etcd_cmp *cmps, size_t ncmp,
+	     const struct etcd_op *ops, size_t nops, uint64_t *revision)
+{
+	if (!c->v3) {
+		/* v2 has compare-and-swap per key only (prevIndex/prevExist), never
+		 * over several keys: no emulation that would pass for atomic. */
+		etcd_set_error(c, "etcd v2 has no transactions");
+		return SKY_ENOTSUP;
+	}
+	return etcd_v3_txn(c, cmps, ncmp, ops, nops, revision);
 }
 
 int etcd_txn_limit(const struct etcd_client *c)

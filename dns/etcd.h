@@ -95,10 +95,12 @@ int etcd_delete(struct etcd_client *c, const char *key);
  * given ?dir=true too. v3 has no directories and no hidden keys: a no-op. */
 int etcd_delete_dir(struct etcd_client *c, const char *key, bool recursive);
 
-/* One write of etcd_batch: value NULL deletes the key. */
+/* One write of etcd_batch or etcd_txn: value NULL deletes the key; with
+ * `below` (a delete, etcd_txn only) every key under "<key>/" instead. */
 struct etcd_op {
 	const char *key;
 	const char *value;
+	bool below;
 };
 
 /* Apply ops in order. v3: in as few /v3/kv/txn requests as the
@@ -111,6 +113,34 @@ struct etcd_op {
  * n on success. Returns 0 or the first error. */
 #define ETCD_TXN_OPS 128
 int etcd_batch(struct etcd_client *c, const struct etcd_op *ops, size_t n, size_t *done);
+
+/* A guarded transaction (v3): every compare must hold, then every op is
+ * applied, all in one /v3/kv/txn, so the store revision advances by exactly
+ * one and no reader sees a part of it. A compare is on `key` itself, or with
+ * `below` on every key under "<key>/" (the range ["<key>/", "<key>0"); it
+ * holds when every key in the range does; an empty range is compared as one
+ * absent key). An absent key has MOD, CREATE and VERSION 0, so
+ * {CREATE, EQUAL, 0} means "absent" and {MOD, LESS, R + 1} on a range "no
+ * key in it written after revision R" (a new key or a changed one; a deleted
+ * key needs its own {MOD, EQUAL, rev}).
+ * Returns 0 when applied, SKY_ECONFLICT when a compare failed (nothing
+ * written), SKY_ERANGE when etcd refused the size (more than its
+ * --max-txn-ops; never split: that would lose the atomicity), SKY_EINVAL for
+ * a key twice in ops (etcd refuses it), SKY_ENOTSUP on v2 (no
+ * transactions: callers keep their key-by-key path there), other codes on
+ * error. *revision (may be NULL) gets the store revision after the txn: the
+ * new one on success, the current one on a conflict. */
+enum etcd_cmp_target { ETCD_CMP_MOD, ETCD_CMP_CREATE, ETCD_CMP_VERSION };
+enum etcd_cmp_result { ETCD_CMP_EQUAL, ETCD_CMP_LESS };
+struct etcd_cmp {
+	const char *key;
+	bool below;
+	enum etcd_cmp_target target;
+	enum etcd_cmp_result result;
+	uint64_t value;
+};
+int etcd_txn(struct etcd_client *c, const struct etcd_cmp *cmps, size_t ncmp,
+	     const struct etcd_op *ops, size_t nops, uint64_t *revision);
 
 /* The current txn size limit (ops per /v3/kv/txn). */
 int etcd_txn_limit(const struct etcd_client *c);

@@ -126,6 +126,14 @@ int etcd_v3_get(struct etcd_client *c, const char *key, char **value, uint64_t *
 int etcd_v3_put(struct etcd_client *c, const char *key, const char *value, unsigned ttl);
 int etcd_v3_delete(struct etcd_client *c, const char *key);
 int etcd_v3_batch(struct etcd_client *c, const struct etcd_op *ops, size_t n, size_t *done);
+/* etcd_txn's request body (pure; malloc'd JSON, NULL on ENOMEM) and the
+ * parse of its reply: 0 with *succeeded and *revision (header.revision),
+ * SKY_EPARSE when the body is not a JSON object. */
+char *etcd_v3_txn_body(const struct etcd_cmp *cmps, size_t ncmp, const struct etcd_op *ops,
+		       size_t nops);
+int etcd_v3_parse_txn(const char *body, size_t len, bool *succeeded, uint64_t *revision);
+int etcd_v3_txn(struct etcd_client *c, const struct etcd_cmp *cmps, size_t ncmp,
+		const struct etcd_op *ops, size_t nops, uint64_t *revision);
 int etcd_v3_watch(struct etcd_client *c, const char *prefix, uint64_t after, etcd_event_cb cb,
 		  void *arg, volatile bool *stop, uint64_t *last);
 

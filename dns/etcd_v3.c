@@ -463,9 +463,33 @@ static size_t txn_span(const struct etcd_op *ops, size_t n, size_t limit)
 	size_t k = 0;
 	for (; k < n && k < limit; k++)
 		for (size_t j = 0; j < k; j++)
-			if (strcmp(ops[j].key, ops[k].key) == 0)
+			if (strcmp(ops[j].key, ops[k].key) == 0 && ops[j].below == ops[k].below)
 				return k;
 	return k;
+}
+
+/* One op of a txn: {"requestPut": {key, value}} or {"requestDeleteRange":
+ * {key[, range_end]}}. */
+static cJSON *txn_op(const struct etcd_op *o)
+{
+	cJSON *item = cJSON_CreateObject(), *op = NULL;
+	bool ok = item != NULL;
+	if (ok && o->below && !o->value) { /* ["<key>/", "<key>0") */
+		op = range_req(o->key, NULL, 0);
+		ok = op && cJSON_AddItemToObject(item, "requestDeleteRange", op);
+		if (!ok)
+			cJSON_Delete(op);
+	} else if (ok) {
+		op = cJSON_AddObjectToObject(item, o->value ? "requestPut" : "requestDeleteRange");
+		ok = op && add_b64(op, "key", o->key, strlen(o->key));
+		if (ok && o->value)
+			ok = add_b64(op, "value", o->value, strlen(o->value));
+	}
+	if (!ok) {
+		cJSON_Delete(item);
+		return NULL;
+	}
+	return item;
 }
 
 static cJSON *txn_req(const struct etcd_op *ops, size_t n)
@@ -473,13 +497,10 @@ static cJSON *txn_req(const struct etcd_op *ops, size_t n)
 	cJSON *req = cJSON_CreateObject(), *arr = req ? cJSON_AddArrayToObject(req, "success") : NULL;
 	bool ok = arr != NULL;
 	for (size_t i = 0; i < n && ok; i++) {
-		cJSON *item = cJSON_CreateObject(), *op = NULL;
+		cJSON *item = txn_op(&ops[i]);
 		ok = item && cJSON_AddItemToArray(arr, item);
-		if (ok)
-			op = cJSON_AddObjectToObject(item, ops[i].value ? "requestPut" : "requestDeleteRange");
-		ok = op && add_b64(op, "key", ops[i].key, strlen(ops[i].key));
-		if (ok && ops[i].value)
-			ok = add_b64(op, "value", ops[i].value, strlen(ops[i].value));
+		if (!ok)
+			cJSON_Delete(item);
 	}
 	if (!ok) {
 		cJSON_Delete(req);
@@ -539,6 +560,103 @@ int etcd_v3_batch(struct etcd_client *c, const struct etcd_op *ops, size_t n, si
 			cap = (size_t)c->txn_limit;
 		}
 	}
+	return rc;
+}
+
+/* ------------------------------------------------------------ guarded txn */
+
+static bool add_cmp(cJSON *arr, const struct etcd_cmp *cmp)
+{
+	static const char *const target[] = { "MOD", "CREATE", "VERSION" };
+	static const char *const field[] = { "mod_revision", "create_revision", "version" };
+	cJSON *o = cJSON_CreateObject();
+	if (!o || !cJSON_AddItemToArray(arr, o)) {
+		cJSON_Delete(o);
+		return false;
+	}
+	size_t n = strlen(cmp->key);
+	bool ok = true;
+	if (cmp->below) { /* ["<key>/", "<key>0"), as range_req */
+		char *k = malloc(n + 2);
+		ok = k != NULL;
+		if (ok) {
+			memcpy(k, cmp->key, n);
+			k[n] = '/';
+			k[n + 1] = '\0';
+			ok = add_b64(o, "key", k, n + 1);
+			k[n] = '0';
+			ok = ok && add_b64(o, "range_end", k, n + 1);
+		}
+		free(k);
+	} else {
+		ok = add_b64(o, "key", cmp->key, n);
+	}
+	return ok && cJSON_AddStringToObject(o, "target", target[cmp->target]) &&
+	       cJSON_AddStringToObject(o, "result",
+				       cmp->result == ETCD_CMP_LESS ? "LESS" : "EQUAL") &&
+	       add_u64(o, field[cmp->target], cmp->value);
+}
+
+char *etcd_v3_txn_body(const struct etcd_cmp *cmps, size_t ncmp, const struct etcd_op *ops,
+		       size_t nops)
+{
+	cJSON *req = txn_req(ops, nops);
+	cJSON *arr = req ? cJSON_AddArrayToObject(req, "compare") : NULL;
+	bool ok = arr != NULL;
+	for (size_t i = 0; i < ncmp && ok; i++)
+		ok = cmps[i].target <= ETCD_CMP_VERSION && add_cmp(arr, &cmps[i]);
+	char *out = ok ? cJSON_PrintUnformatted(req) : NULL;
+	cJSON_Delete(req);
+	return out;
+}
+
+int etcd_v3_parse_txn(const char *body, size_t len, bool *succeeded, uint64_t *revision)
+{
+	cJSON *root = cJSON_ParseWithLength(body, len);
+	if (!cJSON_IsObject(root)) {
+		cJSON_Delete(root);
+		return SKY_EPARSE;
+	}
+	/* "succeeded" is left out when false (a compare failed) */
+	*succeeded = etcd_json_true(root, "succeeded");
+	*revision = (uint64_t)etcd_json_int(cJSON_GetObjectItemCaseSensitive(root, "header"),
+					    "revision", 0);
+	cJSON_Delete(root);
+	return 0;
+}
+
+int etcd_v3_txn(struct etcd_client *c, const struct etcd_cmp *cmps, size_t ncmp,
+		const struct etcd_op *ops, size_t nops, uint64_t *revision)
+{
+	size_t dup = txn_span(ops, nops, nops);
+	if (dup < nops) {
+		etcd_set_error(c, "txn: key %s given twice", ops[dup].key);
+		return SKY_EINVAL;
+	}
+	char *body = etcd_v3_txn_body(cmps, ncmp, ops, nops);
+	if (!body)
+		return SKY_ENOMEM;
+	struct etcd_resp r = { 0 };
+	int rc = etcd_request(c, "POST", "/v3/kv/txn", body, &r);
+	free(body);
+	bool ok = false;
+	uint64_t rev = 0;
+	if (rc == 0 && r.status != 200) {
+		bool big = txn_refused(&r) != TXN_OK;
+		rc = v3_fail(c, &r, "txn");
+		if (big)
+			rc = SKY_ERANGE;
+	} else if (rc == 0 && etcd_v3_parse_txn(r.body.data, r.body.len, &ok, &rev) != 0) {
+		etcd_set_error(c, "%s: unparsable txn reply", c->shown[c->cur]);
+		rc = SKY_EPROTO;
+	} else if (rc == 0 && !ok) {
+		etcd_set_error(c, "%s: txn compare failed at revision %" PRIu64, c->shown[c->cur],
+			       rev);
+		rc = SKY_ECONFLICT;
+	}
+	if (revision && (rc == 0 || rc == SKY_ECONFLICT))
+		*revision = rev;
+	etcd_resp_free(&r);
 	return rc;
 }
 

@@ -1,6 +1,7 @@
 /* api.h - skydns-api: the records API daemon (issue 15). api_main.c parses
- * flags, checks the token and runs libmicrohttpd; api_routes.c turns requests
- * into etcd reads and writes through dns/etcd.h, using dns/msg.h for the
+ * flags, checks the token and runs libmicrohttpd; api_routes.c (with
+ * api_seed.c, api_explain.c; api_int.h) turns requests into etcd reads and
+ * writes through dns/etcd.h, using dns/msg.h for the
  * SkyDNS record JSON and the name <-> key mapping. */
 #ifndef SKYDNS_API_H
 #define SKYDNS_API_H

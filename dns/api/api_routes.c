@@ -1,19 +1,26 @@
-/* api_routes.c - the requests skydns-api answers.
+/* api_routes.c - the requests skydns-api answers, and what the route files
+ * share (api_int.h: replies, names, etcd reads, record JSON).
  *
- *   /skydns/api[/<name>]      the ipdcode seed's calls (POST A ips / cname
- *                             alias, GET listing, DELETE), answering "OK",
- *                             a JSON map or an "ERR, ..." line
+ *   /skydns/api[/<name>]      the ipdcode seed's calls (api_seed.c)
  *   /v1/records/<name>        GET / PUT / DELETE the SkyDNS records of a name
  *   /v1/records?prefix=NAME   list every record under NAME (default: the domain)
+ *   /v1/explain/<name>        which keys make up the answer (api_explain.c)
  *
  * The records of a name (GET, PUT, DELETE on /v1) are its own: its etcd key
  * and the keys below it with a hex hash label (<= 8 hex digits) holding an
  * address, SRV or TXT, as the seed and this API write them. Names further
  * below are theirs (skydns still answers a name with everything below it;
- * ?prefix= lists the whole subtree). The seed's DELETE removes the subtree. Writes go key by key through dns/etcd.h; the
- * daemon serves one request at a time (libmicrohttpd's single polling
- * thread), so the If-Match check and the writes after it are not interleaved
- * with another API write. Everything is validated before anything is written.
+ * ?prefix= lists the whole subtree). The seed's DELETE removes the subtree.
+ *
+ * Writes on etcd v3 are one guarded transaction per request (etcd_txn): the
+ * compares say the name is still as it was read (the If-Match check was made
+ * on that read), so two skydns-api daemons or an etcdctl user racing for a
+ * name cannot interleave: one wins, the other gets 412 (the seed's POST:
+ * 409, "exists") with nothing written, and the etcd revision advances by
+ * exactly one per write. etcd v2 has no transactions: writes go key by key,
+ * which is safe against other API writes only while one daemon serves the
+ * name (it handles one request at a time). Everything is validated before
+ * anything is written.
  */
 #include <ctype.h>
 #include <inttypes.h>
@@ -26,20 +33,16 @@
 
 #include <cjson/cJSON.h>
 
-#include "api.h"
+#include "api_int.h"
 #include "dname.h"
 #include "err.h"
-#include "health.h"
 #include "marker.h"
 #include "msg.h"
 
-static bool v2_hidden(const struct api *a, const char *key);
-static int managed_zone(struct api *a, const char *name, char *out, size_t cap);
-#define V2_HIDDEN "etcd v2 hides keys with a label starting with '_' (skydns would never see it); use etcd v3 (-etcd3)"
 
 /* ------------------------------------------------------------ replies */
 
-static void reply_text(struct api_reply *r, unsigned status, const char *fmt, ...)
+void api_reply_text(struct api_reply *r, unsigned status, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -52,7 +55,7 @@ static void reply_text(struct api_reply *r, unsigned status, const char *fmt, ..
 	r->ctype = "text/plain; charset=utf-8";
 }
 
-static void reply_json(struct api_reply *r, unsigned status, cJSON *j)
+void api_reply_json(struct api_reply *r, unsigned status, cJSON *j)
 {
 	r->status = status;
 	r->body = cJSON_PrintUnformatted(j);
@@ -61,7 +64,7 @@ static void reply_json(struct api_reply *r, unsigned status, cJSON *j)
 }
 
 /* 4xx/5xx with {"error": msg, "field": field} (field omitted when NULL). */
-static void reply_err(struct api_reply *r, unsigned status, const char *field, const char *fmt, ...)
+void api_reply_err(struct api_reply *r, unsigned status, const char *field, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -72,14 +75,14 @@ static void reply_err(struct api_reply *r, unsigned status, const char *field, c
 	cJSON_AddStringToObject(j, "error", msg);
 	if (field)
 		cJSON_AddStringToObject(j, "field", field);
-	reply_json(r, status, j);
+	api_reply_json(r, status, j);
 }
 
 /* ------------------------------------------------------------ names */
 
 /* `in` (relative to the domain or absolute, trailing dot optional) -> the
  * absolute lower-case name in out[MSG_NAME_MAX]. 0, or -1 with *why. */
-static int name_abs(const struct api *a, const char *in, char *out, const char **why)
+int api_name_abs(const struct api *a, const char *in, char *out, const char **why)
 {
 	char tmp[MSG_NAME_MAX];
 	size_t n = strlen(in);
@@ -122,20 +125,20 @@ static int name_abs(const struct api *a, const char *in, char *out, const char *
 	return 0;
 }
 
-static int name_key(const struct api *a, const char *name, char *key, size_t cap)
+int api_name_key(const struct api *a, const char *name, char *key, size_t cap)
 {
 	return msg_name_to_key(a->prefix, name, key, cap);
 }
 
 /* Name of a full etcd key (absolute, with the trailing dot). */
-static void key_name(const struct api *a, const char *key, char *out, size_t cap)
+void api_key_name(const struct api *a, const char *key, char *out, size_t cap)
 {
 	const char *p = msg_key_to_path(a->prefix, key);
 	if (!p || msg_path_to_name(p, strlen(p), out, cap) < 0)
 		snprintf(out, cap, "%s", key);
 }
 
-static uint32_t fnv1a32(const char *s)
+uint32_t api_fnv1a32(const char *s)
 {
 	uint32_t h = 2166136261u;
 	for (; *s; s++)
@@ -145,13 +148,7 @@ static uint32_t fnv1a32(const char *s)
 
 /* ------------------------------------------------------------ etcd reads */
 
-struct kvs {
-	char **key, **val;
-	uint64_t *rev;
-	size_t n, cap;
-};
-
-static void kvs_free(struct kvs *l)
+void api_kvs_free(struct api_kvs *l)
 {
 	for (size_t i = 0; i < l->n; i++) {
 		free(l->key[i]);
@@ -165,7 +162,7 @@ static void kvs_free(struct kvs *l)
 
 static int kvs_add(void *arg, const struct etcd_kv *kv)
 {
-	struct kvs *l = arg; /* duplicates are dropped by read_tree after sorting */
+	struct api_kvs *l = arg; /* duplicates are dropped by api_read_tree after sorting */
 	if (l->n == l->cap) {
 		size_t c = l->cap ? l->cap * 2 : 16;
 		char **k = realloc(l->key, c * sizeof *k);
@@ -204,7 +201,7 @@ static int kv1_cmp(const void *x, const void *y)
 }
 
 /* The key and everything below it. */
-static int read_tree(struct api *a, const char *key, struct kvs *out, uint64_t *revision)
+int api_read_tree(struct api *a, const char *key, struct api_kvs *out, uint64_t *revision)
 {
 	uint64_t rev = 0;
 	int rc = etcd_get_kv(a->etcd, key, kvs_add, out);
@@ -242,7 +239,7 @@ static int read_tree(struct api *a, const char *key, struct kvs *out, uint64_t *
 	return rc;
 }
 
-static uint64_t max_rev(const struct kvs *l)
+uint64_t api_max_rev(const struct api_kvs *l)
 {
 	uint64_t m = 0;
 	for (size_t i = 0; i < l->n; i++)
@@ -251,7 +248,7 @@ static uint64_t max_rev(const struct kvs *l)
 	return m;
 }
 
-static int delete_tree(struct api *a, const char *key, const struct kvs *l)
+int api_delete_tree(struct api *a, const char *key, const struct api_kvs *l)
 {
 	bool below = false;
 	for (size_t i = 0; i < l->n; i++) {
@@ -269,11 +266,11 @@ static int delete_tree(struct api *a, const char *key, const struct kvs *l)
 /* The store revision now (for write replies). */
 static uint64_t store_revision(struct api *a, const char *key)
 {
-	struct kvs l = { 0 };
+	struct api_kvs l = { 0 };
 	uint64_t rev = 0;
-	read_tree(a, key, &l, &rev);
-	uint64_t m = max_rev(&l);
-	kvs_free(&l);
+	api_read_tree(a, key, &l, &rev);
+	uint64_t m = api_max_rev(&l);
+	api_kvs_free(&l);
 	return rev > m ? rev : m;
 }
 
@@ -281,9 +278,9 @@ static uint64_t store_revision(struct api *a, const char *key)
 
 /* The name a record answers for: an API-written child (a hex hash label) of
  * an address, SRV or TXT record stands for its parent, else the key's name. */
-static void owner_name(const struct api *a, const char *key, const cJSON *v, char *out, size_t cap)
+void api_owner_name(const struct api *a, const char *key, const cJSON *v, char *out, size_t cap)
 {
-	key_name(a, key, out, cap);
+	api_key_name(a, key, out, cap);
 	const char *last = strrchr(key, '/');
 	last = last ? last + 1 : key;
 	size_t ll = strlen(last);
@@ -314,7 +311,7 @@ static cJSON *record_json(const struct api *a, const char *key, const char *val,
 		cJSON_AddStringToObject(v, "invalid", val);
 	}
 	char name[MSG_NAME_MAX];
-	owner_name(a, key, v, name, sizeof name);
+	api_owner_name(a, key, v, name, sizeof name);
 	cJSON_DeleteItemFromObjectCaseSensitive(v, "key");
 	cJSON_DeleteItemFromObjectCaseSensitive(v, "name");
 	cJSON_AddStringToObject(v, "key", key);
@@ -418,13 +415,13 @@ const char *api_if_match;
 /* Keep only the records of `name` itself (its key, and the hash-labelled
  * children that stand for it); names below it are theirs. *others gets how
  * many were dropped. */
-static void kvs_own(const struct api *a, const char *name, struct kvs *l, size_t *others)
+static void kvs_own(const struct api *a, const char *name, struct api_kvs *l, size_t *others)
 {
 	size_t m = 0;
 	for (size_t i = 0; i < l->n; i++) {
 		cJSON *v = cJSON_Parse(l->val[i]);
 		char owner[MSG_NAME_MAX];
-		owner_name(a, l->key[i], v, owner, sizeof owner);
+		api_owner_name(a, l->key[i], v, owner, sizeof owner);
 		cJSON_Delete(v);
 		if (strcmp(owner, name) != 0) {
 			free(l->key[i]);
@@ -443,27 +440,175 @@ static void kvs_own(const struct api *a, const char *name, struct kvs *l, size_t
 
 static void v1_get(struct api *a, const char *name, const char *key, struct api_reply *r)
 {
-	struct kvs l = { 0 };
-	int rc = read_tree(a, key, &l, NULL);
+	struct api_kvs l = { 0 };
+	int rc = api_read_tree(a, key, &l, NULL);
 	if (rc != 0) {
-		reply_err(r, 502, NULL, "etcd: %s", etcd_last_error(a->etcd));
-		kvs_free(&l);
+		api_reply_err(r, 502, NULL, "etcd: %s", etcd_last_error(a->etcd));
+		api_kvs_free(&l);
 		return;
 	}
 	kvs_own(a, name, &l, NULL);
 	if (l.n == 0) {
-		kvs_free(&l);
-		reply_err(r, 404, "name", "no records for %s", name);
+		api_kvs_free(&l);
+		api_reply_err(r, 404, "name", "no records for %s", name);
 		return;
 	}
 	cJSON *j = cJSON_CreateObject();
 	cJSON_AddStringToObject(j, "name", name);
-	cJSON_AddNumberToObject(j, "revision", (double)max_rev(&l));
+	cJSON_AddNumberToObject(j, "revision", (double)api_max_rev(&l));
 	cJSON *arr = cJSON_AddArrayToObject(j, "records");
 	for (size_t i = 0; i < l.n; i++)
 		cJSON_AddItemToArray(arr, record_json(a, l.key[i], l.val[i], l.rev[i]));
-	kvs_free(&l);
-	reply_json(r, 200, j);
+	api_kvs_free(&l);
+	api_reply_json(r, 200, j);
+}
+
+/* The records of a PUT body as the JSON to store: 0, or -1 with r set. */
+static int v1_parse_body(const char *body, size_t len, char ***jsons, int *njson,
+			 struct api_reply *r)
+{
+	cJSON *doc = cJSON_ParseWithLength(body, len);
+	cJSON *list = doc;
+	if (cJSON_IsObject(doc))
+		list = cJSON_GetObjectItemCaseSensitive(doc, "records");
+	if (!cJSON_IsArray(list)) {
+		cJSON_Delete(doc);
+		api_reply_err(r, 400, "records",
+			  "body must be a JSON list of SkyDNS records (or {\"records\": [...]})");
+		return -1;
+	}
+	int n = cJSON_GetArraySize(list);
+	if (n == 0) {
+		cJSON_Delete(doc);
+		api_reply_err(r, 400, "records", "empty list (use DELETE to remove a name)");
+		return -1;
+	}
+	char **js = calloc((size_t)n, sizeof *js);
+	if (!js) {
+		cJSON_Delete(doc);
+		api_reply_err(r, 500, NULL, "out of memory");
+		return -1;
+	}
+	int i = 0;
+	for (const cJSON *it = list->child; it; it = it->next, i++) {
+		char field[128];
+		const char *why = NULL;
+		if (record_check(it, &js[i], field, sizeof field, i, &why) != 0) {
+			for (int k = 0; k < i; k++)
+				free(js[k]);
+			free(js);
+			cJSON_Delete(doc);
+			api_reply_err(r, 400, field, "%s: %s", field, why ? why : "invalid");
+			return -1;
+		}
+	}
+	cJSON_Delete(doc);
+	*jsons = js;
+	*njson = n;
+	return 0;
+}
+
+/* The keys of a new record set: one CNAME-like record (a name host, no
+ * port, no text) sits at the name's own key, as the seed writes aliases;
+ * the rest below it at <key>/<fnv1a32 of the JSON>. *at_key says which. */
+static void v1_new_keys(const char *key, char **jsons, int njson, char (*nk)[API_KEY_MAX],
+			bool *at_key)
+{
+	*at_key = false;
+	if (njson == 1) {
+		cJSON *v = cJSON_Parse(jsons[0]);
+		const cJSON *h = cJSON_GetObjectItemCaseSensitive(v, "host");
+		uint8_t ipb[16];
+		*at_key = cJSON_IsString(h) && !msg_parse_ip(h->valuestring, ipb) &&
+			  !cJSON_GetObjectItemCaseSensitive(v, "port") &&
+			  !cJSON_GetObjectItemCaseSensitive(v, "text");
+		cJSON_Delete(v);
+	}
+	for (int i = 0; i < njson; i++)
+		if (*at_key)
+			snprintf(nk[i], sizeof nk[i], "%s", key);
+		else
+			snprintf(nk[i], sizeof nk[i], "%s/%x", key, api_fnv1a32(jsons[i]));
+}
+
+/* etcd v2 (no transactions): key by key. Safe against other API writes
+ * only while one skydns-api serves the name (it handles one request at a
+ * time); a second daemon or an etcdctl user can interleave. */
+static int v1_apply_keys(struct api *a, const char *key, const struct api_kvs *l, char **jsons,
+			 int njson, char (*nk)[API_KEY_MAX], bool at_key, bool del,
+			 uint64_t *revision)
+{
+	bool had_below = false;
+	for (size_t i = 0; i < l->n; i++)
+		had_below |= strcmp(l->key[i], key) != 0;
+	int rc = 0;
+	for (size_t i = 0; i < l->n && !rc; i++) { /* drop what the new set does not keep */
+		bool keep = false;
+		for (int k = 0; k < njson && !keep; k++)
+			keep = strcmp(l->key[i], nk[k]) == 0 && strcmp(l->val[i], jsons[k]) == 0;
+		if (!keep)
+			rc = etcd_delete(a->etcd, l->key[i]);
+	}
+	if (!rc && (del || (at_key && had_below))) /* the name's directory, when now empty */
+		etcd_delete_dir(a->etcd, key, false);
+	for (int i = 0; i < njson && !rc; i++)
+		rc = etcd_put(a->etcd, nk[i], jsons[i], 0);
+	if (!rc)
+		*revision = store_revision(a, key);
+	return rc;
+}
+
+/* etcd v3: the whole change in one guarded txn (the revision advances by
+ * one). The guard, from the read at revision `read_rev`: each own key still
+ * at the mod_revision read (not changed or deleted since), the name's own
+ * key as read (`exact_rev`, 0 = absent) when it is not one of them, and no
+ * key under the name written after the read (a record another writer
+ * added). Names below that change meanwhile make the txn fail too: a
+ * needless 412 at worst, never a lost write. Deletes leave out keys the
+ * new set puts again (etcd refuses a key twice in one txn). */
+static int v1_apply_txn(struct api *a, const char *key, const struct api_kvs *l, uint64_t exact_rev,
+			uint64_t read_rev, char **jsons, int njson, char (*nk)[API_KEY_MAX],
+			uint64_t *revision, struct api_reply *r)
+{
+	struct etcd_cmp *cmp = calloc(l->n + 2, sizeof *cmp);
+	struct etcd_op *op = calloc(l->n + (size_t)njson + 1, sizeof *op);
+	size_t ncmp = 0, nop = 0;
+	int rc = cmp && op ? 0 : SKY_ENOMEM;
+	bool exact_own = false;
+	for (size_t i = 0; i < l->n && !rc; i++) {
+		cmp[ncmp++] = (struct etcd_cmp){ .key = l->key[i], .value = l->rev[i] };
+		exact_own |= strcmp(l->key[i], key) == 0;
+		bool again = false;
+		for (int k = 0; k < njson && !again; k++)
+			again = strcmp(l->key[i], nk[k]) == 0;
+		if (!again)
+			op[nop++] = (struct etcd_op){ .key = l->key[i] };
+	}
+	if (!rc && !exact_own)
+		cmp[ncmp++] = (struct etcd_cmp){ .key = key, .value = exact_rev };
+	if (!rc)
+		cmp[ncmp++] = (struct etcd_cmp){ .key = key, .below = true,
+						 .result = ETCD_CMP_LESS, .value = read_rev + 1 };
+	for (int i = 0; i < njson && !rc; i++) {
+		bool dup = false; /* two equal records in the body: one key */
+		for (int k = 0; k < i && !dup; k++)
+			dup = strcmp(nk[k], nk[i]) == 0;
+		if (!dup)
+			op[nop++] = (struct etcd_op){ .key = nk[i], .value = jsons[i] };
+	}
+	size_t lim = (size_t)etcd_txn_limit(a->etcd);
+	if (!rc && (nop > lim || ncmp > lim)) {
+		api_reply_err(r, 413, "records",
+			  "this write needs %zu operations and %zu compares in one etcd transaction; "
+			  "the limit is %zu (etcd's --max-txn-ops): it is not split, so that it stays "
+			  "atomic", nop, ncmp, lim);
+		rc = SKY_ERANGE;
+	} else if (!rc) {
+		rc = etcd_txn(a->etcd, cmp, ncmp, op, nop, revision);
+	}
+	free(cmp);
+	free(op);
+	return rc;
 }
 
 static void v1_write(struct api *a, const char *name, const char *key, const char *body,
@@ -471,121 +616,77 @@ static void v1_write(struct api *a, const char *name, const char *key, const cha
 {
 	char **jsons = NULL;
 	int njson = 0;
-	if (!del) {
-		cJSON *doc = cJSON_ParseWithLength(body, len);
-		cJSON *list = doc;
-		if (cJSON_IsObject(doc))
-			list = cJSON_GetObjectItemCaseSensitive(doc, "records");
-		if (!cJSON_IsArray(list)) {
-			cJSON_Delete(doc);
-			reply_err(r, 400, "records",
-				  "body must be a JSON list of SkyDNS records (or {\"records\": [...]})");
-			return;
-		}
-		int n = cJSON_GetArraySize(list);
-		if (n == 0) {
-			cJSON_Delete(doc);
-			reply_err(r, 400, "records", "empty list (use DELETE to remove a name)");
-			return;
-		}
-		jsons = calloc((size_t)n, sizeof *jsons);
-		int i = 0;
-		for (const cJSON *it = list->child; it; it = it->next, i++) {
-			char field[128];
-			const char *why = NULL;
-			if (record_check(it, &jsons[i], field, sizeof field, i, &why) != 0) {
-				for (int k = 0; k < i; k++)
-					free(jsons[k]);
-				free(jsons);
-				cJSON_Delete(doc);
-				reply_err(r, 400, field, "%s: %s", field, why ? why : "invalid");
-				return;
-			}
-		}
-		njson = n;
-		cJSON_Delete(doc);
-	}
-	struct kvs l = { 0 };
-	int rc = read_tree(a, key, &l, NULL);
+	if (!del && v1_parse_body(body, len, &jsons, &njson, r) != 0)
+		return;
+	struct api_kvs l = { 0 };
+	uint64_t read_rev = 0, exact_rev = 0, revision = 0;
+	char (*nk)[API_KEY_MAX] = NULL;
+	int rc = api_read_tree(a, key, &l, &read_rev);
 	if (rc != 0)
 		goto etcd_fail;
+	for (size_t i = 0; i < l.n; i++)
+		if (strcmp(l.key[i], key) == 0)
+			exact_rev = l.rev[i];
 	size_t others = 0;
 	kvs_own(a, name, &l, &others);
 	uint64_t want;
 	int im = if_match(api_if_match, &want);
 	if (im < 0) {
-		reply_err(r, 400, "If-Match", "If-Match must be an etcd revision (a number)");
+		api_reply_err(r, 400, "If-Match", "If-Match must be an etcd revision (a number)");
 		goto out;
 	}
-	if (im > 0 && want != max_rev(&l)) {
-		reply_err(r, 412, "If-Match", "%s changed: revision %" PRIu64 ", If-Match %" PRIu64,
-			  name, max_rev(&l), want);
+	if (im > 0 && want != api_max_rev(&l)) {
+		api_reply_err(r, 412, "If-Match", "%s changed: revision %" PRIu64 ", If-Match %" PRIu64,
+			  name, api_max_rev(&l), want);
 		goto out;
 	}
 	if (del && l.n == 0) {
-		reply_err(r, 404, "name", "no records for %s", name);
+		api_reply_err(r, 404, "name", "no records for %s", name);
 		goto out;
 	}
-	/* the new keys: <key>/<fnv1a32 of the JSON> */
-	char (*nk)[MSG_NAME_MAX + 128] = njson ? calloc((size_t)njson, sizeof *nk) : NULL;
-	if (njson && !nk) {
-		reply_err(r, 500, NULL, "out of memory");
+	nk = calloc((size_t)njson + 1, sizeof *nk);
+	if (!nk) {
+		api_reply_err(r, 500, NULL, "out of memory");
 		goto out;
 	}
-	/* one CNAME-like record (a name host, no port, no text) sits at the
-	 * name's own key, as the seed writes aliases; the rest below it */
 	bool at_key = false;
-	if (njson == 1) {
-		cJSON *v = cJSON_Parse(jsons[0]);
-		const cJSON *h = cJSON_GetObjectItemCaseSensitive(v, "host");
-		uint8_t ipb[16];
-		at_key = cJSON_IsString(h) && !msg_parse_ip(h->valuestring, ipb) &&
-			 !cJSON_GetObjectItemCaseSensitive(v, "port") &&
-			 !cJSON_GetObjectItemCaseSensitive(v, "text");
-		cJSON_Delete(v);
-	}
-	for (int i = 0; i < njson; i++)
-		if (at_key)
-			snprintf(nk[i], sizeof nk[i], "%s", key);
-		else
-			snprintf(nk[i], sizeof nk[i], "%s/%x", key, fnv1a32(jsons[i]));
-	bool had_below = false;
-	for (size_t i = 0; i < l.n; i++)
-		had_below |= strcmp(l.key[i], key) != 0;
+	v1_new_keys(key, jsons, njson, nk, &at_key);
 	if (at_key && others && !a->v3) {
-		free(nk);
-		reply_err(r, 409, "records",
+		api_reply_err(r, 409, "records",
 			  "%s has names below it: on etcd v2 its key is a directory and cannot hold "
 			  "a CNAME", name);
 		goto out;
 	}
-	for (size_t i = 0; i < l.n; i++) { /* drop what the new set does not keep */
-		bool keep = false;
-		for (int k = 0; k < njson && !keep; k++)
-			keep = strcmp(l.key[i], nk[k]) == 0 && strcmp(l.val[i], jsons[k]) == 0;
-		if (!keep && (rc = etcd_delete(a->etcd, l.key[i])) != 0) {
-			free(nk);
-			goto etcd_fail;
-		}
+	if (a->v3)
+		rc = v1_apply_txn(a, key, &l, exact_rev, read_rev, jsons, njson, nk, &revision, r);
+	else
+		rc = v1_apply_keys(a, key, &l, jsons, njson, nk, at_key, del, &revision);
+	if (rc == SKY_ECONFLICT) {
+		api_reply_err(r, 412, "If-Match",
+			  "%s changed while this write was made (etcd revision now %" PRIu64
+			  "): nothing written; read it again and retry", name, revision);
+		goto out;
 	}
-	if (del || (at_key && had_below)) /* v2: the name's directory, when now empty */
-		etcd_delete_dir(a->etcd, key, false);
-	for (int i = 0; i < njson; i++)
-		if ((rc = etcd_put(a->etcd, nk[i], jsons[i], 0)) != 0) {
-			free(nk);
-			goto etcd_fail;
-		}
-	free(nk);
+	if (rc == SKY_ERANGE && r->body)
+		goto out; /* over the txn limit: already answered */
+	if (rc == SKY_ERANGE) {
+		api_reply_err(r, 413, "records", "etcd refused the transaction for its size: %s",
+			  etcd_last_error(a->etcd));
+		goto out;
+	}
+	if (rc != 0)
+		goto etcd_fail;
 	cJSON *j = cJSON_CreateObject();
 	cJSON_AddStringToObject(j, "name", name);
 	cJSON_AddNumberToObject(j, del ? "deleted" : "records", del ? (double)l.n : njson);
-	cJSON_AddNumberToObject(j, "revision", (double)store_revision(a, key));
-	reply_json(r, 200, j);
+	cJSON_AddNumberToObject(j, "revision", (double)revision);
+	api_reply_json(r, 200, j);
 	goto out;
 etcd_fail:
-	reply_err(r, 502, NULL, "etcd: %s", etcd_last_error(a->etcd));
+	api_reply_err(r, 502, NULL, "etcd: %s", etcd_last_error(a->etcd));
 out:
-	kvs_free(&l);
+	free(nk);
+	api_kvs_free(&l);
 	for (int i = 0; i < njson; i++)
 		free(jsons[i]);
 	free(jsons);
@@ -595,18 +696,18 @@ static void v1_list(struct api *a, const char *prefix, struct api_reply *r)
 {
 	char name[MSG_NAME_MAX], key[MSG_NAME_MAX + 64];
 	const char *why = NULL;
-	if (name_abs(a, prefix && *prefix ? prefix : a->domain, name, &why) != 0) {
-		reply_err(r, 400, "prefix", "prefix: %s", why);
+	if (api_name_abs(a, prefix && *prefix ? prefix : a->domain, name, &why) != 0) {
+		api_reply_err(r, 400, "prefix", "prefix: %s", why);
 		return;
 	}
-	if (name_key(a, name, key, sizeof key) < 0) {
-		reply_err(r, 400, "prefix", "prefix: name too long");
+	if (api_name_key(a, name, key, sizeof key) < 0) {
+		api_reply_err(r, 400, "prefix", "prefix: name too long");
 		return;
 	}
-	struct kvs l = { 0 };
-	if (read_tree(a, key, &l, NULL) != 0) {
-		kvs_free(&l);
-		reply_err(r, 502, NULL, "etcd: %s", etcd_last_error(a->etcd));
+	struct api_kvs l = { 0 };
+	if (api_read_tree(a, key, &l, NULL) != 0) {
+		api_kvs_free(&l);
+		api_reply_err(r, 502, NULL, "etcd: %s", etcd_last_error(a->etcd));
 		return;
 	}
 	cJSON *j = cJSON_CreateObject();
@@ -614,426 +715,11 @@ static void v1_list(struct api *a, const char *prefix, struct api_reply *r)
 	cJSON *arr = cJSON_AddArrayToObject(j, "records");
 	for (size_t i = 0; i < l.n; i++)
 		cJSON_AddItemToArray(arr, record_json(a, l.key[i], l.val[i], l.rev[i]));
-	kvs_free(&l);
-	reply_json(r, 200, j);
+	api_kvs_free(&l);
+	api_reply_json(r, 200, j);
 }
 
-/* ------------------------------------------------------------ explain */
-
-/* Why skydns's mirror would skip this key (the checks of mirror.c's
- * check_entry, through the same dname/msg functions), or NULL when it
- * publishes it; *svc filled when NULL is returned. */
-static const char *skip_reason(const struct api *a, const char *key, const char *val,
-			       struct service *svc, char *buf, size_t cap)
-{
-	const char *path = msg_key_to_path(a->prefix, key);
-	const char *why = NULL;
-	char name[MSG_NAME_MAX];
-	size_t n = path ? strlen(path) : 0;
-	if (!path || !n || path[0] == '/' || path[n - 1] == '/' || strstr(path, "//"))
-		why = "empty label";
-	else if (msg_path_to_name(path, n, name, sizeof name) < 0)
-		why = "name over 255 bytes";
-	else if (dname_check(name, &why) != 0)
-		;
-	else
-		why = NULL;
-	if (why) {
-		snprintf(buf, cap, "bad name: %s", why);
-		return buf;
-	}
-	if (msg_service_parse(val, strlen(val), svc, &why) != 0) {
-		snprintf(buf, cap, "bad JSON: %s", why ? why : "not a service");
-		return buf;
-	}
-	if (svc->host && svc->host[0] && dname_check_host(svc->host, &why) != 0) {
-		msg_service_clear(svc);
-		snprintf(buf, cap, "bad host: %s", why);
-		return buf;
-	}
-	return NULL;
-}
-
-/* The status keys under a->monitor that mark an address DOWN (skydns's
- * health marks: {"status":"DOWN"}); keys that are no address or whose value
- * is no status are left out, as skydns skips them. */
-struct downs {
-	struct health_addr *addr;
-	char **key;
-	size_t n;
-};
-
-static void downs_free(struct downs *d)
-{
-	for (size_t i = 0; i < d->n; i++)
-		free(d->key[i]);
-	free(d->key);
-	free(d->addr);
-	memset(d, 0, sizeof *d);
-}
-
-static int read_downs(struct api *a, struct downs *d)
-{
-	if (!a->monitor[0])
-		return 0;
-	struct kvs l = { 0 };
-	int rc = read_tree(a, a->monitor, &l, NULL);
-	if (rc != 0) {
-		kvs_free(&l);
-		return rc;
-	}
-	size_t ml = strlen(a->monitor);
-	d->addr = calloc(l.n + 1, sizeof *d->addr);
-	d->key = calloc(l.n + 1, sizeof *d->key);
-	if (!d->addr || !d->key) {
-		kvs_free(&l);
-		return SKY_ENOMEM;
-	}
-	for (size_t i = 0; i < l.n; i++) {
-		bool down = false;
-		const char *why = NULL;
-		struct health_addr ha;
-		if (strncmp(l.key[i], a->monitor, ml) != 0 || l.key[i][ml] != '/' ||
-		    health_key_addr(l.key[i], &ha) != 0 ||
-		    health_parse_status(l.val[i], strlen(l.val[i]), &down, &why) != 0 || !down)
-			continue;
-		d->addr[d->n] = ha;
-		d->key[d->n] = l.key[i];
-		l.key[i] = strdup(""); /* moved */
-		d->n++;
-	}
-	kvs_free(&l);
-	return 0;
-}
-
-/* The status key marking fam/ip DOWN, or NULL. */
-static const char *down_key(const struct downs *d, int fam, const uint8_t ip[16])
-{
-	for (size_t i = 0; i < d->n; i++)
-		if (d->addr[i].fam == fam && memcmp(d->addr[i].ip, ip, fam == 4 ? 4 : 16) == 0)
-			return d->key[i];
-	return NULL;
-}
-
-/* One used address record while explaining: answered unless DOWN (and not
- * every address of its family is DOWN). */
-struct expl_addr {
-	cJSON *k;
-	int fam;
-	const char *status_key;
-	char *rr;  /* the answer line, NULL when the type asked for leaves it out */
-};
-
-/* GET /v1/explain/<name>[?type=T]: the keys that make up the answer, the ones
- * skipped and why, the addresses a status key marks DOWN (left out, or served
- * because every address of that family is DOWN: skydns fails open), and the
- * records skydns would build from the rest. */
-static void v1_explain(struct api *a, const char *name, const char *key, const char *type,
-		       struct api_reply *r)
-{
-	struct kvs l = { 0 };
-	struct downs dn = { 0 };
-	if (read_tree(a, key, &l, NULL) != 0 || read_downs(a, &dn) != 0) {
-		kvs_free(&l);
-		downs_free(&dn);
-		reply_err(r, 502, NULL, "etcd: %s", etcd_last_error(a->etcd));
-		return;
-	}
-	struct expl_addr *ea = calloc(l.n + 1, sizeof *ea);
-	if (!ea) {
-		kvs_free(&l);
-		downs_free(&dn);
-		reply_err(r, 500, NULL, "out of memory");
-		return;
-	}
-	size_t nea = 0;
-	cJSON *j = cJSON_CreateObject();
-	cJSON_AddStringToObject(j, "name", name);
-	cJSON_AddStringToObject(j, "key", key);
-	cJSON_AddStringToObject(j, "etcd", a->v3 ? "v3" : "v2");
-	if (type && *type)
-		cJSON_AddStringToObject(j, "type", type);
-	cJSON_AddStringToObject(j, "status_keys", a->monitor);
-	cJSON *keys = cJSON_AddArrayToObject(j, "keys");
-	cJSON *ans = cJSON_AddArrayToObject(j, "answers");
-	bool hidden_name = !a->v3 && v2_hidden(a, key);
-	for (size_t i = 0; i < l.n; i++) {
-		cJSON *k = cJSON_CreateObject();
-		cJSON_AddStringToObject(k, "key", l.key[i]);
-		cJSON_AddStringToObject(k, "value", l.val[i]);
-		struct service svc = { 0 };
-		char buf[256];
-		const char *why = NULL;
-		if (!a->v3 && v2_hidden(a, l.key[i]))
-			why = "hidden: etcd v2 leaves keys with a '_' label out of the reads skydns makes";
-		else
-			why = skip_reason(a, l.key[i], l.val[i], &svc, buf, sizeof buf);
-		cJSON_AddBoolToObject(k, "used", why == NULL);
-		if (why) {
-			cJSON_AddStringToObject(k, "skipped", why);
-		} else {
-			char rr[1200];
-			uint8_t ip[16];
-			int fam = svc.host ? msg_parse_ip(svc.host, ip) : 0;
-			const char *t = NULL;
-			if (svc.text) {
-				t = "TXT";
-				snprintf(rr, sizeof rr, "TXT \"%s\"", svc.text);
-			} else if (fam) {
-				t = fam == 4 ? "A" : "AAAA";
-				snprintf(rr, sizeof rr, "%s %s", t, svc.host);
-			} else if (svc.host && svc.port) {
-				t = "SRV";
-				snprintf(rr, sizeof rr, "SRV %d %d %u %s", svc.priority ? svc.priority : 10,
-					 svc.weight ? svc.weight : 100, svc.port, svc.host);
-			} else if (svc.host) {
-				t = "CNAME";
-				snprintf(rr, sizeof rr, "CNAME %s.", svc.host);
-			}
-			if (t) {
-				cJSON_AddStringToObject(k, "gives", rr);
-				bool wanted = !type || !*type || strcasecmp(type, t) == 0 ||
-					      (strcasecmp(type, "SRV") == 0 && (fam || !strcmp(t, "CNAME"))) ||
-					      ((!strcasecmp(type, "A") || !strcasecmp(type, "AAAA")) &&
-					       !strcmp(t, "CNAME"));
-				if (fam && !svc.text) {
-					/* answered after the loop, once the family's DOWN count is known */
-					ea[nea] = (struct expl_addr){ k, fam, down_key(&dn, fam, ip),
-								      wanted ? strdup(rr) : NULL };
-					nea++;
-				} else if (wanted) {
-					cJSON_AddItemToArray(ans, cJSON_CreateString(rr));
-				}
-			}
-			msg_service_clear(&svc);
-		}
-		cJSON_AddItemToArray(keys, k);
-	}
-	/* health marks: a DOWN address is left out unless every address of its
-	 * family is DOWN (then all are served: fail open) */
-	size_t total[2] = { 0, 0 }, down[2] = { 0, 0 }, left_out = 0, fail_open = 0;
-	for (size_t i = 0; i < nea; i++) {
-		total[ea[i].fam == 6]++;
-		down[ea[i].fam == 6] += ea[i].status_key != NULL;
-	}
-	for (size_t i = 0; i < nea; i++) {
-		int f = ea[i].fam == 6;
-		bool open = down[f] == total[f];
-		if (ea[i].status_key) {
-			char msg[1400];
-			cJSON_AddStringToObject(ea[i].k, "status_key", ea[i].status_key);
-			cJSON_AddStringToObject(ea[i].k, "status", "DOWN");
-			if (open)
-				snprintf(msg, sizeof msg,
-					 "DOWN (status key %s), but every %s address of this name is DOWN: "
-					 "skydns serves them all (fail open)", ea[i].status_key,
-					 f ? "IPv6" : "IPv4");
-			else
-				snprintf(msg, sizeof msg,
-					 "DOWN (status key %s): skydns leaves this address out of its answers",
-					 ea[i].status_key);
-			cJSON_AddStringToObject(ea[i].k, "health", msg);
-			cJSON_AddBoolToObject(ea[i].k, "answered", open);
-			if (ea[i].rr)
-				open ? fail_open++ : left_out++;
-		}
-		if (ea[i].rr && (!ea[i].status_key || open))
-			cJSON_AddItemToArray(ans, cJSON_CreateString(ea[i].rr));
-		free(ea[i].rr);
-	}
-	free(ea);
-	char verdict[512];
-	if (hidden_name)
-		snprintf(verdict, sizeof verdict, "the name has a label starting with '_': etcd v2 hides its keys from skydns (use etcd v3)");
-	else if (l.n == 0)
-		snprintf(verdict, sizeof verdict, "no etcd key at or below this name: skydns answers NXDOMAIN (unless a wildcard or forwarding applies)");
-	else if (cJSON_GetArraySize(ans) == 0)
-		snprintf(verdict, sizeof verdict, "no usable record of this type: skydns answers NODATA or NXDOMAIN");
-	else if (left_out)
-		snprintf(verdict, sizeof verdict, "skydns answers from the used keys, leaving out %zu DOWN address%s",
-			 left_out, left_out == 1 ? "" : "es");
-	else if (fail_open)
-		snprintf(verdict, sizeof verdict, "skydns answers from the used keys; every address is DOWN, so all are served (fail open)");
-	else
-		snprintf(verdict, sizeof verdict, "skydns answers from the used keys");
-	cJSON_AddStringToObject(j, "verdict", verdict);
-	kvs_free(&l);
-	downs_free(&dn);
-	reply_json(r, 200, j);
-}
-
-/* ------------------------------------------------------------ seed API */
-
-static void seed_list(struct api *a, const char *name, const char *key, struct api_reply *r)
-{
-	struct kvs l = { 0 };
-	if (read_tree(a, key, &l, NULL) != 0) {
-		kvs_free(&l);
-		reply_text(r, 502, "ERR, etcd: %s\n", etcd_last_error(a->etcd));
-		return;
-	}
-	if (l.n == 0 && name) {
-		kvs_free(&l);
-		reply_text(r, 404, "ERR, no find  domain name \n");
-		return;
-	}
-	cJSON *map = cJSON_CreateObject();
-	for (size_t i = 0; i < l.n; i++) {
-		cJSON *v = cJSON_Parse(l.val[i]);
-		if (!cJSON_IsObject(v)) {
-			cJSON_Delete(v);
-			continue;
-		}
-		char owner[MSG_NAME_MAX];
-		owner_name(a, l.key[i], v, owner, sizeof owner);
-		size_t on = strlen(owner);
-		if (on > 1 && owner[on - 1] == '.')
-			owner[on - 1] = 0;
-		const cJSON *h = cJSON_GetObjectItemCaseSensitive(v, "host");
-		const char *host = cJSON_IsString(h) ? h->valuestring : "";
-		uint8_t ip[16];
-		cJSON *e = cJSON_GetObjectItemCaseSensitive(map, owner);
-		if (msg_parse_ip(host, ip)) {
-			if (!e) {
-				e = cJSON_AddObjectToObject(map, owner);
-				cJSON_AddStringToObject(e, "type", "A");
-				cJSON_AddArrayToObject(e, "ips");
-			}
-			cJSON *ips = cJSON_GetObjectItemCaseSensitive(e, "ips");
-			if (cJSON_IsArray(ips))
-				cJSON_AddItemToArray(ips, cJSON_CreateString(host));
-		} else if (*host && !e) {
-			e = cJSON_AddObjectToObject(map, owner);
-			cJSON_AddStringToObject(e, "type", "CNAME");
-			cJSON_AddStringToObject(e, "alias-domain", host);
-		}
-		cJSON_Delete(v);
-	}
-	kvs_free(&l);
-	r->status = 200;
-	r->body = cJSON_PrintUnformatted(map);
-	r->ctype = "application/json";
-	cJSON_Delete(map);
-}
-
-static void seed_post(struct api *a, const char *urlname, const char *name, const char *key,
-		      const char *body, size_t len, struct api_reply *r)
-{
-	cJSON *doc = cJSON_ParseWithLength(body, len);
-	if (!cJSON_IsObject(doc)) {
-		cJSON_Delete(doc);
-		reply_text(r, 400, "ERR, body is not a JSON object\n");
-		return;
-	}
-	const cJSON *t = cJSON_GetObjectItemCaseSensitive(doc, "type");
-	if (!cJSON_IsString(t)) {
-		cJSON_Delete(doc);
-		reply_text(r, 400, "ERR,type not support \n");
-		return;
-	}
-	struct kvs l = { 0 };
-	if (strcasecmp(t->valuestring, "A") == 0 || strcasecmp(t->valuestring, "AAAA") == 0) {
-		int want = strcasecmp(t->valuestring, "A") == 0 ? 4 : 6;
-		const cJSON *ips = cJSON_GetObjectItemCaseSensitive(doc, "ips");
-		if (!cJSON_IsArray(ips) || cJSON_GetArraySize(ips) == 0) {
-			reply_text(r, 400, "ERR, no domain ips \n");
-			goto out;
-		}
-		for (const cJSON *ip = ips->child; ip; ip = ip->next) {
-			uint8_t b[16];
-			if (!cJSON_IsString(ip) || msg_parse_ip(ip->valuestring, b) != want) {
-				reply_text(r, 400, "ERR, it is not  IP addr %s\n",
-					   cJSON_IsString(ip) ? ip->valuestring : "(not a string)");
-				goto out;
-			}
-		}
-		if (read_tree(a, key, &l, NULL) != 0)
-			goto etcd_fail;
-		if (l.n) {
-			reply_text(r, 409, "ERR, set domain name error  domain exists \n");
-			goto out;
-		}
-		for (const cJSON *ip = ips->child; ip; ip = ip->next) {
-			char k[MSG_NAME_MAX + 128], v[128];
-			snprintf(k, sizeof k, "%s/%x", key, fnv1a32(ip->valuestring));
-			snprintf(v, sizeof v, "{\"host\":\"%s\",\"ttl\":30}", ip->valuestring);
-			if (etcd_put(a->etcd, k, v, 0) != 0)
-				goto etcd_fail;
-		}
-		reply_text(r, 200, "OK");
-	} else if (strcasecmp(t->valuestring, "cname") == 0) {
-		const cJSON *al = cJSON_GetObjectItemCaseSensitive(doc, "alias");
-		char alias[MSG_NAME_MAX], akey[MSG_NAME_MAX + 64], target[MSG_NAME_MAX];
-		const char *why = NULL;
-		if (!cJSON_IsString(al) || name_abs(a, al->valuestring, alias, &why) != 0) {
-			reply_text(r, 400, "ERR, bad alias: %s\n", why ? why : "no alias");
-			goto out;
-		}
-		snprintf(target, sizeof target, "%s", urlname);
-		for (char *p = target; *p; p++)
-			*p = (char)tolower((unsigned char)*p);
-		size_t tn = strlen(target);
-		if (tn > 1 && target[tn - 1] == '.')
-			target[tn - 1] = 0;
-		if (dname_check_host(target, &why) != 0) {
-			reply_text(r, 400, "ERR, bad target: %s\n", why);
-			goto out;
-		}
-		name_key(a, alias, akey, sizeof akey);
-		char zone[MSG_NAME_MAX];
-		if (managed_zone(a, alias, zone, sizeof zone) > 0) {
-			reply_text(r, 409, "ERR, %s is in zone %s, which kube2sky manages: read-only here\n",
-				   alias, zone);
-			goto out;
-		}
-		if (!a->v3 && v2_hidden(a, akey)) {
-			reply_text(r, 400, "ERR, alias %s: %s\n", alias, V2_HIDDEN);
-			goto out;
-		}
-		if (read_tree(a, akey, &l, NULL) != 0)
-			goto etcd_fail;
-		if (l.n) {
-			reply_text(r, 409, "ERR, set domain name error  alias exists \n");
-			goto out;
-		}
-		cJSON *v = cJSON_CreateObject();
-		cJSON_AddStringToObject(v, "host", target);
-		cJSON_AddNumberToObject(v, "ttl", 30);
-		char *vs = cJSON_PrintUnformatted(v);
-		cJSON_Delete(v);
-		int rc = etcd_put(a->etcd, akey, vs, 0);
-		free(vs);
-		if (rc != 0)
-			goto etcd_fail;
-		reply_text(r, 200, "OK");
-	} else {
-		reply_text(r, 400, "ERR, no type offered \n");
-	}
-	(void)name;
-	goto out;
-etcd_fail:
-	reply_text(r, 502, "ERR, etcd: %s\n", etcd_last_error(a->etcd));
-out:
-	kvs_free(&l);
-	cJSON_Delete(doc);
-}
-
-static void seed_delete(struct api *a, const char *key, struct api_reply *r)
-{
-	struct kvs l = { 0 };
-	if (read_tree(a, key, &l, NULL) != 0) {
-		reply_text(r, 502, "ERR, etcd: %s\n", etcd_last_error(a->etcd));
-	} else if (l.n == 0) {
-		reply_text(r, 404, "ERR, no find  domain name \n");
-	} else if (delete_tree(a, key, &l) != 0) {
-		reply_text(r, 502, "ERR, etcd: %s\n", etcd_last_error(a->etcd));
-	} else {
-		reply_text(r, 200, "OK");
-	}
-	kvs_free(&l);
-}
-
-static bool v2_hidden(const struct api *a, const char *key)
+bool api_v2_hidden(const struct api *a, const char *key)
 {
 	char pre[300];
 	snprintf(pre, sizeof pre, "/%s", a->prefix);
@@ -1068,7 +754,7 @@ static int mz_cb(void *arg, const struct etcd_kv *kv)
 	return 0;
 }
 
-static int managed_zone(struct api *a, const char *name, char *out, size_t cap)
+int api_managed_zone(struct api *a, const char *name, char *out, size_t cap)
 {
 	char dir[300];
 	snprintf(dir, sizeof dir, "/%s/%s", a->prefix, MARKER_DIR);
@@ -1090,7 +776,7 @@ void api_handle(struct api *a, const char *method, const char *url, const char *
 	bool v1 = strncmp(url, "/v1/records", 11) == 0 && (url[11] == 0 || url[11] == '/');
 	bool explain = strncmp(url, "/v1/explain/", 12) == 0;
 	if (!seed && !v1 && !explain) {
-		reply_err(r, 404, NULL, "no such endpoint: %s", url);
+		api_reply_err(r, 404, NULL, "no such endpoint: %s", url);
 		return;
 	}
 	const char *rest = url + (explain ? 12 : 11);
@@ -1099,49 +785,49 @@ void api_handle(struct api *a, const char *method, const char *url, const char *
 	char name[MSG_NAME_MAX], key[MSG_NAME_MAX + 64];
 	const char *why = NULL;
 	if (*rest) {
-		if (name_abs(a, rest, name, &why) != 0) {
+		if (api_name_abs(a, rest, name, &why) != 0) {
 			if (seed)
-				reply_text(r, 400, "ERR, bad domain name %s: %s\n", rest, why);
+				api_reply_text(r, 400, "ERR, bad domain name %s: %s\n", rest, why);
 			else
-				reply_err(r, 400, "name", "name %s: %s", rest, why);
+				api_reply_err(r, 400, "name", "name %s: %s", rest, why);
 			return;
 		}
-		if (name_key(a, name, key, sizeof key) < 0) {
-			reply_err(r, 400, "name", "name too long");
+		if (api_name_key(a, name, key, sizeof key) < 0) {
+			api_reply_err(r, 400, "name", "name too long");
 			return;
 		}
 	}
 	if (explain) {
 		if (!*rest || strcmp(method, "GET") != 0)
-			reply_err(r, 400, "name", "GET /v1/explain/<name>[?type=TYPE]");
+			api_reply_err(r, 400, "name", "GET /v1/explain/<name>[?type=TYPE]");
 		else
-			v1_explain(a, name, key, query_prefix, r);
+			api_explain(a, name, key, query_prefix, r);
 		return;
 	}
 	if (*rest && !a->v3 && strcmp(method, "GET") != 0 && strcmp(method, "DELETE") != 0 &&
-	    v2_hidden(a, key)) {
+	    api_v2_hidden(a, key)) {
 		if (seed)
-			reply_text(r, 400, "ERR, %s: %s\n", name, V2_HIDDEN);
+			api_reply_text(r, 400, "ERR, %s: %s\n", name, V2_HIDDEN);
 		else
-			reply_err(r, 400, "name", "name %s: %s", name, V2_HIDDEN);
+			api_reply_err(r, 400, "name", "name %s: %s", name, V2_HIDDEN);
 		return;
 	}
 	if (*rest && strcmp(method, "GET") != 0) {
 		char zone[MSG_NAME_MAX];
-		int mz = managed_zone(a, name, zone, sizeof zone);
+		int mz = api_managed_zone(a, name, zone, sizeof zone);
 		if (mz < 0) {
 			if (seed)
-				reply_text(r, 502, "ERR, etcd: %s\n", etcd_last_error(a->etcd));
+				api_reply_text(r, 502, "ERR, etcd: %s\n", etcd_last_error(a->etcd));
 			else
-				reply_err(r, 502, NULL, "etcd: %s", etcd_last_error(a->etcd));
+				api_reply_err(r, 502, NULL, "etcd: %s", etcd_last_error(a->etcd));
 			return;
 		}
 		if (mz > 0) {
 			if (seed)
-				reply_text(r, 409, "ERR, %s is in zone %s, which kube2sky manages: read-only here\n",
+				api_reply_text(r, 409, "ERR, %s is in zone %s, which kube2sky manages: read-only here\n",
 					   name, zone);
 			else
-				reply_err(r, 409, "name",
+				api_reply_err(r, 409, "name",
 					  "%s is in zone %s, which kube2sky manages (marker /%s/" MARKER_DIR
 					  "/...): change the Kubernetes objects instead",
 					  name, zone, a->prefix);
@@ -1153,7 +839,7 @@ void api_handle(struct api *a, const char *method, const char *url, const char *
 			if (strcmp(method, "GET") == 0)
 				v1_list(a, query_prefix, r);
 			else
-				reply_err(r, 405, NULL, "%s /v1/records: use GET (list) or /v1/records/<name>",
+				api_reply_err(r, 405, NULL, "%s /v1/records: use GET (list) or /v1/records/<name>",
 					  method);
 			return;
 		}
@@ -1164,25 +850,25 @@ void api_handle(struct api *a, const char *method, const char *url, const char *
 		else if (strcmp(method, "DELETE") == 0)
 			v1_write(a, name, key, NULL, 0, true, r);
 		else
-			reply_err(r, 405, NULL, "%s: use GET, PUT or DELETE", method);
+			api_reply_err(r, 405, NULL, "%s: use GET, PUT or DELETE", method);
 		return;
 	}
 	if (!*rest) {
 		if (strcmp(method, "GET") == 0) {
-			name_abs(a, a->domain, name, &why);
-			name_key(a, name, key, sizeof key);
-			seed_list(a, NULL, key, r);
+			api_name_abs(a, a->domain, name, &why);
+			api_name_key(a, name, key, sizeof key);
+			api_seed_list(a, NULL, key, r);
 		} else {
-			reply_text(r, 405, "ERR, %s needs a domain name\n", method);
+			api_reply_text(r, 405, "ERR, %s needs a domain name\n", method);
 		}
 		return;
 	}
 	if (strcmp(method, "GET") == 0)
-		seed_list(a, name, key, r);
+		api_seed_list(a, name, key, r);
 	else if (strcmp(method, "POST") == 0)
-		seed_post(a, rest, name, key, body, body_len, r);
+		api_seed_post(a, rest, name, key, body, body_len, r);
 	else if (strcmp(method, "DELETE") == 0)
-		seed_delete(a, key, r);
+		api_seed_delete(a, key, r);
 	else
-		reply_text(r, 405, "ERR, method %s not supported\n", method);
+		api_reply_text(r, 405, "ERR, method %s not supported\n", method);
 }

@@ -1,7 +1,8 @@
 """skydns-api and skydnsctl (issue 15) against a real etcd (v2 keys API and
 v3) and a real skydns: the seed's curl calls, the /v1/records resource API,
 the token, the loopback rule without a token, bad input (400 and nothing
-written), If-Match (412) and the CLI's round trips and exit codes.
+written), If-Match (412), one etcd txn per write on v3 (revision +1, two
+daemons racing: one wins) and the CLI's round trips and exit codes.
 """
 
 import json
@@ -654,3 +655,160 @@ def test_explain_down_status(api, skydns, kv, etcd, mode):
     assert j["answers"] == ["AAAA 2001:db8::1"], j
     assert [k["status_key"] for k in j["keys"] if k.get("status") == "DOWN"] == \
         ["/skydns/monitor/status/2001:0db8:0:0:0:0:0:2"]
+
+
+# ------------------------------------------------------------ one etcd txn per write (v3)
+
+V2_NO_TXN = "etcd v2 has no transactions: skydns-api writes key by key there (README, API)"
+
+
+def etcd_revision(etcd, mode):
+    """The store's revision now: v3 header.revision of a range, v2 X-Etcd-Index."""
+    if mode == "v3":
+        import base64
+        body = json.dumps({"key": base64.b64encode(b"/skydns").decode(), "count_only": True})
+        req = urllib.request.Request(etcd.url + "/v3/kv/range", data=body.encode(), method="POST")
+        with urllib.request.urlopen(req, timeout=5) as r:
+            return int(json.load(r)["header"]["revision"])
+    with urllib.request.urlopen(etcd.url + "/v2/keys/", timeout=5) as r:
+        return int(r.headers["X-Etcd-Index"])
+
+
+def name_keys(etcd, mode, path):
+    """The keys (with values) at and below one name's etcd path."""
+    return {k: v for k, v in etcd_dump(etcd, mode).items() if k == path or k.startswith(path + "/")}
+
+
+def test_v1_write_advances_revision_by_one(api, etcd, mode):
+    if mode == "v2":
+        pytest.skip(V2_NO_TXN)
+    a = api()
+    url = a.base + "/v1/records/three"
+    three = [{"host": "10.12.0.1"}, {"host": "10.12.0.2"}, {"host": "10.12.0.3"}]
+    before = etcd_revision(etcd, mode)
+    st, body = http("PUT", url, json.dumps(three))
+    assert st == 200, body
+    after = etcd_revision(etcd, mode)
+    assert after == before + 1
+    assert json.loads(body)["revision"] == after
+    assert len(name_keys(etcd, mode, "/skydns/local/skydns/three")) == 3
+    # replacing two of the three (two deletes, three puts) and deleting: +1 each
+    st, body = http("PUT", url, json.dumps([three[0], {"host": "10.12.0.4"}, {"host": "10.12.0.5"}]),
+                    headers={"If-Match": str(after)})
+    assert st == 200, body
+    assert etcd_revision(etcd, mode) == after + 1 == json.loads(body)["revision"]
+    got = json.loads(http("GET", url)[1])
+    assert sorted(r["host"] for r in got["records"]) == ["10.12.0.1", "10.12.0.4", "10.12.0.5"]
+    assert got["revision"] == after + 1
+    st, body = http("DELETE", url)
+    assert st == 200, body
+    assert etcd_revision(etcd, mode) == after + 2 == json.loads(body)["revision"]
+    assert name_keys(etcd, mode, "/skydns/local/skydns/three") == {}
+    # the seed's POST of three addresses and its DELETE: one revision each
+    rev = etcd_revision(etcd, mode)
+    st, text = http("POST", a.base + "/skydns/api/cctv3",
+                    '{"type":"A","ips":["10.12.1.1","10.12.1.2","10.12.1.3"]}')
+    assert (st, text) == (200, "OK")
+    assert etcd_revision(etcd, mode) == rev + 1
+    assert len(name_keys(etcd, mode, "/skydns/local/skydns/cctv3")) == 3
+    assert http("DELETE", a.base + "/skydns/api/cctv3")[0] == 200
+    assert etcd_revision(etcd, mode) == rev + 2
+    assert name_keys(etcd, mode, "/skydns/local/skydns/cctv3") == {}
+
+
+def test_stale_if_match_412_revision_unmoved(api, etcd, mode):
+    a = api()
+    url = a.base + "/v1/records/stale"
+    st, body = http("PUT", url, json.dumps([{"host": "10.13.0.1"}]))
+    assert st == 200, body
+    old = json.loads(body)["revision"]
+    assert http("PUT", url, json.dumps([{"host": "10.13.0.2"}]))[0] == 200
+    before, dump = etcd_revision(etcd, mode), etcd_dump(etcd, mode)
+    for method, body in (("PUT", json.dumps([{"host": "10.13.0.3"}, {"host": "10.13.0.4"}])),
+                         ("DELETE", None)):
+        st, text = http(method, url, body, headers={"If-Match": str(old)})
+        assert st == 412, text
+        assert json.loads(text)["field"] == "If-Match"
+        assert etcd_revision(etcd, mode) == before
+        assert etcd_dump(etcd, mode) == dump
+
+
+def test_v1_over_txn_limit_413_nothing_written(api, etcd, mode):
+    if mode == "v2":
+        pytest.skip(V2_NO_TXN + "; there is no size limit to hit")
+    a = api()
+    many = [{"host": f"10.14.{i // 200}.{i % 200 + 1}"} for i in range(129)]  # etcd's default 128
+    before = etcd_revision(etcd, mode)
+    st, text = http("PUT", a.base + "/v1/records/many", json.dumps(many))
+    assert st == 413, text
+    assert "128" in json.loads(text)["error"] and "--max-txn-ops" in json.loads(text)["error"]
+    assert etcd_revision(etcd, mode) == before
+    assert http("PUT", a.base + "/v1/records/many", json.dumps(many[:128]))[0] == 200
+    assert len(name_keys(etcd, mode, "/skydns/local/skydns/many")) == 128
+
+
+def race(urls, make_req, deadline):
+    """Send make_req(i, url) from one thread per url at once; {i: (status, text)}."""
+    import threading
+    results = {}
+    go = threading.Barrier(len(urls))
+
+    def run(i, url):
+        go.wait(10)
+        results[i] = make_req(i, url)
+
+    ts = [threading.Thread(target=run, args=(i, u)) for i, u in enumerate(urls)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(max(0.1, deadline - time.monotonic()))
+    assert len(results) == len(urls), f"writers did not finish: {results}"
+    return results
+
+
+def test_two_daemons_same_if_match_one_wins(api, etcd, mode):
+    """Two skydns-api processes on one etcd, both PUT a name with the If-Match
+    they read: one 200, one 412, and etcd holds exactly the winner's records --
+    on a name with records and on a new one (If-Match: 0)."""
+    if mode == "v2":
+        pytest.skip(V2_NO_TXN + ": two daemons can interleave")
+    a, b = api(), api()
+    deadline = time.monotonic() + 60
+    path = "/skydns/local/skydns/duel"
+    assert http("PUT", a.base + "/v1/records/duel", json.dumps([{"host": "10.15.0.1"}]))[0] == 200
+    for rnd in range(20):
+        assert time.monotonic() < deadline, f"round {rnd}: out of time"
+        fresh = rnd % 2 == 1  # odd rounds: a name nobody has written yet
+        name = f"new{rnd}" if fresh else "duel"
+        rev = 0 if fresh else json.loads(http("GET", a.base + "/v1/records/duel")[1])["revision"]
+        sets = {i: [{"host": f"10.15.{rnd + 1}.{10 * i + k}"} for k in (1, 2, 3)] for i in (0, 1)}
+        res = race([a.base, b.base],
+                   lambda i, base: http("PUT", f"{base}/v1/records/{name}", json.dumps(sets[i]),
+                                        headers={"If-Match": str(rev)}), deadline)
+        codes = sorted(s for s, _ in res.values())
+        assert codes == [200, 412], (rnd, res)
+        win = [i for i in res if res[i][0] == 200][0]
+        stored = name_keys(etcd, mode, f"/skydns/local/skydns/{name}" if fresh else path)
+        assert sorted(json.loads(v)["host"] for v in stored.values()) \
+            == sorted(r["host"] for r in sets[win]), (rnd, res, stored)
+        assert json.loads(res[win][1])["revision"] == etcd_revision(etcd, mode)
+
+
+def test_two_daemons_seed_post_one_wins(api, etcd, mode):
+    """The seed's POST creates a name: from two daemons at once, one OK and one
+    409 "exists", and only the winner's addresses are in etcd."""
+    if mode == "v2":
+        pytest.skip(V2_NO_TXN + ": two daemons can interleave")
+    a, b = api(), api()
+    deadline = time.monotonic() + 60
+    for rnd in range(10):
+        ips = {i: [f"10.16.{rnd}.{10 * i + k}" for k in (1, 2)] for i in (0, 1)}
+        res = race([a.base, b.base],
+                   lambda i, base: http("POST", f"{base}/skydns/api/seed{rnd}",
+                                        json.dumps({"type": "A", "ips": ips[i]})), deadline)
+        assert sorted(s for s, _ in res.values()) == [200, 409], (rnd, res)
+        win = [i for i in res if res[i][0] == 200][0]
+        lost = res[1 - win][1]
+        assert lost.startswith("ERR") and "exists" in lost, lost
+        stored = name_keys(etcd, mode, f"/skydns/local/skydns/seed{rnd}")
+        assert sorted(json.loads(v)["host"] for v in stored.values()) == sorted(ips[win])

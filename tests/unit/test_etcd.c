@@ -303,6 +303,46 @@ TEST(v3_range_page)
 	free(pg.last);
 }
 
+/* etcd_txn's body: compares with base64 keys, target/result names and the
+ * value under the target's field; "below" as the range ["k/", "k0"); ops as
+ * in etcd_batch. The reply's "succeeded" is left out when false. Shapes as
+ * the gateway took them live (etcd 3.4.23). */
+TEST(v3_txn_body_and_reply)
+{
+	struct etcd_cmp cmps[] = {
+		{ .key = "/a", .target = ETCD_CMP_MOD, .value = 7 },
+		{ .key = "/b", .target = ETCD_CMP_CREATE, .value = 0 },
+		{ .key = "/a", .below = true, .target = ETCD_CMP_MOD, .result = ETCD_CMP_LESS,
+		  .value = 9 },
+		{ .key = "/c", .target = ETCD_CMP_VERSION, .value = 2 },
+	};
+	struct etcd_op ops[] = { { "/a/x", "1", false }, { "/a", NULL, false }, { "/a", NULL, true } };
+	char *body = etcd_v3_txn_body(cmps, 4, ops, 3);
+	CHECK(body != NULL);
+	CHECK(strstr(body, "\"compare\":[{\"key\":\"L2E=\",\"target\":\"MOD\",\"result\":\"EQUAL\","
+			   "\"mod_revision\":\"7\"},{\"key\":\"L2I=\",\"target\":\"CREATE\","
+			   "\"result\":\"EQUAL\",\"create_revision\":\"0\"},{\"key\":\"L2Ev\","
+			   "\"range_end\":\"L2Ew\",\"target\":\"MOD\",\"result\":\"LESS\","
+			   "\"mod_revision\":\"9\"},{\"key\":\"L2M=\",\"target\":\"VERSION\","
+			   "\"result\":\"EQUAL\",\"version\":\"2\"}]") != NULL);
+	CHECK(strstr(body, "\"success\":[{\"requestPut\":{\"key\":\"L2EveA==\",\"value\":\"MQ==\"}},"
+			   "{\"requestDeleteRange\":{\"key\":\"L2E=\"}},{\"requestDeleteRange\":"
+			   "{\"key\":\"L2Ev\",\"range_end\":\"L2Ew\"}}]") != NULL);
+	free(body);
+	bool ok = false;
+	uint64_t rev = 0;
+	const char *won = "{" H ",\"succeeded\":true,\"responses\":[{\"response_put\":"
+			  "{\"header\":{\"revision\":\"9\"}}}]}";
+	CHECK_INT(etcd_v3_parse_txn(won, strlen(won), &ok, &rev), 0);
+	CHECK(ok);
+	CHECK_INT(rev, 9);
+	const char *lost = "{\"header\":{\"revision\":\"12\"}}";
+	CHECK_INT(etcd_v3_parse_txn(lost, strlen(lost), &ok, &rev), 0);
+	CHECK(!ok);
+	CHECK_INT(rev, 12);
+	CHECK_INT(etcd_v3_parse_txn("nope", 4, &ok, &rev), SKY_EPARSE);
+}
+
 TEST(v3_garbage_and_partial)
 {
 	uint64_t rev = 4;
@@ -415,6 +455,7 @@ int main(void)
 	RUN(v3_garbage_and_partial);
 	RUN(huge_numbers_are_absent);
 	RUN(v3_range_page);
+	RUN(v3_txn_body_and_reply);
 	RUN(base64_roundtrip);
 	RUN(client_options);
 	return CHECK_DONE();
