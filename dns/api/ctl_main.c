@@ -15,7 +15,8 @@
  *   SKYDNS_API_ADDR (default 127.0.0.1:9001) and SKYDNS_API_TOKEN as the seed.
  *
  * Exit codes: 0 done; 1 usage; 2 API unreachable; 3 token refused (401);
- * 4 no such name (404); 5 bad input (400); 6 conflict (409/412);
+ * 4 no such name (404); 5 bad input (400; 413: more records than one etcd
+ * transaction takes); 6 conflict (409/412);
  * 7 any other failure (etcd down behind the API: 502).
  */
 #include <stdbool.h>
@@ -114,6 +115,7 @@ static int fail(long status, const char *body)
 		cJSON_Delete(j);
 		return 4;
 	case 400:
+	case 413:
 		fprintf(stderr, "skydnsctl: bad input: %s\n", msg);
 		cJSON_Delete(j);
 		return 5;

@@ -366,7 +366,11 @@ def run(args):
         tl = time.monotonic()
         for t in th:
             t.start()
-        time.sleep(args.secs)
+        # kube2sky's RSS through the load, to show it does not grow with churn
+        rss_series, end = [(0.0, rss1)], tl + args.secs
+        while time.monotonic() < end:
+            time.sleep(max(0.0, min(args.rss_every, end - time.monotonic())))
+            rss_series.append((time.monotonic() - tl, rss_mb(k.pid)))
         stop.set()
         for t in th:
             t.join(30)
@@ -385,6 +389,8 @@ def run(args):
             f"queue empty {drain:.2f} s after the load; {len(idx)} names wrong after it")
         log("load CPU s: " + ", ".join(f"{n} {c2[n] - c1[n]:.2f}" for n in pids)
             + f"; kube2sky RSS {rss2:.1f} MB")
+        log("kube2sky RSS during the load (s: MB): "
+            + ", ".join(f"{t:.0f}: {m:.1f}" for t, m in rss_series))
         log(f"etcd requests by kube2sky in total: {metric(hport, 'kube2sky_etcd_requests_total'):.0f}")
     finally:
         procs.stop_all()
@@ -398,6 +404,8 @@ def main():
     p.add_argument("--build", default=os.path.join(ROOT, "build"))
     p.add_argument("--n", type=int, default=1000)
     p.add_argument("--rate", type=float, default=100)
+    p.add_argument("--rss-every", type=float, default=60,
+                   help="seconds between kube2sky RSS samples during the load")
     p.add_argument("--secs", type=float, default=20)
     p.add_argument("--data-dir", default=os.environ.get("TMPDIR", "/tmp"))
     run(p.parse_args())

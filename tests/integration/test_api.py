@@ -743,6 +743,10 @@ def test_v1_over_txn_limit_413_nothing_written(api, etcd, mode):
     assert st == 413, text
     assert "128" in json.loads(text)["error"] and "--max-txn-ops" in json.loads(text)["error"]
     assert etcd_revision(etcd, mode) == before
+    # skydnsctl says so and exits 5 (bad input), as documented
+    rc, _, err = ctl(a, "add", "many", "A", *[r["host"] for r in many])
+    assert rc == 5 and "--max-txn-ops" in err, err
+    assert etcd_revision(etcd, mode) == before
     assert http("PUT", a.base + "/v1/records/many", json.dumps(many[:128]))[0] == 200
     assert len(name_keys(etcd, mode, "/skydns/local/skydns/many")) == 128
 
