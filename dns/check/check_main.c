@@ -29,6 +29,7 @@
 #include "checker.h"
 #include "err.h"
 #include "etcd.h"
+#include "flags.h"
 #include "httpd.h"
 #include "log.h"
 #include "metrics.h"
@@ -45,14 +46,6 @@ struct opts {
 	const char *domain, *prefix, *ports, *id, *metrics_addr, *icmp_socket;
 	double interval, timeout; /* seconds */
 	int rise, fall, lease_ttl;
-};
-
-enum ftype { F_STR, F_BOOL, F_SECS, F_INT };
-struct flag {
-	const char *name, *env;
-	enum ftype type;
-	void *dst;
-	const char *help;
 };
 
 static enum check_icmp icmp_mode = CHECK_ICMP_OFF; /* set once at start-up */
@@ -73,132 +66,35 @@ static struct opts O = {
 };
 
 static const struct flag FLAGS[] = {
-	{ "machines", "ETCD_MACHINES", F_STR, &O.machines, "comma-separated etcd members" },
-	{ "etcd3", NULL, F_BOOL, &O.etcd3, "use the etcd v3 API (required: leases)" },
-	{ "ca-cert", "ETCD_CACERT", F_STR, &O.ca_cert, "etcd CA certificate (PEM)" },
-	{ "tls-pem", "ETCD_TLSPEM", F_STR, &O.tls_pem, "etcd client certificate (PEM)" },
-	{ "tls-key", "ETCD_TLSKEY", F_STR, &O.tls_key, "etcd client key (PEM)" },
-	{ "username", "ETCD_USERNAME", F_STR, &O.username, "etcd user" },
-	{ "password", "ETCD_PASSWORD", F_STR, &O.password, "etcd password" },
-	{ "domain", "SKYDNS_DOMAIN", F_STR, &O.domain, "domain whose records are checked" },
-	{ "path-prefix", "SKYDNS_PATH_PREFIX", F_STR, &O.prefix, "etcd path prefix" },
-	{ "scan-ports", "SKYDNS_CHECK_PORTS", F_STR, &O.ports,
+	{ "machines", "ETCD_MACHINES", FLAG_STR, &O.machines, "comma-separated etcd members" },
+	{ "etcd3", NULL, FLAG_BOOL, &O.etcd3, "use the etcd v3 API (required: leases)" },
+	{ "ca-cert", "ETCD_CACERT", FLAG_STR, &O.ca_cert, "etcd CA certificate (PEM)" },
+	{ "tls-pem", "ETCD_TLSPEM", FLAG_STR, &O.tls_pem, "etcd client certificate (PEM)" },
+	{ "tls-key", "ETCD_TLSKEY", FLAG_STR, &O.tls_key, "etcd client key (PEM)" },
+	{ "username", "ETCD_USERNAME", FLAG_STR, &O.username, "etcd user" },
+	{ "password", "ETCD_PASSWORD", FLAG_STR, &O.password, "etcd password" },
+	{ "domain", "SKYDNS_DOMAIN", FLAG_STR, &O.domain, "domain whose records are checked" },
+	{ "path-prefix", "SKYDNS_PATH_PREFIX", FLAG_STR, &O.prefix, "etcd path prefix" },
+	{ "scan-ports", "SKYDNS_CHECK_PORTS", FLAG_STR, &O.ports,
 	  "TCP ports to connect to, comma-separated (any one open = up; \"\" = none)" },
-	{ "enable-icmp", NULL, F_BOOL, &O.icmp, "also send an ICMP echo (a reply = up)" },
-	{ "icmp-socket", NULL, F_STR, &O.icmp_socket,
+	{ "enable-icmp", NULL, FLAG_BOOL, &O.icmp, "also send an ICMP echo (a reply = up)" },
+	{ "icmp-socket", NULL, FLAG_STR, &O.icmp_socket,
 	  "auto (unprivileged if ping_group_range allows, else raw), dgram or raw (CAP_NET_RAW)" },
-	{ "check-interval", NULL, F_SECS, &O.interval, "seconds between rounds (\"5\", \"500ms\")" },
-	{ "check-timeout", NULL, F_SECS, &O.timeout, "seconds a round waits for answers" },
-	{ "rise", NULL, F_INT, &O.rise, "successes in a row to go UP" },
-	{ "fall", NULL, F_INT, &O.fall, "failures in a row to go DOWN" },
-	{ "lease-ttl", NULL, F_INT, &O.lease_ttl, "seconds of this checker's etcd lease" },
-	{ "checker-id", "SKYDNS_CHECKER_ID", F_STR, &O.id, "this checker's id (default: hostname)" },
-	{ "metrics-addr", "PROMETHEUS_PORT", F_STR, &O.metrics_addr,
+	{ "check-interval", NULL, FLAG_SECS, &O.interval, "seconds between rounds (\"5\", \"500ms\")" },
+	{ "check-timeout", NULL, FLAG_SECS, &O.timeout, "seconds a round waits for answers" },
+	{ "rise", NULL, FLAG_INT, &O.rise, "successes in a row to go UP" },
+	{ "fall", NULL, FLAG_INT, &O.fall, "failures in a row to go DOWN" },
+	{ "lease-ttl", NULL, FLAG_INT, &O.lease_ttl, "seconds of this checker's etcd lease" },
+	{ "checker-id", "SKYDNS_CHECKER_ID", FLAG_STR, &O.id, "this checker's id (default: hostname)" },
+	{ "metrics-addr", "PROMETHEUS_PORT", FLAG_STR, &O.metrics_addr,
 	  "serve /metrics and /healthz on this address (\"127.0.0.1:9154\")" },
-	{ "verbose", NULL, F_BOOL, &O.verbose, "log every status change and round" },
+	{ "verbose", NULL, FLAG_BOOL, &O.verbose, "log every status change and round" },
 };
 #define NFLAGS (sizeof FLAGS / sizeof FLAGS[0])
 
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: skydns-check [flags]\n");
-	for (size_t i = 0; i < NFLAGS; i++)
-		fprintf(f, "  -%s%s\t%s%s%s\n", FLAGS[i].name, FLAGS[i].type == F_BOOL ? "" : " value",
-			FLAGS[i].help, FLAGS[i].env ? "; env " : "", FLAGS[i].env ? FLAGS[i].env : "");
-}
-
-static bool parse_secs(const char *s, double *out)
-{
-	char *e;
-	errno = 0;
-	double v = strtod(s, &e);
-	if (e == s || errno || !isfinite(v) || v < 0)
-		return false;
-	if (strcmp(e, "ms") == 0)
-		v /= 1000;
-	else if (strcmp(e, "m") == 0)
-		v *= 60;
-	else if (*e && strcmp(e, "s") != 0)
-		return false;
-	*out = v;
-	return true;
-}
-
-static bool set_flag(const struct flag *f, const char *v, bool have)
-{
-	switch (f->type) {
-	case F_STR:
-		if (!have)
-			return false;
-		*(const char **)f->dst = v;
-		return true;
-	case F_BOOL:
-		if (!have || strcmp(v, "true") == 0 || strcmp(v, "1") == 0)
-			*(bool *)f->dst = true;
-		else if (strcmp(v, "false") == 0 || strcmp(v, "0") == 0)
-			*(bool *)f->dst = false;
-		else
-			return false;
-		return true;
-	case F_SECS:
-		return have && parse_secs(v, (double *)f->dst);
-	case F_INT: {
-		char *e;
-		long n = have ? strtol(v, &e, 10) : 0;
-		if (!have || e == v || *e || n < 1 || n > 1000000)
-			return false;
-		*(int *)f->dst = (int)n;
-		return true;
-	}
-	}
-	return false;
-}
-
 static int parse_flags(int argc, char **argv)
 {
-	for (size_t i = 0; i < NFLAGS; i++) {
-		const char *e = FLAGS[i].env ? getenv(FLAGS[i].env) : NULL;
-		if (e && *e && !set_flag(&FLAGS[i], e, true)) {
-			fprintf(stderr, "skydns-check: bad value %s=%s\n", FLAGS[i].env, e);
-			return -1;
-		}
-	}
-	for (int a = 1; a < argc; a++) {
-		const char *arg = argv[a];
-		if (arg[0] != '-') {
-			fprintf(stderr, "skydns-check: unexpected argument %s\n", arg);
-			return -1;
-		}
-		arg += arg[1] == '-' ? 2 : 1;
-		if (strcmp(arg, "h") == 0 || strcmp(arg, "help") == 0) {
-			usage(stdout);
-			exit(0);
-		}
-		const char *eq = strchr(arg, '=');
-		size_t nl = eq ? (size_t)(eq - arg) : strlen(arg);
-		const struct flag *f = NULL;
-		for (size_t i = 0; i < NFLAGS; i++)
-			if (strlen(FLAGS[i].name) == nl && strncmp(FLAGS[i].name, arg, nl) == 0)
-				f = &FLAGS[i];
-		if (!f) {
-			fprintf(stderr, "skydns-check: unknown flag -%.*s\n", (int)nl, arg);
-			usage(stderr);
-			return -1;
-		}
-		const char *v = eq ? eq + 1 : NULL;
-		if (!v && f->type != F_BOOL) {
-			if (a + 1 >= argc) {
-				fprintf(stderr, "skydns-check: flag -%s needs a value\n", f->name);
-				return -1;
-			}
-			v = argv[++a];
-		}
-		if (!set_flag(f, v ? v : "", v != NULL)) {
-			fprintf(stderr, "skydns-check: bad value for -%s: %s\n", f->name, v ? v : "");
-			return -1;
-		}
-	}
-	return 0;
+	return flags_parse("skydns-check", FLAGS, NFLAGS, argc, argv);
 }
 
 /* ------------------------------------------------------------ state */

@@ -1,0 +1,122 @@
+/* flags.c - flags.h's parser (moved out of skydns-check for skydns-load). */
+#include "flags.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+
+void flags_usage(FILE *f, const char *prog, const struct flag *t, size_t n)
+{
+	fprintf(f, "usage: %s [flags]\n", prog);
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "  -%s%s\t%s%s%s\n", t[i].name, t[i].type == FLAG_BOOL ? "" : " value",
+			t[i].help, t[i].env ? "; env " : "", t[i].env ? t[i].env : "");
+	fprintf(f, "  -version\tprint the version\n");
+}
+
+int flags_parse_secs(const char *s, double *out)
+{
+	char *e;
+	errno = 0;
+	double v = strtod(s, &e);
+	if (e == s || errno || !isfinite(v) || v < 0)
+		return 0;
+	if (strcmp(e, "ms") == 0)
+		v /= 1000;
+	else if (strcmp(e, "m") == 0)
+		v *= 60;
+	else if (*e && strcmp(e, "s") != 0)
+		return 0;
+	*out = v;
+	return 1;
+}
+
+static bool set_flag(const struct flag *f, const char *v, bool have)
+{
+	switch (f->type) {
+	case FLAG_STR:
+		if (!have)
+			return false;
+		*(const char **)f->dst = v;
+		return true;
+	case FLAG_BOOL:
+		if (!have || strcmp(v, "true") == 0 || strcmp(v, "1") == 0)
+			*(bool *)f->dst = true;
+		else if (strcmp(v, "false") == 0 || strcmp(v, "0") == 0)
+			*(bool *)f->dst = false;
+		else
+			return false;
+		return true;
+	case FLAG_SECS:
+		return have && flags_parse_secs(v, (double *)f->dst);
+	case FLAG_INT: {
+		char *e;
+		long n = have ? strtol(v, &e, 10) : 0;
+		if (!have || e == v || *e || n < 1 || n > 1000000)
+			return false;
+		*(int *)f->dst = (int)n;
+		return true;
+	}
+	}
+	return false;
+}
+
+static const struct flag *find(const struct flag *t, size_t n, const char *arg, size_t len)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strlen(t[i].name) == len && strncmp(t[i].name, arg, len) == 0)
+			return &t[i];
+	return NULL;
+}
+
+int flags_parse(const char *prog, const struct flag *t, size_t n, int argc, char **argv)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *e = t[i].env ? getenv(t[i].env) : NULL;
+		if (e && *e && !set_flag(&t[i], e, true)) {
+			fprintf(stderr, "%s: bad value %s=%s\n", prog, t[i].env, e);
+			return -1;
+		}
+	}
+	for (int a = 1; a < argc; a++) {
+		const char *arg = argv[a];
+		if (arg[0] != '-') {
+			fprintf(stderr, "%s: unexpected argument %s\n", prog, arg);
+			return -1;
+		}
+		arg += arg[1] == '-' ? 2 : 1;
+		if (strcmp(arg, "h") == 0 || strcmp(arg, "help") == 0) {
+			flags_usage(stdout, prog, t, n);
+			exit(0);
+		}
+		if (strcmp(arg, "version") == 0) {
+			printf("%s %s\n", prog, SKY_PROJECT_VERSION);
+			exit(0);
+		}
+		const char *eq = strchr(arg, '=');
+		size_t nl = eq ? (size_t)(eq - arg) : strlen(arg);
+		const struct flag *f = find(t, n, arg, nl);
+		if (!f) {
+			fprintf(stderr, "%s: unknown flag -%.*s\n", prog, (int)nl, arg);
+			flags_usage(stderr, prog, t, n);
+			return -1;
+		}
+		const char *v = eq ? eq + 1 : NULL;
+		if (!v && f->type != FLAG_BOOL) {
+			if (a + 1 >= argc) {
+				fprintf(stderr, "%s: flag -%s needs a value\n", prog, f->name);
+				return -1;
+			}
+			v = argv[++a];
+		}
+		if (!set_flag(f, v ? v : "", v != NULL)) {
+			fprintf(stderr, "%s: bad value for -%s: %s\n", prog, f->name, v ? v : "");
+			return -1;
+		}
+	}
+	return 0;
+}

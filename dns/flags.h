@@ -1,0 +1,40 @@
+/* flags.h - the command line of the small daemons (skydns-check,
+ * skydns-load): a table of flags, each with an optional environment
+ * variable, parsed in skydns's style (-flag value, -flag=value, --flag;
+ * booleans bare or =true/=false). skydns itself has its config table
+ * (config.h), which also reads etcd's /skydns/config.
+ */
+#ifndef SKYDNS_FLAGS_H
+#define SKYDNS_FLAGS_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+enum flag_type {
+	FLAG_STR,  /* const char * (points into argv or the environment) */
+	FLAG_BOOL, /* bool */
+	FLAG_SECS, /* double seconds: "5", "1.5s", "500ms", "2m" */
+	FLAG_INT,  /* int, 1 .. 1000000 */
+};
+
+struct flag {
+	const char *name; /* without the dash */
+	const char *env;  /* NULL: none */
+	enum flag_type type;
+	void *dst;
+	const char *help;
+};
+
+/* Set every flag from its environment variable, then from argv. -h/-help
+ * prints the usage to stdout and exits 0; -version prints
+ * "<prog> <project version>" and exits 0. Returns 0, or -1 after one line
+ * on stderr naming the flag or variable (and the usage for an unknown flag). */
+int flags_parse(const char *prog, const struct flag *t, size_t n, int argc, char **argv);
+
+/* "usage: <prog> [flags]" and one line per flag. */
+void flags_usage(FILE *f, const char *prog, const struct flag *t, size_t n);
+
+/* "5", "1.5s", "500ms", "2m" -> seconds; false when it does not parse. */
+int flags_parse_secs(const char *s, double *out);
+
+#endif
