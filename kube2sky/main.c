@@ -33,6 +33,7 @@
 #include "kapi.h"
 #include "kstats.h"
 #include "log.h"
+#include "manpage.h"
 #include "marker.h"
 #include "metrics.h"
 #include "msg.h"
@@ -135,16 +136,17 @@ static int set_flag(struct opts *o, const struct flag *f, const char *val)
 	return SKY_EINVAL;
 }
 
+static const char *const words[] = { [F_STR] = " string", [F_BOOL] = "", [F_INT] = " int",
+				     [F_DUR] = " duration" };
+#define USAGE_RULES                                                       \
+	"Precedence: defaults < environment < flags.\n"                   \
+	"Flags take one dash or two; values as -flag value or -flag=value;\n" \
+	"durations as 2s, 500ms, 1m30s.\n"
+
 /* The layout of skydns -h (Go's flag.PrintDefaults). */
 static void usage(FILE *out)
 {
-	static const char *const words[] = { [F_STR] = " string", [F_BOOL] = "", [F_INT] = " int",
-					     [F_DUR] = " duration" };
-	fprintf(out, "Usage of kube2sky (version %s):\n"
-		     "Precedence: defaults < environment < flags.\n"
-		     "Flags take one dash or two; values as -flag value or -flag=value;\n"
-		     "durations as 2s, 500ms, 1m30s.\n",
-		SKY_PROJECT_VERSION);
+	fprintf(out, "Usage of kube2sky (version %s):\n" USAGE_RULES, SKY_PROJECT_VERSION);
 	for (size_t i = 0; i < NFLAGS; i++) {
 		const struct flag *f = &flags[i];
 		fprintf(out, "  -%s%s\n    \t%s", f->name, words[f->type], f->help);
@@ -156,6 +158,28 @@ static void usage(FILE *out)
 			fprintf(out, " [also -%s]", f->alias);
 		fputc('\n', out);
 	}
+}
+
+/* The same table as a man page (hidden --help-man, run by the build). */
+static void usage_man(FILE *out)
+{
+	man_head(out, "kube2sky", "publish Kubernetes Services as SkyDNS records in etcd",
+		 "[--flag value ...]");
+	man_section(out, "DESCRIPTION");
+	man_text(out, "kube2sky watches the Kubernetes API for Services and their endpoints and "
+		      "writes them to etcd as SkyDNS records, for skydns to serve.");
+	man_verbatim(out, USAGE_RULES);
+	man_section(out, "OPTIONS");
+	for (size_t i = 0; i < NFLAGS; i++) {
+		const struct flag *f = &flags[i];
+		char also[64] = "";
+		if (f->alias)
+			snprintf(also, sizeof also, "Also -%s", f->alias);
+		struct man_opt m = { f->name, f->type == F_BOOL ? NULL : words[f->type] + 1, NULL, NULL,
+				     strcmp(f->def, "false") ? f->def : NULL, f->help, *also ? also : NULL };
+		man_option(out, &m);
+	}
+	man_tail(out, "skydns(1), skydns-check(1)");
 }
 
 /* -x, --x, --x=v, --x v; '_' and '-' are the same in names. */
@@ -184,6 +208,10 @@ static int parse_args(struct opts *o, int argc, char **argv)
 			name[n] = a[n] == '_' ? '-' : a[n];
 		name[n] = '\0';
 		const char *val = a[n] == '=' ? a + n + 1 : NULL;
+		if (!strcmp(name, "help-man")) {
+			usage_man(stdout);
+			exit(0);
+		}
 		const struct flag *f = NULL;
 		for (size_t j = 0; j < NFLAGS && !f; j++)
 			if (!strcmp(flags[j].name, name) || (flags[j].alias && !strcmp(flags[j].alias, name)) ||

@@ -31,6 +31,7 @@
 #include "etcd.h"
 #include "httpd.h"
 #include "log.h"
+#include "manpage.h"
 #include "metrics.h"
 #include "msg.h"
 
@@ -102,6 +103,33 @@ static void usage(FILE *f)
 			FLAGS[i].help, FLAGS[i].env ? "; env " : "", FLAGS[i].env ? FLAGS[i].env : "");
 }
 
+/* The same table as a man page (hidden -help-man, run by the build); the
+ * defaults are O's values before the environment is read. */
+static void usage_man(FILE *f)
+{
+	man_head(f, "skydns-check", "health checks for the addresses behind skydns's records",
+		 "-etcd3 [-flag value ...]");
+	man_section(f, "DESCRIPTION");
+	man_text(f, "skydns-check connects to the addresses of the records under the domain and "
+		    "writes /<prefix>/monitor/status/<ip> in etcd; skydns leaves DOWN addresses out "
+		    "of its answers. Several checkers share the addresses between them.");
+	man_section(f, "OPTIONS");
+	for (size_t i = 0; i < NFLAGS; i++) {
+		const struct flag *fl = &FLAGS[i];
+		char def[256] = "";
+		if (fl->type == F_STR)
+			snprintf(def, sizeof def, "%s", *(const char **)fl->dst);
+		else if (fl->type == F_SECS)
+			snprintf(def, sizeof def, "%g", *(const double *)fl->dst);
+		else if (fl->type == F_INT)
+			snprintf(def, sizeof def, "%d", *(const int *)fl->dst);
+		struct man_opt m = { fl->name, fl->type == F_BOOL ? NULL : "value", fl->env, NULL, def,
+				     fl->help, NULL };
+		man_option(f, &m);
+	}
+	man_tail(f, "skydns(1), kube2sky(1)");
+}
+
 static bool parse_secs(const char *s, double *out)
 {
 	char *e;
@@ -151,6 +179,11 @@ static bool set_flag(const struct flag *f, const char *v, bool have)
 
 static int parse_flags(int argc, char **argv)
 {
+	for (int a = 1; a < argc; a++)
+		if (strcmp(argv[a], "-help-man") == 0 || strcmp(argv[a], "--help-man") == 0) {
+			usage_man(stdout);
+			exit(0);
+		}
 	for (size_t i = 0; i < NFLAGS; i++) {
 		const char *e = FLAGS[i].env ? getenv(FLAGS[i].env) : NULL;
 		if (e && *e && !set_flag(&FLAGS[i], e, true)) {
