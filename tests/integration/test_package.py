@@ -98,6 +98,14 @@ def test_install_puts_binaries_units_and_docs_under_the_prefix(prefix):
     assert os.path.isfile(os.path.join(prefix, "share/doc/skydns/README.md"))
 
 
+def test_installed_units_pass_systemd_analyze_verify(prefix):
+    """systemd's own check: the units parse, and ExecStart is an executable
+    (--man=no: man:skydns(1) is under the temporary prefix, not in man's path)."""
+    units = [os.path.join(prefix, "lib/systemd/system", u) for u in UNITS]
+    r = run(["systemd-analyze", "verify", "--man=no"] + units, timeout=30, check=False)
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+
+
 @pytest.mark.parametrize("binary", ["skydns", "kube2sky", "skydns-check"])
 def test_man_page_lists_every_flag_of_dash_h(prefix, binary):
     text = render(os.path.join(prefix, "share/man/man1", binary + ".1"))
@@ -179,6 +187,8 @@ def test_deb_apt_install(deb):
     try:
         assert version_of("/usr/bin/skydns") == project_version()
         assert run(["man", "-w", "skydns"]).stdout.strip().startswith("/usr/share/man/man1/")
-        assert os.path.isfile("/usr/lib/systemd/system/skydns.socket")
+        r = run(["systemd-analyze", "verify"] +
+                [f"/usr/lib/systemd/system/{u}" for u in UNITS], timeout=30, check=False)
+        assert r.returncode == 0 and r.stderr == "", r.stderr  # man:skydns(1) found too
     finally:
         subprocess.run(["dpkg", "-r", "skydns"], capture_output=True, timeout=120, env=env)
