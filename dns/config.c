@@ -660,10 +660,6 @@ static int apply_flag(struct config *c, int argc, char **argv, int *i, FILE *err
 	const char *eq = strchr(a, '=');
 	size_t nlen = eq ? (size_t)(eq - a) : strlen(a);
 	const struct key *k = find_flag(a, nlen);
-	if (!k && nlen == 8 && strncmp(a, "help-man", 8) == 0) {
-		config_man(stdout); /* hidden: the build writes skydns.1 with it */
-		return 1;
-	}
 	if (!k) {
 		fprintf(err, "skydns: flag provided but not defined: -%.*s (see -h)\n", (int)nlen, a);
 		return SKY_EINVAL;
@@ -699,6 +695,11 @@ static int apply_flag(struct config *c, int argc, char **argv, int *i, FILE *err
 
 int config_from_args(struct config *c, int argc, char **argv, FILE *err)
 {
+	/* hidden, before the environment can fail: the build writes skydns.1 */
+	if (argc == 2 && (!strcmp(argv[1], "-help-man") || !strcmp(argv[1], "--help-man"))) {
+		config_man(stdout);
+		return 1;
+	}
 	int rc = apply_env(c, err);
 	for (int i = 1; rc == 0 && i < argc; i++) {
 		const char *a = argv[i];

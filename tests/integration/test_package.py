@@ -21,8 +21,10 @@ BUILD = os.environ.get("SKYDNS_BUILD", os.path.join(SRC, "build"))
 BINARIES = ["skydns", "kube2sky", "skydns-check", "skydns-api", "skydnsctl"]
 UNITS = ["skydns.service", "skydns.socket", "skydns-check.service"]
 # Not from the environment: what the build or the test's own tools print.
+# Sanitizer settings pass (hack/test.sh's SANITIZE=1 build packages ASan binaries).
 CLEAN_ENV = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C", "MANWIDTH": "100",
              "MAN_DISABLE_SECCOMP": "1"}
+CLEAN_ENV.update({k: v for k, v in os.environ.items() if k.endswith("SAN_OPTIONS")})
 
 
 def run(args, timeout=30, cwd=None, check=True):
