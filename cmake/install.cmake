@@ -4,16 +4,17 @@
 # install prefix, the README, and the Debian package settings.
 
 # --- man pages: built with `all`, from the binaries just linked
+find_program(SKYDNS_GZIP gzip REQUIRED)
 set(SKYDNS_MAN_PAGES "")
 foreach(t skydns kube2sky skydns-check skydns-api skydnsctl)
   if(TARGET ${t})
-    set(page ${CMAKE_BINARY_DIR}/man/${t}.1)
+    set(page ${CMAKE_BINARY_DIR}/man/${t}.1.gz)
     add_custom_command(OUTPUT ${page}
       COMMAND ${CMAKE_COMMAND} -E make_directory ${CMAKE_BINARY_DIR}/man
-      COMMAND ${CMAKE_COMMAND} -DBIN=$<TARGET_FILE:${t}> -DOUT=${page}
+      COMMAND ${CMAKE_COMMAND} -DBIN=$<TARGET_FILE:${t}> -DOUT=${page} -DGZIP=${SKYDNS_GZIP}
               -P ${CMAKE_SOURCE_DIR}/cmake/manpage.cmake
       DEPENDS ${t} ${CMAKE_SOURCE_DIR}/cmake/manpage.cmake
-      COMMENT "Writing man page ${t}.1 (${t} -help-man)" VERBATIM)
+      COMMENT "Writing man page ${t}.1.gz (${t} -help-man)" VERBATIM)
     list(APPEND SKYDNS_MAN_PAGES ${page})
   endif()
 endforeach()

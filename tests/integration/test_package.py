@@ -8,6 +8,7 @@ directory; nothing on the machine changes. The real `apt-get install` of the
 root: CI's throwaway machine, hack/deb-install-test.sh).
 """
 
+import gzip
 import os
 import re
 import shutil
@@ -59,9 +60,13 @@ def help_flags(binary):
 
 
 def render(page):
-    """The page as man shows it (ASCII), after groff found nothing to warn about."""
-    r = run(["groff", "-man", "-Tascii", "-ww", "-z", page])
-    assert r.stderr == "", f"groff warns about {page}:\n{r.stderr}"
+    """The page (gzip, as Debian wants) as man shows it (ASCII), after groff
+    found nothing to warn about."""
+    with gzip.open(page, "rt") as f:
+        roff = f.read()
+    r = subprocess.run(["groff", "-man", "-Tascii", "-ww", "-z"], input=roff, capture_output=True,
+                       text=True, timeout=30, env=CLEAN_ENV)
+    assert r.returncode == 0 and r.stderr == "", f"groff warns about {page}:\n{r.stderr}"
     return run(["man", "-l", page]).stdout
 
 
@@ -110,7 +115,7 @@ def test_installed_units_pass_systemd_analyze_verify(prefix):
 
 @pytest.mark.parametrize("binary", ["skydns", "kube2sky", "skydns-check"])
 def test_man_page_lists_every_flag_of_dash_h(prefix, binary):
-    text = render(os.path.join(prefix, "share/man/man1", binary + ".1"))
+    text = render(os.path.join(prefix, "share/man/man1", binary + ".1.gz"))
     assert re.search(rf"^NAME\n\s+{binary} - \S", text, re.M), text[:300]
     assert f"skydns {project_version()}" in text  # the footer: the project's version
     shown = set(re.findall(r"^\s+-([A-Za-z0-9][\w-]*)", text, re.M))
@@ -121,7 +126,7 @@ def test_man_page_lists_every_flag_of_dash_h(prefix, binary):
 @pytest.mark.parametrize("binary", ["skydns-api", "skydnsctl"])
 def test_man_page_holds_the_usage_text(prefix, binary):
     """These two print a usage message, not a table: the page carries it whole."""
-    text = render(os.path.join(prefix, "share/man/man1", binary + ".1"))
+    text = render(os.path.join(prefix, "share/man/man1", binary + ".1.gz"))
     r = run([os.path.join(prefix, "bin", binary), "-h"], timeout=10)
     usage = [ln.strip() for ln in (r.stdout + r.stderr).splitlines() if ln.strip()]
     assert usage
@@ -130,7 +135,7 @@ def test_man_page_holds_the_usage_text(prefix, binary):
 
 
 def test_skydns_man_page_names_env_and_defaults(prefix):
-    text = " ".join(render(os.path.join(prefix, "share/man/man1/skydns.1")).split())
+    text = " ".join(render(os.path.join(prefix, "share/man/man1/skydns.1.gz")).split())
     assert "-machines list comma-separated etcd endpoints (default http://127.0.0.1:2379)." \
         " Environment: ETCD_MACHINES." in text
     assert "$PROMETHEUS_NAMESPACE string" in text
@@ -155,7 +160,7 @@ def test_deb_contents(deb):
     names = {ln.split()[-1] for ln in listing.splitlines()}
     want = [f"./usr/bin/{b}" for b in BINARIES] + \
         [f"./usr/lib/systemd/system/{u}" for u in UNITS] + \
-        [f"./usr/share/man/man1/{b}.1" for b in BINARIES] + ["./usr/share/doc/skydns/README.md"]
+        [f"./usr/share/man/man1/{b}.1.gz" for b in BINARIES] + ["./usr/share/doc/skydns/README.md"]
     assert [w for w in want if w not in names] == []
     assert not [n for n in names if "test_" in n or "etcd_tool" in n], "test binaries packaged"
 
@@ -166,7 +171,7 @@ def test_deb_extracted_runs(deb, tmp_path):
     assert version_of(str(tmp_path / "usr/bin/kube2sky")) == project_version()
     with open(tmp_path / "usr/lib/systemd/system/skydns.service") as f:
         assert re.search(r"^ExecStart=/usr/bin/skydns -systemd$", f.read(), re.M)
-    render(str(tmp_path / "usr/share/man/man1/skydns.1"))
+    render(str(tmp_path / "usr/share/man/man1/skydns.1.gz"))
 
 
 def test_apt_accepts_the_deb(deb):
