@@ -995,8 +995,8 @@ static void man_key(FILE *out, const struct key *k)
 	snprintf(note, sizeof note, "%s%s%s%s", j ? "etcd JSON key \"" : "", j ? j : "", j ? "\"" : "",
 		 k->flags & K_RESTART ? (j ? "; a change needs a restart" : "A change needs a restart") : "");
 	const char *w = type_word(k->type);
-	struct man_opt o = { k->flag, *w ? w + 1 : NULL, k->env, k->json, k->flags & K_SECRET ? NULL : k->def,
-			     k->help, *note ? note : NULL };
+	struct man_opt o = { k->flag, *w ? w + 1 : NULL, k->env, k->json,
+			     k->flags & K_SECRET ? NULL : k->def, k->help, *note ? note : NULL };
 	man_option(out, &o);
 }
 

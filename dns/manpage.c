@@ -33,8 +33,9 @@ void man_head(FILE *out, const char *name, const char *summary, const char *syno
 {
 	fputs(".TH ", out);
 	for (const char *p = name; *p; p++)
-		fputc(*p == '-' ? '-' : toupper((unsigned char)*p), out);
-	fprintf(out, " 1 \"\" \"skydns %s\" \"User Commands\"\n.nh\n.ad l\n.SH NAME\n", SKY_PROJECT_VERSION);
+		fputc(toupper((unsigned char)*p), out);
+	fprintf(out, " 1 \"\" \"skydns %s\" \"User Commands\"\n.nh\n.ad l\n.SH NAME\n",
+		SKY_PROJECT_VERSION);
 	put(out, name, true);
 	fputs(" \\- ", out);
 	put(out, summary, false);
