@@ -25,6 +25,7 @@
 
 #include "err.h"
 #include "log.h"
+#include "manpage.h"
 #include "msg.h"
 #include "netaddr.h"
 
@@ -694,6 +695,11 @@ static int apply_flag(struct config *c, int argc, char **argv, int *i, FILE *err
 
 int config_from_args(struct config *c, int argc, char **argv, FILE *err)
 {
+	/* hidden, before the environment can fail: the build writes skydns.1 */
+	if (argc == 2 && (!strcmp(argv[1], "-help-man") || !strcmp(argv[1], "--help-man"))) {
+		config_man(stdout);
+		return 1;
+	}
 	int rc = apply_env(c, err);
 	for (int i = 1; rc == 0 && i < argc; i++) {
 		const char *a = argv[i];
@@ -959,12 +965,14 @@ static void usage_key(FILE *out, const struct key *k)
 	fputc('\n', out);
 }
 
+#define USAGE_RULES                                                                    \
+	"Precedence: defaults < environment < flags < JSON at /<prefix>/config in etcd.\n" \
+	"Flags take one dash or two; values as -flag value or -flag=value;\n"              \
+	"durations as 2s, 500ms, 1m30s.\n"
+
 void config_usage(FILE *out)
 {
-	fprintf(out, "Usage of skydns (version %s):\n"
-		     "Precedence: defaults < environment < flags < JSON at /<prefix>/config in etcd.\n"
-		     "Flags take one dash or two; values as -flag value or -flag=value;\n"
-		     "durations as 2s, 500ms, 1m30s.\n", SKY_PROJECT_VERSION);
+	fprintf(out, "Usage of skydns (version %s):\n" USAGE_RULES, SKY_PROJECT_VERSION);
 	for (size_t i = 0; i < NKEYS; i++)
 		if (keys[i].flag)
 			usage_key(out, &keys[i]);
@@ -977,4 +985,41 @@ void config_usage(FILE *out)
 		if (!keys[i].flag && keys[i].json)
 			fprintf(out, "  \"%s\" int\n    \t%s (default %s)\n", keys[i].json,
 				keys[i].help, keys[i].def);
+}
+
+/* The -h table as a man page (hidden -help-man; see manpage.h). */
+static void man_key(FILE *out, const struct key *k)
+{
+	char note[128];
+	const char *j = k->flag || k->env ? k->json : NULL; /* else it is the label */
+	snprintf(note, sizeof note, "%s%s%s%s", j ? "etcd JSON key \"" : "", j ? j : "", j ? "\"" : "",
+		 k->flags & K_RESTART ? (j ? "; a change needs a restart" : "A change needs a restart") : "");
+	const char *w = type_word(k->type);
+	struct man_opt o = { k->flag, *w ? w + 1 : NULL, k->env, k->json,
+			     k->flags & K_SECRET ? NULL : k->def, k->help, *note ? note : NULL };
+	man_option(out, &o);
+}
+
+void config_man(FILE *out)
+{
+	man_head(out, "skydns", "DNS service discovery from etcd", "[-flag value ...]");
+	man_section(out, "DESCRIPTION");
+	man_text(out, "skydns answers DNS queries from records stored in etcd (SkyDNS's format), "
+		      "and forwards the rest.");
+	man_verbatim(out, USAGE_RULES);
+	man_section(out, "OPTIONS");
+	for (size_t i = 0; i < NKEYS; i++)
+		if (keys[i].flag)
+			man_key(out, &keys[i]);
+	man_section(out, "ENVIRONMENT");
+	man_text(out, "Each flag's environment variable is named under it; these have no flag:");
+	for (size_t i = 0; i < NKEYS; i++)
+		if (!keys[i].flag && !keys[i].json)
+			man_key(out, &keys[i]);
+	man_section(out, "ETCD CONFIGURATION");
+	man_text(out, "JSON at /<prefix>/config in etcd overrides flags; these keys are set only there:");
+	for (size_t i = 0; i < NKEYS; i++)
+		if (!keys[i].flag && keys[i].json)
+			man_key(out, &keys[i]);
+	man_tail(out, "kube2sky(1), skydns-check(1), skydns-api(1), skydnsctl(1), systemd.socket(5)");
 }

@@ -120,6 +120,9 @@ void config_diff_restart(const struct config *old, const struct config *new_,
 /* Print -h text: every flag with its env var and default. */
 void config_usage(FILE *out);
 
+/* The same table as a man(7) page (skydns -help-man, run by the build). */
+void config_man(FILE *out);
+
 /* A Go duration ("2s", "1m30s", "500ms", "0") to milliseconds; 0 or
  * SKY_EINVAL/SKY_ERANGE. kube2sky parses its durations with it too. */
 int config_parse_duration(const char *s, int *ms);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "manpage.h"
 
 void flags_usage(FILE *f, const char *prog, const struct flag *t, size_t n)
 {
@@ -16,6 +17,31 @@ void flags_usage(FILE *f, const char *prog, const struct flag *t, size_t n)
 		fprintf(f, "  -%s%s\t%s%s%s\n", t[i].name, t[i].type == FLAG_BOOL ? "" : " value",
 			t[i].help, t[i].env ? "; env " : "", t[i].env ? t[i].env : "");
 	fprintf(f, "  -version\tprint the version\n");
+}
+
+void flags_man(FILE *f, const char *prog, const struct flag *t, size_t n,
+	       const struct flags_doc *doc)
+{
+	man_head(f, prog, doc->summary, doc->synopsis);
+	man_section(f, "DESCRIPTION");
+	man_text(f, doc->description);
+	man_section(f, "OPTIONS");
+	for (size_t i = 0; i < n; i++) {
+		const struct flag *fl = &t[i];
+		char def[256] = "";
+		if (fl->type == FLAG_STR)
+			snprintf(def, sizeof def, "%s", *(const char *const *)fl->dst);
+		else if (fl->type == FLAG_SECS)
+			snprintf(def, sizeof def, "%g", *(const double *)fl->dst);
+		else if (fl->type == FLAG_INT)
+			snprintf(def, sizeof def, "%d", *(const int *)fl->dst);
+		struct man_opt m = { fl->name, fl->type == FLAG_BOOL ? NULL : "value", fl->env, NULL,
+				     def, fl->help, NULL };
+		man_option(f, &m);
+	}
+	struct man_opt v = { "version", NULL, NULL, NULL, NULL, "print the version", NULL };
+	man_option(f, &v);
+	man_tail(f, doc->see_also);
 }
 
 int flags_parse_secs(const char *s, double *out)
@@ -73,8 +99,14 @@ static const struct flag *find(const struct flag *t, size_t n, const char *arg, 
 	return NULL;
 }
 
-int flags_parse(const char *prog, const struct flag *t, size_t n, int argc, char **argv)
+int flags_parse(const char *prog, const struct flag *t, size_t n, const struct flags_doc *doc,
+		int argc, char **argv)
 {
+	for (int a = 1; a < argc; a++)
+		if (strcmp(argv[a], "-help-man") == 0 || strcmp(argv[a], "--help-man") == 0) {
+			flags_man(stdout, prog, t, n, doc);
+			exit(0);
+		}
 	for (size_t i = 0; i < n; i++) {
 		const char *e = t[i].env ? getenv(t[i].env) : NULL;
 		if (e && *e && !set_flag(&t[i], e, true)) {

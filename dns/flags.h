@@ -25,11 +25,27 @@ struct flag {
 	const char *help;
 };
 
+/* What the man page says besides the flags. */
+struct flags_doc {
+	const char *summary;     /* NAME line: "prog \- summary" */
+	const char *synopsis;    /* after the program name */
+	const char *description; /* one paragraph */
+	const char *see_also;    /* "skydns(1), kube2sky(1)" */
+};
+
 /* Set every flag from its environment variable, then from argv. -h/-help
  * prints the usage to stdout and exits 0; -version prints
- * "<prog> <project version>" and exits 0. Returns 0, or -1 after one line
- * on stderr naming the flag or variable (and the usage for an unknown flag). */
-int flags_parse(const char *prog, const struct flag *t, size_t n, int argc, char **argv);
+ * "<prog> <project version>" and exits 0; the hidden -help-man (run by the
+ * build, cmake/manpage.cmake) prints the man page from the same table, with
+ * the defaults as they are before the environment is read, and exits 0.
+ * Returns 0, or -1 after one line on stderr naming the flag or variable
+ * (and the usage for an unknown flag). */
+int flags_parse(const char *prog, const struct flag *t, size_t n, const struct flags_doc *doc,
+		int argc, char **argv);
+
+/* The man page (manpage.h) of prog's flag table. */
+void flags_man(FILE *f, const char *prog, const struct flag *t, size_t n,
+	       const struct flags_doc *doc);
 
 /* "usage: <prog> [flags]" and one line per flag. */
 void flags_usage(FILE *f, const char *prog, const struct flag *t, size_t n);

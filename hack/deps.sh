@@ -13,6 +13,8 @@ PKGS=(
   unbound nsd systemd
   python3 python3-dnspython python3-pytest python3-prometheus-client python3-yaml
   curl iproute2 procps util-linux valgrind
+  # cmake/install.cmake and it_package: cpack's Depends (dpkg-shlibdeps), gzip'd man pages read back
+  dpkg-dev gzip groff-base man-db
   # deploy tests: hack/helm-render (Go text/template + sprig, as helm) and its schema check
   golang-go golang-github-masterminds-sprig-dev golang-k8s-sigs-yaml-dev golang-github-xeipuuv-gojsonschema-dev shellcheck
 )

@@ -28,6 +28,7 @@
 
 #include "api.h"
 #include "err.h"
+#include "manpage.h"
 #include "msg.h"
 
 #ifndef MHD_RESULT_T
@@ -181,15 +182,29 @@ static char *read_file(const char *path, size_t *len)
 	return buf;
 }
 
+static const char USAGE[] =
+	"usage: skydns-api [-addr 127.0.0.1:9001] [-machines http://127.0.0.1:2379,...] [-etcd3]\n"
+	"                  [-ca-cert F] [-tls-pem F] [-tls-key F] [-username U] [-password P]\n"
+	"                  [-domain skydns.local.] [-path-prefix skydns]\n"
+	"                  [-token-file F] [-https-cert F -https-key F]\n"
+	"                  [-ip-monitor-path /skydns/monitor/status/]\n"
+	"  token: -token-file or SKYDNS_API_TOKEN; without one only loopback -addr is allowed\n";
+
 static void usage(void)
 {
-	fprintf(stderr,
-		"usage: skydns-api [-addr 127.0.0.1:9001] [-machines http://127.0.0.1:2379,...] [-etcd3]\n"
-		"                  [-ca-cert F] [-tls-pem F] [-tls-key F] [-username U] [-password P]\n"
-		"                  [-domain skydns.local.] [-path-prefix skydns]\n"
-		"                  [-token-file F] [-https-cert F -https-key F]\n"
-		"                  [-ip-monitor-path /skydns/monitor/status/]\n"
-		"  token: -token-file or SKYDNS_API_TOKEN; without one only loopback -addr is allowed\n");
+	fputs(USAGE, stderr);
+}
+
+/* The -h text as a man page (hidden -help-man, run by the build). */
+static void usage_man(void)
+{
+	man_head(stdout, "skydns-api", "HTTP API for the records skydns serves", "[-flag value ...]");
+	man_section(stdout, "DESCRIPTION");
+	man_text(stdout, "skydns-api reads and writes SkyDNS records in etcd over HTTP (/v1/records); "
+			 "skydnsctl is its command line client.");
+	man_section(stdout, "OPTIONS");
+	man_verbatim(stdout, USAGE);
+	man_tail(stdout, "skydnsctl(1), skydns(1)");
 }
 
 static const char *envor(const char *name, const char *dflt)
@@ -232,6 +247,10 @@ int main(int argc, char **argv)
 		}
 		if (strcmp(fname, "h") == 0 || strcmp(fname, "help") == 0) {
 			usage();
+			return 0;
+		}
+		if (strcmp(fname, "help-man") == 0) {
+			usage_man();
 			return 0;
 		}
 		if (!val) {

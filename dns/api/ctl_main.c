@@ -28,6 +28,7 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 
+#include "manpage.h"
 #include "msg.h"
 
 static const char *api_base;
@@ -430,21 +431,34 @@ static int cmd_explain(const char *name, const char *type)
 	return 0;
 }
 
+static const char USAGE[] =
+	"usage: skydnsctl [-addr HOST:PORT|URL] [-token T] [-o json] COMMAND\n"
+	"  list [PREFIX] | -list\n"
+	"  show NAME | -show NAME\n"
+	"  add NAME A|AAAA ADDR... | add NAME CNAME TARGET | add NAME SRV HOST PORT [PRIORITY WEIGHT]\n"
+	"  add NAME TXT TEXT\n"
+	"  set NAME TYPE ARGS...   (as add, replacing the name's records)\n"
+	"  delete NAME\n"
+	"  explain NAME [TYPE]     which etcd keys make the answer, which are skipped and why\n"
+	"env: SKYDNS_API_ADDR (default 127.0.0.1:9001), SKYDNS_API_TOKEN\n"
+	"exit: 0 ok, 1 usage, 2 API unreachable, 3 token refused, 4 not found, 5 bad input,\n"
+	"      6 conflict, 7 other API failure\n";
+
 static int usage(void)
 {
-	fprintf(stderr,
-		"usage: skydnsctl [-addr HOST:PORT|URL] [-token T] [-o json] COMMAND\n"
-		"  list [PREFIX] | -list\n"
-		"  show NAME | -show NAME\n"
-		"  add NAME A|AAAA ADDR... | add NAME CNAME TARGET | add NAME SRV HOST PORT [PRIORITY WEIGHT]\n"
-		"  add NAME TXT TEXT\n"
-		"  set NAME TYPE ARGS...   (as add, replacing the name's records)\n"
-		"  delete NAME\n"
-		"  explain NAME [TYPE]     which etcd keys make the answer, which are skipped and why\n"
-		"env: SKYDNS_API_ADDR (default 127.0.0.1:9001), SKYDNS_API_TOKEN\n"
-		"exit: 0 ok, 1 usage, 2 API unreachable, 3 token refused, 4 not found, 5 bad input,\n"
-		"      6 conflict, 7 other API failure\n");
+	fputs(USAGE, stderr);
 	return 1;
+}
+
+/* The -h text as a man page (hidden -help-man, run by the build). */
+static int usage_man(void)
+{
+	man_head(stdout, "skydnsctl", "list, add and explain skydns records through skydns-api",
+		 "[-addr HOST:PORT|URL] [-token T] [-o json] COMMAND");
+	man_section(stdout, "COMMANDS");
+	man_verbatim(stdout, USAGE);
+	man_tail(stdout, "skydns-api(1), skydns(1)");
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -469,6 +483,8 @@ int main(int argc, char **argv)
 		} else if (!strcmp(f, "h") || !strcmp(f, "help")) {
 			usage();
 			return 0;
+		} else if (!strcmp(f, "help-man")) {
+			return usage_man();
 		} else {
 			return usage();
 		}

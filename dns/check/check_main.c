@@ -92,9 +92,17 @@ static const struct flag FLAGS[] = {
 };
 #define NFLAGS (sizeof FLAGS / sizeof FLAGS[0])
 
+static const struct flags_doc DOC = {
+	"health checks for the addresses behind skydns's records", "-etcd3 [-flag value ...]",
+	"skydns-check connects to the addresses of the records under the domain and writes "
+	"/<prefix>/monitor/status/<ip> in etcd; skydns leaves DOWN addresses out of its answers. "
+	"Several checkers share the addresses between them.",
+	"skydns(1), kube2sky(1)",
+};
+
 static int parse_flags(int argc, char **argv)
 {
-	return flags_parse("skydns-check", FLAGS, NFLAGS, argc, argv);
+	return flags_parse("skydns-check", FLAGS, NFLAGS, &DOC, argc, argv);
 }
 
 /* ------------------------------------------------------------ state */
