@@ -6,7 +6,7 @@
 # --- man pages: built with `all`, from the binaries just linked
 find_program(SKYDNS_GZIP gzip REQUIRED)
 set(SKYDNS_MAN_PAGES "")
-foreach(t skydns kube2sky skydns-check skydns-api skydnsctl)
+foreach(t skydns kube2sky skydns-check skydns-load skydns-api skydnsctl)
   if(TARGET ${t})
     set(page ${CMAKE_BINARY_DIR}/man/${t}.1.gz)
     add_custom_command(OUTPUT ${page}

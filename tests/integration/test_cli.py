@@ -35,10 +35,15 @@ def run(args, env=None, timeout=10):
     return subprocess.run(args, capture_output=True, text=True, timeout=timeout, env=e)
 
 
-@pytest.mark.parametrize("binary", ["skydns", "kube2sky"])
+SMALL_BINS = {"skydns-check": os.path.join("dns", "check", "skydns-check"),
+              "skydns-load": os.path.join("dns", "load", "skydns-load")}
+
+
+@pytest.mark.parametrize("binary", ["skydns", "kube2sky", *SMALL_BINS])
 @pytest.mark.parametrize("flag", ["-version", "--version"])
 def test_version_is_the_project_version(binary, flag):
-    exe = SKYDNS_BIN if binary == "skydns" else KUBE2SKY_BIN
+    exe = {"skydns": SKYDNS_BIN, "kube2sky": KUBE2SKY_BIN}.get(binary) or os.path.join(
+        os.environ.get("SKYDNS_BUILD", "build"), SMALL_BINS[binary])
     r = run([exe, flag])
     assert r.returncode == 0, r
     first = r.stdout.splitlines()[0]

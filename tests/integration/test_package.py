@@ -19,7 +19,7 @@ import pytest
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.environ.get("SKYDNS_SRC", os.path.join(HERE, "..", ".."))
 BUILD = os.environ.get("SKYDNS_BUILD", os.path.join(SRC, "build"))
-BINARIES = ["skydns", "kube2sky", "skydns-check", "skydns-api", "skydnsctl"]
+BINARIES = ["skydns", "kube2sky", "skydns-check", "skydns-load", "skydns-api", "skydnsctl"]
 UNITS = ["skydns.service", "skydns.socket", "skydns-check.service"]
 # Not from the environment: what the build or the test's own tools print.
 # Sanitizer settings pass (hack/test.sh's SANITIZE=1 build packages ASan binaries).
@@ -113,7 +113,7 @@ def test_installed_units_pass_systemd_analyze_verify(prefix):
     assert r.returncode == 0 and r.stderr == "", r.stderr
 
 
-@pytest.mark.parametrize("binary", ["skydns", "kube2sky", "skydns-check"])
+@pytest.mark.parametrize("binary", ["skydns", "kube2sky", "skydns-check", "skydns-load"])
 def test_man_page_lists_every_flag_of_dash_h(prefix, binary):
     text = render(os.path.join(prefix, "share/man/man1", binary + ".1.gz"))
     assert re.search(rf"^NAME\n\s+{binary} - \S", text, re.M), text[:300]
