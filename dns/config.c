@@ -149,6 +149,9 @@ static const struct key keys[] = {
 	  "use the etcd v3 API", K_RESTART },
 	{ NULL, NULL, "stubzones", NULL, CT_BOOL, F(stubzones), 0, 0, "false",
 	  "support stub zones (stub.dns.<domain>)", 0 },
+	{ "pod_records", NULL, "pod-records", "SKYDNS_POD_RECORDS", CT_BOOL, F(pod_records), 0, 0,
+	  "false", "answer a-b-c-d.<namespace>.pod.<domain> with the address its name spells, "
+	  "unchecked (Kubernetes pod records, CoreDNS's \"pods insecure\")", 0 },
 	{ NULL, NULL, "verbose", NULL, CT_BOOL, F(verbose), 0, 0, "false",
 	  "log every query", 0 },
 	{ NULL, NULL, "log-journal", "SKYDNS_LOG_JOURNAL", CT_BOOL, F(log_journal), 0, 0, "false",

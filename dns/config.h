@@ -76,6 +76,7 @@ struct config {
 	char path_prefix[CONFIG_STR];   /* "skydns" */
 	char ip_monitor_path[CONFIG_STR]; /* "" = /<path_prefix>/monitor/status/ */
 	bool random_one, host_one;      /* A/AAAA: one healthy address, at random / by client */
+	bool pod_records;               /* a-b-c-d.<ns>.pod.<domain> answered from the name (CoreDNS "pods insecure") */
 	int nmachines;
 	char machines[CONFIG_MAX_MACHINES][CONFIG_STR];
 	char ca_cert[CONFIG_PATH], tls_pem[CONFIG_PATH], tls_key[CONFIG_PATH];

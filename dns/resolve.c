@@ -442,7 +442,7 @@ static void authoritative(struct rctx *x, const char *name)
 	} else if (!rname_in(name, c->domain)) {
 		local_external(x, name, &ans);
 		exists = true;
-	} else {
+	} else if (!(c->pod_records && rt_pod(x, name, &ans, &exists))) {
 		by_type(x, name, apex, &ans, &add, &exists);
 	}
 	finish(x, &ans, &add, exists || apex);

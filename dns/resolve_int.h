@@ -92,6 +92,9 @@ void rt_srv(struct rctx *x, const char *name, struct rrvec *ans, struct rrvec *a
 void rt_mx(struct rctx *x, const char *name, struct rrvec *ans, struct rrvec *add, bool *exists);
 void rt_txt(struct rctx *x, const char *name, struct rrvec *ans, bool *exists);
 void rt_cname(struct rctx *x, const char *name, struct rrvec *ans, bool *exists);
+/* config pod_records: a name under pod.<domain> answered from the name
+ * itself; false when name is not under it (look it up as usual). */
+bool rt_pod(struct rctx *x, const char *name, struct rrvec *ans, bool *exists);
 void rt_ns(struct rctx *x, struct rrvec *ans, struct rrvec *add);
 struct rr rt_soa(struct rctx *x, uint32_t ttl);
 void rt_shuffle_addresses(struct rctx *x, struct rrvec *ans);

@@ -487,3 +487,51 @@ struct rr rt_soa(struct rctx *x, uint32_t ttl)
 	rr.d.soa.minimum = c->min_ttl;
 	return rr;
 }
+
+/* Kubernetes pod records (DNS spec: <a-b-c-d>.<namespace>.pod.<zone>),
+ * answered from the name alone as kube-dns did and CoreDNS's "pods
+ * insecure" does: no pod is looked up. IPv4 spells its dots as dashes,
+ * IPv6 its colons ("fd00--1" is fd00::1). pod.<domain> and
+ * <ns>.pod.<domain> exist (NODATA: every address is below them); a first
+ * label that spells no address, or more labels, is NXDOMAIN. */
+bool rt_pod(struct rctx *x, const char *name, struct rrvec *ans, bool *exists)
+{
+	char zone[MSG_NAME_MAX];
+	snprintf(zone, sizeof zone, "pod.%s", x->c->domain);
+	if (!rname_in(name, zone))
+		return false;
+	size_t nl = strlen(name), zl = strlen(zone);
+	if (nl == zl) {
+		*exists = true;
+		return true;
+	}
+	char rest[MSG_NAME_MAX]; /* "<ip>.<ns>" or "<ns>" */
+	snprintf(rest, sizeof rest, "%.*s", (int)(nl - zl - 1), name);
+	char *dot = strchr(rest, '.');
+	if (!dot) {
+		*exists = true;
+		return true;
+	}
+	*dot = 0;
+	*exists = false;
+	if (strchr(dot + 1, '.') || strlen(rest) >= 64)
+		return true;
+	int dashes = 0;
+	bool digits = true;
+	for (char *c = rest; *c; c++) {
+		dashes += *c == '-';
+		digits &= (*c >= '0' && *c <= '9') || *c == '-';
+	}
+	for (char *c = rest; *c; c++)
+		if (*c == '-')
+			*c = dashes == 3 && digits ? '.' : ':';
+	uint8_t ip[16];
+	int fam = msg_parse_ip(rest, ip);
+	if (!fam)
+		return true;
+	*exists = true;
+	if ((fam == 4 && x->q->qtype == T_A) || (fam == 6 && x->q->qtype == T_AAAA))
+		push_ip(x, ans, NULL, x->c->ttl, fam, ip);
+	return true;
+}
+

@@ -396,6 +396,24 @@ def test_spec_records_served(workdir, etcd, mode, api, kube2sky, skydns, pki):
     assert a.auth_failures == 0
 
 
+def test_pod_records(workdir, etcd, mode, api, kube2sky, skydns):
+    """Kubernetes DNS spec's pod records, <a-b-c-d>.<ns>.pod.<zone>, with
+    -pod-records (the chart's podRecords value; CoreDNS "pods insecure"):
+    answered from the name in the zone kube2sky manages; off by default."""
+    a = api(fixtures=[])
+    a.state.apply(svc_obj("web", ip="10.96.0.50"))
+    k = kube2sky(["--kube-master-url", a.url])
+    k.wait_ready()
+    on = skydns(["-pod-records"], domain=ZONE)
+    off = skydns(domain=ZONE)
+    wait_answer(on, "web.default.svc.cluster.local.", "A", ["10.96.0.50"])  # the zone is managed
+    assert answers(on, "10-244-1-5.default.pod.cluster.local.", "A") == (0, ["10.244.1.5"])
+    assert answers(on, "fd00-10-244--5.default.pod.cluster.local.", "AAAA") == (0, ["fd00:10:244::5"])
+    assert answers(on, "10-244-1-5.default.pod.cluster.local.", "AAAA") == (0, [])
+    assert answers(on, "nope.default.pod.cluster.local.", "A")[0] == NXDOMAIN
+    assert answers(off, "10-244-1-5.default.pod.cluster.local.", "A")[0] == NXDOMAIN
+
+
 MARKER_KEY = "/skydns/kube2sky/cluster.local"
 
 

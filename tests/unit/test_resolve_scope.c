@@ -242,6 +242,38 @@ TEST(marker_for_another_zone_changes_nothing_here)
 	fx_end();
 }
 
+/* Kubernetes pod records (-pod-records, CoreDNS "pods insecure"). */
+TEST(pod_records_from_the_name)
+{
+	fx_begin();
+	cfg.pod_records = true;
+	fx_ask("10-244-1-5.default.pod." Z, T_A);
+	CHECK_REPLY(RCODE_NOERROR, 1, "@ 3600 A 10.244.1.5", "", ""); /* @: the question name */
+	fx_ask("10-244-1-5.default.pod." Z, T_AAAA);
+	CHECK_NODATA();
+	fx_ask("fd00-10-244--5.prod.pod." Z, T_AAAA);
+	CHECK_REPLY(RCODE_NOERROR, 1, "@ 3600 AAAA fd00:10:244::5", "",
+		    "");
+	fx_ask("fd00-10-244--5.prod.pod." Z, T_A);
+	CHECK_NODATA();
+	fx_ask("10-244-1-5.default.pod." Z, T_TXT);
+	CHECK_NODATA();
+	fx_ask("default.pod." Z, T_A); /* every address is below: empty non-terminals */
+	CHECK_NODATA();
+	fx_ask("pod." Z, T_A);
+	CHECK_NODATA();
+	fx_ask("10-244-1-500.default.pod." Z, T_A);
+	CHECK_NXDOMAIN();
+	fx_ask("web.default.pod." Z, T_A);
+	CHECK_NXDOMAIN();
+	fx_ask("x.10-244-1-5.default.pod." Z, T_A);
+	CHECK_NXDOMAIN();
+	cfg.pod_records = false; /* off (the default): looked up like any name */
+	fx_ask("10-244-1-5.default.pod." Z, T_A);
+	CHECK_NXDOMAIN();
+	fx_end();
+}
+
 int main(void)
 {
 	RUN(namespace_is_nodata);
@@ -254,6 +286,7 @@ int main(void)
 	RUN(do_bit_still_signs_denials);
 	RUN(unmanaged_zone_keeps_directory_answers);
 	RUN(marker_for_another_zone_changes_nothing_here);
+	RUN(pod_records_from_the_name);
 	answer_free(&ans);
 	return CHECK_DONE();
 }
