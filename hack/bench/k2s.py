@@ -358,6 +358,8 @@ def run(args):
         rss1 = rss_mb(k.pid)
         log("sync CPU s: " + ", ".join(f"{n} {c1[n] - c0.get(n, 0):.2f}" for n in pids)
             + f"; kube2sky RSS {rss1:.1f} MB ({rss1 * 1024 / args.n:.1f} KB/Service)")
+        log("RSS after the sync (the pod's three containers, for its requests/limits): "
+            + ", ".join(f"{n} {rss_mb(p):.1f} MB" for n, p in pids.items()))
         if args.secs <= 0:
             return
         gens, stop, lat, n_ev = {}, threading.Event(), [], [0]
@@ -389,6 +391,7 @@ def run(args):
             f"queue empty {drain:.2f} s after the load; {len(idx)} names wrong after it")
         log("load CPU s: " + ", ".join(f"{n} {c2[n] - c1[n]:.2f}" for n in pids)
             + f"; kube2sky RSS {rss2:.1f} MB")
+        log("RSS after the load: " + ", ".join(f"{n} {rss_mb(p):.1f} MB" for n, p in pids.items()))
         log("kube2sky RSS during the load (s: MB): "
             + ", ".join(f"{t:.0f}: {m:.1f}" for t, m in rss_series))
         log(f"etcd requests by kube2sky in total: {metric(hport, 'kube2sky_etcd_requests_total'):.0f}")
