@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "config.h"
+#include "err.h"
+#include "etcd.h"
 #include "manpage.h"
 
 void flags_usage(FILE *f, const char *prog, const struct flag *t, size_t n)
@@ -152,3 +154,19 @@ int flags_parse(const char *prog, const struct flag *t, size_t n, const struct f
 	}
 	return 0;
 }
+
+int flags_etcd_opts(struct flags_etcd *e, struct etcd_opts *out)
+{
+	snprintf(e->buf, sizeof e->buf, "%s", e->machines);
+	int n = 0;
+	for (char *save = NULL, *t = strtok_r(e->buf, ",", &save); t && n < 32;
+	     t = strtok_r(NULL, ",", &save))
+		if (*t)
+			e->mv[n++] = t;
+	*out = (struct etcd_opts){ .machines = e->mv, .nmachines = n, .v3 = e->etcd3,
+				   .ca_cert = e->ca_cert, .tls_pem = e->tls_pem,
+				   .tls_key = e->tls_key, .username = e->username,
+				   .password = e->password };
+	return n ? 0 : SKY_EINVAL;
+}
+

@@ -7,8 +7,11 @@
 #ifndef SKYDNS_FLAGS_H
 #define SKYDNS_FLAGS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+
+struct etcd_opts;
 
 enum flag_type {
 	FLAG_STR,  /* const char * (points into argv or the environment) */
@@ -49,6 +52,31 @@ void flags_man(FILE *f, const char *prog, const struct flag *t, size_t n,
 
 /* "usage: <prog> [flags]" and one line per flag. */
 void flags_usage(FILE *f, const char *prog, const struct flag *t, size_t n);
+
+/* The etcd client flags, spelt as skydns's (-machines, -etcd3, the TLS and
+ * auth ones), for a daemon's table: FLAGS_ETCD(o.etcd, "<-etcd3 help>") in
+ * its struct flag array, FLAGS_ETCD_DEFAULTS in its options' initialiser. */
+struct flags_etcd {
+	const char *machines, *ca_cert, *tls_pem, *tls_key, *username, *password;
+	bool etcd3;
+	char buf[2048];    /* machines split by flags_etcd_opts */
+	const char *mv[32];
+};
+#define FLAGS_ETCD_DEFAULTS                                                                 \
+	{ .machines = "http://127.0.0.1:2379", .ca_cert = "", .tls_pem = "", .tls_key = "", \
+	  .username = "", .password = "" }
+#define FLAGS_ETCD(e, etcd3_help)                                                                   \
+	{ "machines", "ETCD_MACHINES", FLAG_STR, &(e).machines, "comma-separated etcd members" },   \
+	{ "etcd3", NULL, FLAG_BOOL, &(e).etcd3, etcd3_help },                                        \
+	{ "ca-cert", "ETCD_CACERT", FLAG_STR, &(e).ca_cert, "etcd CA certificate (PEM)" },          \
+	{ "tls-pem", "ETCD_TLSPEM", FLAG_STR, &(e).tls_pem, "etcd client certificate (PEM)" },      \
+	{ "tls-key", "ETCD_TLSKEY", FLAG_STR, &(e).tls_key, "etcd client key (PEM)" },              \
+	{ "username", "ETCD_USERNAME", FLAG_STR, &(e).username, "etcd user" },                      \
+	{ "password", "ETCD_PASSWORD", FLAG_STR, &(e).password, "etcd password" }
+
+/* etcd_new's options from the flags; they point into e, which must outlive
+ * them. SKY_EINVAL when -machines names no member. */
+int flags_etcd_opts(struct flags_etcd *e, struct etcd_opts *out);
 
 /* "5", "1.5s", "500ms", "2m" -> seconds; false when it does not parse. */
 int flags_parse_secs(const char *s, double *out);

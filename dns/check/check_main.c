@@ -41,8 +41,8 @@
 /* ------------------------------------------------------------ flags */
 
 struct opts {
-	const char *machines, *ca_cert, *tls_pem, *tls_key, *username, *password;
-	bool etcd3, icmp, verbose;
+	struct flags_etcd etcd;
+	bool icmp, verbose;
 	const char *domain, *prefix, *ports, *id, *metrics_addr, *icmp_socket;
 	double interval, timeout; /* seconds */
 	int rise, fall, lease_ttl;
@@ -51,7 +51,7 @@ struct opts {
 static enum check_icmp icmp_mode = CHECK_ICMP_OFF; /* set once at start-up */
 
 static struct opts O = {
-	.machines = "http://127.0.0.1:2379",
+	.etcd = FLAGS_ETCD_DEFAULTS,
 	.domain = "skydns.local.",
 	.prefix = "skydns",
 	.ports = "80",
@@ -61,18 +61,11 @@ static struct opts O = {
 	.rise = 2,
 	.fall = 3,
 	.lease_ttl = 10,
-	.ca_cert = "", .tls_pem = "", .tls_key = "", .username = "", .password = "",
 	.id = "", .metrics_addr = "",
 };
 
 static const struct flag FLAGS[] = {
-	{ "machines", "ETCD_MACHINES", FLAG_STR, &O.machines, "comma-separated etcd members" },
-	{ "etcd3", NULL, FLAG_BOOL, &O.etcd3, "use the etcd v3 API (required: leases)" },
-	{ "ca-cert", "ETCD_CACERT", FLAG_STR, &O.ca_cert, "etcd CA certificate (PEM)" },
-	{ "tls-pem", "ETCD_TLSPEM", FLAG_STR, &O.tls_pem, "etcd client certificate (PEM)" },
-	{ "tls-key", "ETCD_TLSKEY", FLAG_STR, &O.tls_key, "etcd client key (PEM)" },
-	{ "username", "ETCD_USERNAME", FLAG_STR, &O.username, "etcd user" },
-	{ "password", "ETCD_PASSWORD", FLAG_STR, &O.password, "etcd password" },
+	FLAGS_ETCD(O.etcd, "use the etcd v3 API (required: leases)"),
 	{ "domain", "SKYDNS_DOMAIN", FLAG_STR, &O.domain, "domain whose records are checked" },
 	{ "path-prefix", "SKYDNS_PATH_PREFIX", FLAG_STR, &O.prefix, "etcd path prefix" },
 	{ "scan-ports", "SKYDNS_CHECK_PORTS", FLAG_STR, &O.ports,
@@ -512,7 +505,7 @@ int main(int argc, char **argv)
 		return 2;
 	if (O.verbose)
 		log_set_level(LOG_LVL_DEBUG);
-	if (!O.etcd3) {
+	if (!O.etcd.etcd3) {
 		fprintf(stderr, "skydns-check: etcd v3 is needed (statuses live on a lease); run with -etcd3\n");
 		return 2;
 	}
@@ -564,19 +557,13 @@ int main(int argc, char **argv)
 		 O.id, (int)getpid(), (long long)time(NULL));
 
 	/* etcd client options (the same flags as skydns's) */
-	char *ms = strdup(O.machines);
-	const char *mv[32];
-	int nm = 0;
-	for (char *save = NULL, *tok = strtok_r(ms, ",", &save); tok && nm < 32;
-	     tok = strtok_r(NULL, ",", &save))
-		if (*tok)
-			mv[nm++] = tok;
-	g_eopts = (struct etcd_opts){ .machines = mv, .nmachines = nm, .v3 = true,
-				      .ca_cert = O.ca_cert, .tls_pem = O.tls_pem, .tls_key = O.tls_key,
-				      .username = O.username, .password = O.password };
+	if (flags_etcd_opts(&O.etcd, &g_eopts) != 0) {
+		fprintf(stderr, "skydns-check: bad -machines %s\n", O.etcd.machines);
+		return 2;
+	}
 	struct etcd_client *c;
 	if (etcd_new(&g_eopts, &c) != 0) {
-		fprintf(stderr, "skydns-check: bad -machines %s\n", O.machines);
+		fprintf(stderr, "skydns-check: bad -machines %s\n", O.etcd.machines);
 		return 2;
 	}
 
@@ -673,7 +660,6 @@ int main(int argc, char **argv)
 		httpd_stop(h);
 	etcd_free(c);
 	metrics_free(g_m);
-	free(ms);
 	for (size_t i = 0; i < g_nstate; i++)
 		free(g_state[i].key_value);
 	free(g_state);

@@ -34,24 +34,17 @@
 #define FILE_MAX (4u << 20) /* a ConfigMap holds at most 1 MiB */
 
 static struct {
-	const char *machines, *ca_cert, *tls_pem, *tls_key, *username, *password;
+	struct flags_etcd etcd;
 	const char *domain, *prefix, *dir;
-	bool etcd3, watch, verbose;
+	bool watch, verbose;
 	double interval;
 } O = {
-	.machines = "http://127.0.0.1:2379", .domain = "skydns.local.", .prefix = "skydns",
-	.dir = "", .interval = 10,
-	.ca_cert = "", .tls_pem = "", .tls_key = "", .username = "", .password = "",
+	.etcd = FLAGS_ETCD_DEFAULTS, .domain = "skydns.local.", .prefix = "skydns", .dir = "",
+	.interval = 10,
 };
 
 static const struct flag FLAGS[] = {
-	{ "machines", "ETCD_MACHINES", FLAG_STR, &O.machines, "comma-separated etcd members" },
-	{ "etcd3", NULL, FLAG_BOOL, &O.etcd3, "use the etcd v3 API" },
-	{ "ca-cert", "ETCD_CACERT", FLAG_STR, &O.ca_cert, "etcd CA certificate (PEM)" },
-	{ "tls-pem", "ETCD_TLSPEM", FLAG_STR, &O.tls_pem, "etcd client certificate (PEM)" },
-	{ "tls-key", "ETCD_TLSKEY", FLAG_STR, &O.tls_key, "etcd client key (PEM)" },
-	{ "username", "ETCD_USERNAME", FLAG_STR, &O.username, "etcd user" },
-	{ "password", "ETCD_PASSWORD", FLAG_STR, &O.password, "etcd password" },
+	FLAGS_ETCD(O.etcd, "use the etcd v3 API"),
 	{ "domain", "SKYDNS_DOMAIN", FLAG_STR, &O.domain, "domain the records' names are under" },
 	{ "path-prefix", "SKYDNS_PATH_PREFIX", FLAG_STR, &O.prefix, "etcd path prefix" },
 	{ "dir", "SKYDNS_LOAD_DIR", FLAG_STR, &O.dir,
@@ -220,20 +213,6 @@ static int apply(struct etcd_client *c, const struct load_plan *p)
 
 /* ------------------------------------------------------------ main */
 
-static int open_etcd(struct etcd_client **c)
-{
-	static const char *mv[16];
-	static char buf[2048];
-	snprintf(buf, sizeof buf, "%s", O.machines);
-	int nm = 0;
-	for (char *s = NULL, *t = strtok_r(buf, ",", &s); t && nm < 16; t = strtok_r(NULL, ",", &s))
-		mv[nm++] = t;
-	struct etcd_opts eo = { .machines = mv, .nmachines = nm, .v3 = O.etcd3,
-				.ca_cert = O.ca_cert, .tls_pem = O.tls_pem, .tls_key = O.tls_key,
-				.username = O.username, .password = O.password };
-	return nm ? etcd_new(&eo, c) : SKY_EINVAL;
-}
-
 int main(int argc, char **argv)
 {
 	if (flags_parse("skydns-load", FLAGS, NFLAGS, &DOC, argc, argv) != 0)
@@ -256,10 +235,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "skydns-load: -dir %s: %s\n", O.dir, strerror(errno));
 		return 2;
 	}
+	struct etcd_opts eo;
 	struct etcd_client *c;
-	if (open_etcd(&c) != 0) {
+	if (flags_etcd_opts(&O.etcd, &eo) != 0 || etcd_new(&eo, &c) != 0) {
 		fprintf(stderr, "skydns-load: bad -machines %s (want http[s]://host:port,...)\n",
-			O.machines);
+			O.etcd.machines);
 		return 2;
 	}
 	size_t pl;
