@@ -84,9 +84,13 @@ def test_metrics_scrape_parses_and_counters_move(kv, skydns):
 
 
 def test_prometheus_env_vars_and_k8s_service_link_value(kv, skydns):
+    # The listener on loopback (-metrics-addr): a bare PROMETHEUS_PORT binds
+    # every address (SkyDNS's ":port"), which tests must not do; that
+    # PROMETHEUS_PORT=9090 means "0.0.0.0:9090" is checked by unit_config.
     mport = free_port()
-    s = skydns(env={"PROMETHEUS_PORT": str(mport), "PROMETHEUS_PATH": "/m",
-                    "PROMETHEUS_NAMESPACE": "ns", "PROMETHEUS_SUBSYSTEM": "sub"})
+    s = skydns(["-metrics-addr", f"127.0.0.1:{mport}"],
+               env={"PROMETHEUS_PATH": "/m", "PROMETHEUS_NAMESPACE": "ns",
+                    "PROMETHEUS_SUBSYSTEM": "sub"})
     query(s, "skydns.local", "SOA")
     status, text = http_get(f"http://127.0.0.1:{mport}/m")
     assert status == 200 and "ns_sub_dns_request_count_total" in text
