@@ -316,3 +316,93 @@ test("deploy: a template placeholder the script does not know stops it, printing
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+// skydns-check (issue 14): an optional Deployment, off by default.
+// helm-render's --set takes no lists: list values go through a values file.
+const tmpValues = mkdtempSync(join(tmpdir(), "skydns-values-"));
+let nValues = 0;
+function valuesFile(obj) {
+  const f = join(tmpValues, `v${nValues++}.yaml`);
+  writeFileSync(f, YAML.stringify(obj));
+  return ["-f", f];
+}
+process.on("exit", () => rmSync(tmpValues, { recursive: true, force: true }));
+const CHECKER_ON = valuesFile({ checker: { enabled: true, etcdEndpoints: ["http://etcd-0.etcd:2379", "http://etcd-1.etcd:2379"] } });
+const checkerOf = (objs) => objs.find((o) => o.kind === "Deployment" && o.metadata.name.endsWith("-check"));
+
+test("chart: checker off by default renders no skydns-check", () => {
+  const objs = mustRender(runChart(), "chart (defaults)");
+  assert.equal(checkerOf(objs), undefined);
+  assert.equal(objs.filter((o) => o.kind === "Deployment").length, 1);
+  assert.ok(!JSON.stringify(objs).includes("skydns-check"));
+});
+
+test("chart: checker.enabled renders a valid skydns-check Deployment with the values' flags", () => {
+  const objs = mustRender(runChart([...CHECKER_ON, ...valuesFile({ checker: { scanPorts: [22, 8080] } }),
+    "--set", "checker.interval=10", "--set", "checker.timeout=3", "--set", "checker.rise=4", "--set", "checker.fall=5",
+    "--set", "checker.leaseTTL=15", "--set", "checker.metricsPort=19154"]), "chart (checker)");
+  assertValid(objs, "chart (checker)");
+  const chk = checkerOf(objs);
+  assert.ok(chk, "a -check Deployment");
+  assert.equal(chk.spec.replicas, 2, "two checkers by default: they share the work");
+  const c = chk.spec.template.spec.containers[0];
+  const dns = container(objs.find((o) => o.kind === "Deployment" && o !== chk), "skydns");
+  assert.equal(c.image, dns.image, "the skydns image carries skydns-check");
+  assert.deepEqual(c.command, ["/usr/bin/skydns-check"]);
+  assert.equal(argValue(c.args, "-etcd3"), true);
+  assert.equal(argValue(c.args, "-machines"), "http://etcd-0.etcd:2379,http://etcd-1.etcd:2379");
+  assert.equal(argValue(c.args, "-domain"), "cluster.local.");
+  assert.equal(argValue(c.args, "-scan-ports"), "22,8080");
+  assert.equal(argValue(c.args, "-check-interval"), "10");
+  assert.equal(argValue(c.args, "-check-timeout"), "3");
+  assert.equal(argValue(c.args, "-rise"), "4");
+  assert.equal(argValue(c.args, "-fall"), "5");
+  assert.equal(argValue(c.args, "-lease-ttl"), "15");
+  assert.equal(argValue(c.args, "-enable-icmp"), undefined);
+  assert.equal(argValue(c.args, "-metrics-addr"), "0.0.0.0:19154");
+  assert.equal(c.ports[0].containerPort, 19154);
+  for (const p of [c.livenessProbe, c.readinessProbe]) {
+    assert.deepEqual(p.httpGet, { path: "/healthz", port: "check-metrics" });
+  }
+  assert.equal(c.env.find((e) => e.name === "SKYDNS_CHECKER_ID").valueFrom.fieldRef.fieldPath, "metadata.name",
+    "each checker's lease id is its pod name");
+  assert.deepEqual(c.securityContext.capabilities, { drop: ["ALL"] }, "no capability without ICMP");
+  assert.equal(chk.spec.template.spec.securityContext.sysctls, undefined);
+  // The kube-dns Service must not select the checker's pods, nor the checker the DNS pods.
+  const svc = byKind(objs, "Service");
+  const podLabels = chk.spec.template.metadata.labels;
+  assert.ok(Object.entries(svc.spec.selector).some(([k, v]) => podLabels[k] !== v), "Service does not select checkers");
+  const dep = objs.find((o) => o.kind === "Deployment" && o !== chk);
+  const sel = chk.spec.selector.matchLabels;
+  assert.ok(Object.entries(sel).some(([k, v]) => dep.spec.template.metadata.labels[k] !== v), "checker selector misses DNS pods");
+});
+
+test("chart: checker.enableIcmp adds -enable-icmp and the ping_group_range sysctl, no capability", () => {
+  const objs = mustRender(runChart([...CHECKER_ON, "--set", "checker.enableIcmp=true",
+    ...valuesFile({ checker: { scanPorts: [] } })]),
+    "chart (checker icmp)");
+  assertValid(objs, "chart (checker icmp)");
+  const chk = checkerOf(objs);
+  const c = chk.spec.template.spec.containers[0];
+  assert.equal(argValue(c.args, "-enable-icmp"), true);
+  assert.equal(argValue(c.args, "-scan-ports"), "");
+  assert.deepEqual(chk.spec.template.spec.securityContext.sysctls,
+    [{ name: "net.ipv4.ping_group_range", value: "0 2147483647" }]);
+  assert.equal(c.securityContext.capabilities.add, undefined);
+});
+
+const BAD_CHECKER = [
+  ["without etcd endpoints", ["--set", "checker.enabled=true"], /checker\.enabled needs checker\.etcdEndpoints.*127\.0\.0\.1/],
+  ["with nothing to check", [...CHECKER_ON, ...valuesFile({ checker: { scanPorts: [] } })], /checker\.scanPorts or checker\.enableIcmp/],
+  ["timeout above interval", [...CHECKER_ON, "--set", "checker.timeout=9", "--set", "checker.interval=5"], /checker\.timeout/],
+  ["endpoint without scheme", valuesFile({ checker: { enabled: true, etcdEndpoints: ["etcd:2379"] } }), /checker\.etcdEndpoints\.0/],
+  ["port out of range", [...CHECKER_ON, ...valuesFile({ checker: { scanPorts: [70000] } })], /checker\.scanPorts\.0/],
+];
+for (const [what, args, msg] of BAD_CHECKER) {
+  test(`chart: checker refused ${what}, naming the value`, () => {
+    const r = runChart(args);
+    assert.notEqual(r.status, 0, "exit status");
+    assert.equal(r.stdout, "", "nothing rendered");
+    assert.match(r.stderr, msg);
+  });
+}

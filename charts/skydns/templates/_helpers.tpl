@@ -36,6 +36,22 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end -}}
 
+{{/* The checker Deployment's labels: the chart's, with its own component
+so neither selector picks the other's pods (the checker has no k8s-app
+label: the kube-dns Service must not send it queries). */}}
+{{- define "skydns.checkerSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "skydns.name" . }}-check
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: checker
+{{- end -}}
+
+{{- define "skydns.checkerLabels" -}}
+{{ include "skydns.checkerSelectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end -}}
+
 {{- define "skydns.serviceAccountName" -}}
 {{- if .Values.serviceAccount.create -}}
 {{- default (include "skydns.fullname" .) .Values.serviceAccount.name -}}
