@@ -406,3 +406,86 @@ for (const [what, args, msg] of BAD_CHECKER) {
     assert.match(r.stderr, msg);
   });
 }
+
+// Issue 16: the options operators use in CoreDNS's chart.
+test("chart: autoscaler.enabled renders an autoscaling/v2 HPA on the Deployment, which then has no replicas", () => {
+  const objs = mustRender(runChart(["--set", "autoscaler.enabled=true", "--set", "autoscaler.minReplicas=3",
+    "--set", "autoscaler.maxReplicas=12", "--set", "autoscaler.targetCPUUtilizationPercentage=60"]), "chart (hpa)");
+  assertValid(objs, "chart (hpa)");
+  const dep = byKind(objs, "Deployment");
+  const hpa = byKind(objs, "HorizontalPodAutoscaler");
+  assert.equal(dep.spec.replicas, undefined, "the HPA owns the replica count");
+  assert.deepEqual(hpa.spec.scaleTargetRef, { apiVersion: "apps/v1", kind: "Deployment", name: dep.metadata.name });
+  assert.equal(hpa.spec.minReplicas, 3);
+  assert.equal(hpa.spec.maxReplicas, 12);
+  assert.deepEqual(hpa.spec.metrics, [{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 60 } } }]);
+  assert.equal(hpa.spec.behavior.scaleDown.stabilizationWindowSeconds, 300);
+  assert.ok(dep.spec.template.spec.containers.every((c) => c.resources.requests.cpu), "CPU requests set: utilization needs them");
+  assert.equal(objs.some((o) => o.kind === "HorizontalPodAutoscaler"), true);
+  assert.equal(mustRender(runChart(), "chart").some((o) => o.kind === "HorizontalPodAutoscaler"), false, "off by default");
+});
+
+test("chart: kind=DaemonSet renders a valid DaemonSet with the same pod, no replicas, PDB or anti-affinity preset", () => {
+  const objs = mustRender(runChart(["--set", "kind=DaemonSet"]), "chart (daemonset)");
+  assertValid(objs, "chart (daemonset)");
+  assert.deepEqual(objs.map((o) => o.kind).sort(), ["ClusterRole", "ClusterRoleBinding", "DaemonSet", "Service", "ServiceAccount"]);
+  const ds = byKind(objs, "DaemonSet");
+  const dep = byKind(mustRender(runChart(), "chart"), "Deployment");
+  assert.equal(ds.spec.replicas, undefined);
+  assert.deepEqual(ds.spec.updateStrategy, dep.spec.strategy, "same rolling update");
+  assert.equal(ds.spec.template.spec.affinity, undefined);
+  const strip = (t) => { const c = structuredClone(t); delete c.spec.affinity; return c; };
+  assert.deepEqual(strip(ds.spec.template), strip(dep.spec.template), "the same pod as the Deployment's");
+  assert.deepEqual(byKind(objs, "Service").spec.selector, ds.spec.selector.matchLabels);
+});
+
+test("chart: service.type LoadBalancer/NodePort, customLabels on every object and the pods", () => {
+  for (const type of ["LoadBalancer", "NodePort"]) {
+    const objs = mustRender(runChart(["--set", `service.type=${type}`]), `chart (${type})`);
+    assertValid(objs, `chart (${type})`);
+    const svc = byKind(objs, "Service");
+    assert.equal(svc.spec.type, type);
+    assert.equal(svc.spec.clusterIP, "10.96.0.10", "the cluster DNS IP is kept");
+  }
+  assert.equal(byKind(mustRender(runChart(), "chart"), "Service").spec.type, "ClusterIP", "ClusterIP by default");
+  const objs = mustRender(runChart(["--set", "customLabels.team=dns", "--set", "customLabels.cost-center=infra",
+    "--set", "metrics.serviceMonitor.enabled=true", "--set", "autoscaler.enabled=true", "--set", "checker.enabled=true",
+    "-f", resolve(ROOT, "tests/deploy/values-checker.yaml")]), "chart (customLabels)");
+  assertValid(objs, "chart (customLabels)");
+  for (const o of objs) {
+    assert.equal(o.metadata.labels.team, "dns", `${o.kind}/${o.metadata.name} carries customLabels`);
+    assert.equal(o.metadata.labels["cost-center"], "infra");
+  }
+  for (const o of objs.filter((x) => x.kind === "Deployment")) {
+    assert.equal(o.spec.template.metadata.labels.team, "dns", `${o.metadata.name} pods carry customLabels`);
+    assert.equal(o.spec.selector.matchLabels.team, undefined, "selectors stay as they were (immutable)");
+  }
+});
+
+test("chart: podLabels, podAnnotations, service.annotations and topologySpreadConstraints land (with defaults unchanged)", () => {
+  const objs = mustRender(runChart(["--set", "podLabels.tier=dns", "--set", "podAnnotations.owner=dns-team",
+    "--set", "service.annotations.lb=internal"]), "chart (pod meta)");
+  const dep = byKind(objs, "Deployment");
+  assert.equal(dep.spec.template.metadata.labels.tier, "dns");
+  assert.equal(dep.spec.template.metadata.annotations.owner, "dns-team");
+  assert.equal(byKind(objs, "Service").metadata.annotations.lb, "internal");
+  assert.equal(byKind(objs, "Service").metadata.annotations["prometheus.io/scrape"], "true", "scrape annotations kept");
+  const full = byKind(mustRender(runChart(["-f", FULL]), "chart (full)"), "Deployment");
+  assert.equal(full.spec.template.spec.topologySpreadConstraints[0].topologyKey, "topology.kubernetes.io/zone");
+});
+
+const BAD_OPTIONS = [
+  ["DaemonSet with the autoscaler", ["--set", "kind=DaemonSet", "--set", "autoscaler.enabled=true"], /autoscaler\.enabled needs kind: Deployment/],
+  ["unknown kind", ["--set", "kind=StatefulSet"], /kind/],
+  ["unknown service type", ["--set", "service.type=ExternalName"], /service\.type/],
+  ["autoscaler min above max", ["--set", "autoscaler.enabled=true", "--set", "autoscaler.minReplicas=5", "--set", "autoscaler.maxReplicas=3"],
+    /autoscaler\.minReplicas must not exceed autoscaler\.maxReplicas/],
+];
+for (const [what, args, msg] of BAD_OPTIONS) {
+  test(`chart: refused: ${what}`, () => {
+    const r = runChart(args);
+    assert.notEqual(r.status, 0, "exit status");
+    assert.equal(r.stdout, "", "nothing rendered");
+    assert.match(r.stderr, msg);
+  });
+}
