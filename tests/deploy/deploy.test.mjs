@@ -489,3 +489,33 @@ for (const [what, args, msg] of BAD_OPTIONS) {
     assert.match(r.stderr, msg);
   });
 }
+
+// Issue 16: alert rules and the Grafana dashboard, in the chart and deploy/.
+test("chart: prometheusRule and grafanaDashboard off by default; on, they carry deploy/'s rules and dashboard", () => {
+  const none = mustRender(runChart(), "chart");
+  assert.ok(!none.some((o) => o.kind === "PrometheusRule" || o.kind === "ConfigMap"));
+  const objs = mustRender(runChart(["--set", "prometheusRule.enabled=true", "--set", "prometheusRule.labels.release=prom",
+    "--set", "grafanaDashboard.enabled=true", "--set", "grafanaDashboard.namespace=monitoring"]), "chart (monitoring)");
+  assertValid(objs, "chart (monitoring)");
+  const rule = byKind(objs, "PrometheusRule");
+  assert.equal(rule.metadata.labels.release, "prom");
+  assert.equal(rule.metadata.namespace, "kube-system");
+  const plain = YAML.parse(readFileSync(resolve(ROOT, "deploy/prometheus/skydns-rules.yaml"), "utf8"));
+  assert.deepEqual(rule.spec.groups, plain.groups,
+    "the chart's rules are deploy/prometheus/skydns-rules.yaml's (run hack/monitoring-to-chart.py)");
+  const alerts = plain.groups.flatMap((g) => g.rules.map((r) => r.alert));
+  for (const a of ["SkyDNSNoSnapshot", "SkyDNSEtcdDisconnected", "KubeToSkyAPIDisconnected", "KubeToSkyEtcdDisconnected",
+    "SkyDNSServfailRate", "SkyDNSForwarderErrors"]) assert.ok(alerts.includes(a), `alert ${a}`);
+  for (const r of plain.groups.flatMap((g) => g.rules)) {
+    assert.ok(r.expr && r.for && r.labels?.severity && r.annotations?.summary, `${r.alert}: expr, for, severity, summary`);
+    assert.match(r.annotations.summary, /\{\{ \$labels\.pod \}\}/, `${r.alert}: summary names the pod (template braces survive helm)`);
+  }
+  const cm = byKind(objs, "ConfigMap");
+  assert.equal(cm.metadata.namespace, "monitoring");
+  assert.equal(cm.metadata.labels.grafana_dashboard, "1", "the Grafana sidecar's default label");
+  const file = readFileSync(resolve(ROOT, "deploy/grafana/skydns.json"), "utf8");
+  assert.equal(cm.data["skydns.json"], file, "the chart's dashboard is deploy/grafana/skydns.json (run hack/monitoring-to-chart.py)");
+  const dash = JSON.parse(file);
+  assert.ok(dash.panels.length >= 8 && dash.panels.every((p) => p.targets.every((t) => t.expr)), "panels with queries");
+  assert.ok(dash.panels.some((p) => p.targets.some((t) => t.legendFormat === "{{cause}}")), "legend braces survive helm");
+});
