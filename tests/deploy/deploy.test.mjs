@@ -519,3 +519,20 @@ test("chart: prometheusRule and grafanaDashboard off by default; on, they carry 
   assert.ok(dash.panels.length >= 8 && dash.panels.every((p) => p.targets.every((t) => t.expr)), "panels with queries");
   assert.ok(dash.panels.some((p) => p.targets.some((t) => t.legendFormat === "{{cause}}")), "legend braces survive helm");
 });
+
+test("chart: metrics.podMonitor scrapes kube2sky's and etcd's container ports (the KubeToSky alerts need them)", () => {
+  assert.ok(!mustRender(runChart(), "chart").some((o) => o.kind === "PodMonitor"), "off by default");
+  const objs = mustRender(runChart(["--set", "metrics.podMonitor.enabled=true", "--set", "metrics.serviceMonitor.labels.release=prom"]),
+    "chart (podMonitor)");
+  assertValid(objs, "chart (podMonitor)");
+  const pm = byKind(objs, "PodMonitor");
+  const dep = byKind(objs, "Deployment");
+  assert.deepEqual(pm.spec.selector.matchLabels, dep.spec.selector.matchLabels);
+  assert.equal(pm.metadata.labels.release, "prom");
+  const ports = dep.spec.template.spec.containers.flatMap((c) => c.ports.map((p) => p.name));
+  for (const e of pm.spec.podMetricsEndpoints) {
+    assert.ok(ports.includes(e.port), `PodMonitor port ${e.port} is a container port`);
+    assert.equal(e.path, "/metrics");
+  }
+  assert.deepEqual(pm.spec.podMetricsEndpoints.map((e) => e.port), ["k2s-health", "etcd-metrics"]);
+});

@@ -11,7 +11,7 @@ import { Deployment, DaemonSet } from "kubernetes-models/apps/v1";
 import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2";
 import { ClusterRole, ClusterRoleBinding } from "kubernetes-models/rbac.authorization.k8s.io/v1";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
-import { ServiceMonitor, PrometheusRule } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1";
+import { ServiceMonitor, PodMonitor, PrometheusRule } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1";
 
 export const ROOT = process.env.SKYDNS_SRC || resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 export const CHART = resolve(ROOT, "charts/skydns");
@@ -64,6 +64,7 @@ const MODELS = {
   "policy/v1/PodDisruptionBudget": PodDisruptionBudget,
   "monitoring.coreos.com/v1/ServiceMonitor": ServiceMonitor,
   "monitoring.coreos.com/v1/PrometheusRule": PrometheusRule,
+  "monitoring.coreos.com/v1/PodMonitor": PodMonitor,
 };
 
 // Wrap obj so every own property the schema validator reads is recorded:
