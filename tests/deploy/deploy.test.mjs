@@ -437,6 +437,10 @@ test("chart: kind=DaemonSet renders a valid DaemonSet with the same pod, no repl
   const strip = (t) => { const c = structuredClone(t); delete c.spec.affinity; return c; };
   assert.deepEqual(strip(ds.spec.template), strip(dep.spec.template), "the same pod as the Deployment's");
   assert.deepEqual(byKind(objs, "Service").spec.selector, ds.spec.selector.matchLabels);
+  const notes = runChart(["--notes", "--set", "kind=DaemonSet"]);
+  assert.equal(notes.status, 0, notes.stderr);
+  assert.match(notes.stdout, /rollout status daemonset\/skydns\b/, "NOTES: the rollout command for a DaemonSet");
+  assert.match(notes.stdout, /one per node/);
 });
 
 test("chart: service.type LoadBalancer/NodePort, customLabels on every object and the pods", () => {
