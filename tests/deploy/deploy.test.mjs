@@ -316,3 +316,227 @@ test("deploy: a template placeholder the script does not know stops it, printing
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+// skydns-check (issue 14): an optional Deployment, off by default.
+// helm-render's --set takes no lists: list values go through a values file.
+const tmpValues = mkdtempSync(join(tmpdir(), "skydns-values-"));
+let nValues = 0;
+function valuesFile(obj) {
+  const f = join(tmpValues, `v${nValues++}.yaml`);
+  writeFileSync(f, YAML.stringify(obj));
+  return ["-f", f];
+}
+process.on("exit", () => rmSync(tmpValues, { recursive: true, force: true }));
+const CHECKER_ON = valuesFile({ checker: { enabled: true, etcdEndpoints: ["http://etcd-0.etcd:2379", "http://etcd-1.etcd:2379"] } });
+const checkerOf = (objs) => objs.find((o) => o.kind === "Deployment" && o.metadata.name.endsWith("-check"));
+
+test("chart: checker off by default renders no skydns-check", () => {
+  const objs = mustRender(runChart(), "chart (defaults)");
+  assert.equal(checkerOf(objs), undefined);
+  assert.equal(objs.filter((o) => o.kind === "Deployment").length, 1);
+  assert.ok(!JSON.stringify(objs).includes("skydns-check"));
+});
+
+test("chart: checker.enabled renders a valid skydns-check Deployment with the values' flags", () => {
+  const objs = mustRender(runChart([...CHECKER_ON, ...valuesFile({ checker: { scanPorts: [22, 8080] } }),
+    "--set", "checker.interval=10", "--set", "checker.timeout=3", "--set", "checker.rise=4", "--set", "checker.fall=5",
+    "--set", "checker.leaseTTL=15", "--set", "checker.metricsPort=19154"]), "chart (checker)");
+  assertValid(objs, "chart (checker)");
+  const chk = checkerOf(objs);
+  assert.ok(chk, "a -check Deployment");
+  assert.equal(chk.spec.replicas, 2, "two checkers by default: they share the work");
+  const c = chk.spec.template.spec.containers[0];
+  const dns = container(objs.find((o) => o.kind === "Deployment" && o !== chk), "skydns");
+  assert.equal(c.image, dns.image, "the skydns image carries skydns-check");
+  assert.deepEqual(c.command, ["/usr/bin/skydns-check"]);
+  assert.equal(argValue(c.args, "-etcd3"), true);
+  assert.equal(argValue(c.args, "-machines"), "http://etcd-0.etcd:2379,http://etcd-1.etcd:2379");
+  assert.equal(argValue(c.args, "-domain"), "cluster.local.");
+  assert.equal(argValue(c.args, "-scan-ports"), "22,8080");
+  assert.equal(argValue(c.args, "-check-interval"), "10");
+  assert.equal(argValue(c.args, "-check-timeout"), "3");
+  assert.equal(argValue(c.args, "-rise"), "4");
+  assert.equal(argValue(c.args, "-fall"), "5");
+  assert.equal(argValue(c.args, "-lease-ttl"), "15");
+  assert.equal(argValue(c.args, "-enable-icmp"), undefined);
+  assert.equal(argValue(c.args, "-metrics-addr"), "0.0.0.0:19154");
+  assert.equal(c.ports[0].containerPort, 19154);
+  for (const p of [c.livenessProbe, c.readinessProbe]) {
+    assert.deepEqual(p.httpGet, { path: "/healthz", port: "check-metrics" });
+  }
+  assert.equal(c.env.find((e) => e.name === "SKYDNS_CHECKER_ID").valueFrom.fieldRef.fieldPath, "metadata.name",
+    "each checker's lease id is its pod name");
+  assert.deepEqual(c.securityContext.capabilities, { drop: ["ALL"] }, "no capability without ICMP");
+  assert.equal(chk.spec.template.spec.securityContext.sysctls, undefined);
+  // The kube-dns Service must not select the checker's pods, nor the checker the DNS pods.
+  const svc = byKind(objs, "Service");
+  const podLabels = chk.spec.template.metadata.labels;
+  assert.ok(Object.entries(svc.spec.selector).some(([k, v]) => podLabels[k] !== v), "Service does not select checkers");
+  const dep = objs.find((o) => o.kind === "Deployment" && o !== chk);
+  const sel = chk.spec.selector.matchLabels;
+  assert.ok(Object.entries(sel).some(([k, v]) => dep.spec.template.metadata.labels[k] !== v), "checker selector misses DNS pods");
+});
+
+test("chart: checker.enableIcmp adds -enable-icmp and the ping_group_range sysctl, no capability", () => {
+  const objs = mustRender(runChart([...CHECKER_ON, "--set", "checker.enableIcmp=true",
+    ...valuesFile({ checker: { scanPorts: [] } })]),
+    "chart (checker icmp)");
+  assertValid(objs, "chart (checker icmp)");
+  const chk = checkerOf(objs);
+  const c = chk.spec.template.spec.containers[0];
+  assert.equal(argValue(c.args, "-enable-icmp"), true);
+  assert.equal(argValue(c.args, "-scan-ports"), "");
+  assert.deepEqual(chk.spec.template.spec.securityContext.sysctls,
+    [{ name: "net.ipv4.ping_group_range", value: "0 2147483647" }]);
+  assert.equal(c.securityContext.capabilities.add, undefined);
+});
+
+const BAD_CHECKER = [
+  ["without etcd endpoints", ["--set", "checker.enabled=true"], /checker\.enabled needs checker\.etcdEndpoints.*127\.0\.0\.1/],
+  ["with nothing to check", [...CHECKER_ON, ...valuesFile({ checker: { scanPorts: [] } })], /checker\.scanPorts or checker\.enableIcmp/],
+  ["timeout above interval", [...CHECKER_ON, "--set", "checker.timeout=9", "--set", "checker.interval=5"], /checker\.timeout/],
+  ["endpoint without scheme", valuesFile({ checker: { enabled: true, etcdEndpoints: ["etcd:2379"] } }), /checker\.etcdEndpoints\.0/],
+  ["port out of range", [...CHECKER_ON, ...valuesFile({ checker: { scanPorts: [70000] } })], /checker\.scanPorts\.0/],
+];
+for (const [what, args, msg] of BAD_CHECKER) {
+  test(`chart: checker refused ${what}, naming the value`, () => {
+    const r = runChart(args);
+    assert.notEqual(r.status, 0, "exit status");
+    assert.equal(r.stdout, "", "nothing rendered");
+    assert.match(r.stderr, msg);
+  });
+}
+
+// Issue 16: the options operators use in CoreDNS's chart.
+test("chart: autoscaler.enabled renders an autoscaling/v2 HPA on the Deployment, which then has no replicas", () => {
+  const objs = mustRender(runChart(["--set", "autoscaler.enabled=true", "--set", "autoscaler.minReplicas=3",
+    "--set", "autoscaler.maxReplicas=12", "--set", "autoscaler.targetCPUUtilizationPercentage=60"]), "chart (hpa)");
+  assertValid(objs, "chart (hpa)");
+  const dep = byKind(objs, "Deployment");
+  const hpa = byKind(objs, "HorizontalPodAutoscaler");
+  assert.equal(dep.spec.replicas, undefined, "the HPA owns the replica count");
+  assert.deepEqual(hpa.spec.scaleTargetRef, { apiVersion: "apps/v1", kind: "Deployment", name: dep.metadata.name });
+  assert.equal(hpa.spec.minReplicas, 3);
+  assert.equal(hpa.spec.maxReplicas, 12);
+  assert.deepEqual(hpa.spec.metrics, [{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 60 } } }]);
+  assert.equal(hpa.spec.behavior.scaleDown.stabilizationWindowSeconds, 300);
+  assert.ok(dep.spec.template.spec.containers.every((c) => c.resources.requests.cpu), "CPU requests set: utilization needs them");
+  assert.equal(objs.some((o) => o.kind === "HorizontalPodAutoscaler"), true);
+  assert.equal(mustRender(runChart(), "chart").some((o) => o.kind === "HorizontalPodAutoscaler"), false, "off by default");
+});
+
+test("chart: kind=DaemonSet renders a valid DaemonSet with the same pod, no replicas, PDB or anti-affinity preset", () => {
+  const objs = mustRender(runChart(["--set", "kind=DaemonSet"]), "chart (daemonset)");
+  assertValid(objs, "chart (daemonset)");
+  assert.deepEqual(objs.map((o) => o.kind).sort(), ["ClusterRole", "ClusterRoleBinding", "DaemonSet", "Service", "ServiceAccount"]);
+  const ds = byKind(objs, "DaemonSet");
+  const dep = byKind(mustRender(runChart(), "chart"), "Deployment");
+  assert.equal(ds.spec.replicas, undefined);
+  assert.deepEqual(ds.spec.updateStrategy, dep.spec.strategy, "same rolling update");
+  assert.equal(ds.spec.template.spec.affinity, undefined);
+  const strip = (t) => { const c = structuredClone(t); delete c.spec.affinity; return c; };
+  assert.deepEqual(strip(ds.spec.template), strip(dep.spec.template), "the same pod as the Deployment's");
+  assert.deepEqual(byKind(objs, "Service").spec.selector, ds.spec.selector.matchLabels);
+  const notes = runChart(["--notes", "--set", "kind=DaemonSet"]);
+  assert.equal(notes.status, 0, notes.stderr);
+  assert.match(notes.stdout, /rollout status daemonset\/skydns\b/, "NOTES: the rollout command for a DaemonSet");
+  assert.match(notes.stdout, /one per node/);
+});
+
+test("chart: service.type LoadBalancer/NodePort, customLabels on every object and the pods", () => {
+  for (const type of ["LoadBalancer", "NodePort"]) {
+    const objs = mustRender(runChart(["--set", `service.type=${type}`]), `chart (${type})`);
+    assertValid(objs, `chart (${type})`);
+    const svc = byKind(objs, "Service");
+    assert.equal(svc.spec.type, type);
+    assert.equal(svc.spec.clusterIP, "10.96.0.10", "the cluster DNS IP is kept");
+  }
+  assert.equal(byKind(mustRender(runChart(), "chart"), "Service").spec.type, "ClusterIP", "ClusterIP by default");
+  const objs = mustRender(runChart(["--set", "customLabels.team=dns", "--set", "customLabels.cost-center=infra",
+    "--set", "metrics.serviceMonitor.enabled=true", "--set", "autoscaler.enabled=true", "--set", "checker.enabled=true",
+    "-f", resolve(ROOT, "tests/deploy/values-checker.yaml")]), "chart (customLabels)");
+  assertValid(objs, "chart (customLabels)");
+  for (const o of objs) {
+    assert.equal(o.metadata.labels.team, "dns", `${o.kind}/${o.metadata.name} carries customLabels`);
+    assert.equal(o.metadata.labels["cost-center"], "infra");
+  }
+  for (const o of objs.filter((x) => x.kind === "Deployment")) {
+    assert.equal(o.spec.template.metadata.labels.team, "dns", `${o.metadata.name} pods carry customLabels`);
+    assert.equal(o.spec.selector.matchLabels.team, undefined, "selectors stay as they were (immutable)");
+  }
+});
+
+test("chart: podLabels, podAnnotations, service.annotations and topologySpreadConstraints land (with defaults unchanged)", () => {
+  const objs = mustRender(runChart(["--set", "podLabels.tier=dns", "--set", "podAnnotations.owner=dns-team",
+    "--set", "service.annotations.lb=internal"]), "chart (pod meta)");
+  const dep = byKind(objs, "Deployment");
+  assert.equal(dep.spec.template.metadata.labels.tier, "dns");
+  assert.equal(dep.spec.template.metadata.annotations.owner, "dns-team");
+  assert.equal(byKind(objs, "Service").metadata.annotations.lb, "internal");
+  assert.equal(byKind(objs, "Service").metadata.annotations["prometheus.io/scrape"], "true", "scrape annotations kept");
+  const full = byKind(mustRender(runChart(["-f", FULL]), "chart (full)"), "Deployment");
+  assert.equal(full.spec.template.spec.topologySpreadConstraints[0].topologyKey, "topology.kubernetes.io/zone");
+});
+
+const BAD_OPTIONS = [
+  ["DaemonSet with the autoscaler", ["--set", "kind=DaemonSet", "--set", "autoscaler.enabled=true"], /autoscaler\.enabled needs kind: Deployment/],
+  ["unknown kind", ["--set", "kind=StatefulSet"], /kind/],
+  ["unknown service type", ["--set", "service.type=ExternalName"], /service\.type/],
+  ["autoscaler min above max", ["--set", "autoscaler.enabled=true", "--set", "autoscaler.minReplicas=5", "--set", "autoscaler.maxReplicas=3"],
+    /autoscaler\.minReplicas must not exceed autoscaler\.maxReplicas/],
+];
+for (const [what, args, msg] of BAD_OPTIONS) {
+  test(`chart: refused: ${what}`, () => {
+    const r = runChart(args);
+    assert.notEqual(r.status, 0, "exit status");
+    assert.equal(r.stdout, "", "nothing rendered");
+    assert.match(r.stderr, msg);
+  });
+}
+
+// Issue 16: alert rules and the Grafana dashboard, in the chart and deploy/.
+test("chart: prometheusRule and grafanaDashboard off by default; on, they carry deploy/'s rules and dashboard", () => {
+  const none = mustRender(runChart(), "chart");
+  assert.ok(!none.some((o) => o.kind === "PrometheusRule" || o.kind === "ConfigMap"));
+  const objs = mustRender(runChart(["--set", "prometheusRule.enabled=true", "--set", "prometheusRule.labels.release=prom",
+    "--set", "grafanaDashboard.enabled=true", "--set", "grafanaDashboard.namespace=monitoring"]), "chart (monitoring)");
+  assertValid(objs, "chart (monitoring)");
+  const rule = byKind(objs, "PrometheusRule");
+  assert.equal(rule.metadata.labels.release, "prom");
+  assert.equal(rule.metadata.namespace, "kube-system");
+  const plain = YAML.parse(readFileSync(resolve(ROOT, "deploy/prometheus/skydns-rules.yaml"), "utf8"));
+  assert.deepEqual(rule.spec.groups, plain.groups,
+    "the chart's rules are deploy/prometheus/skydns-rules.yaml's (run hack/monitoring-to-chart.py)");
+  const alerts = plain.groups.flatMap((g) => g.rules.map((r) => r.alert));
+  for (const a of ["SkyDNSNoSnapshot", "SkyDNSEtcdDisconnected", "KubeToSkyAPIDisconnected", "KubeToSkyEtcdDisconnected",
+    "SkyDNSServfailRate", "SkyDNSForwarderErrors"]) assert.ok(alerts.includes(a), `alert ${a}`);
+  for (const r of plain.groups.flatMap((g) => g.rules)) {
+    assert.ok(r.expr && r.for && r.labels?.severity && r.annotations?.summary, `${r.alert}: expr, for, severity, summary`);
+    assert.match(r.annotations.summary, /\{\{ \$labels\.pod \}\}/, `${r.alert}: summary names the pod (template braces survive helm)`);
+  }
+  const cm = byKind(objs, "ConfigMap");
+  assert.equal(cm.metadata.namespace, "monitoring");
+  assert.equal(cm.metadata.labels.grafana_dashboard, "1", "the Grafana sidecar's default label");
+  const file = readFileSync(resolve(ROOT, "deploy/grafana/skydns.json"), "utf8");
+  assert.equal(cm.data["skydns.json"], file, "the chart's dashboard is deploy/grafana/skydns.json (run hack/monitoring-to-chart.py)");
+  const dash = JSON.parse(file);
+  assert.ok(dash.panels.length >= 8 && dash.panels.every((p) => p.targets.every((t) => t.expr)), "panels with queries");
+  assert.ok(dash.panels.some((p) => p.targets.some((t) => t.legendFormat === "{{cause}}")), "legend braces survive helm");
+});
+
+test("chart: metrics.podMonitor scrapes kube2sky's and etcd's container ports (the KubeToSky alerts need them)", () => {
+  assert.ok(!mustRender(runChart(), "chart").some((o) => o.kind === "PodMonitor"), "off by default");
+  const objs = mustRender(runChart(["--set", "metrics.podMonitor.enabled=true", "--set", "metrics.serviceMonitor.labels.release=prom"]),
+    "chart (podMonitor)");
+  assertValid(objs, "chart (podMonitor)");
+  const pm = byKind(objs, "PodMonitor");
+  const dep = byKind(objs, "Deployment");
+  assert.deepEqual(pm.spec.selector.matchLabels, dep.spec.selector.matchLabels);
+  assert.equal(pm.metadata.labels.release, "prom");
+  const ports = dep.spec.template.spec.containers.flatMap((c) => c.ports.map((p) => p.name));
+  for (const e of pm.spec.podMetricsEndpoints) {
+    assert.ok(ports.includes(e.port), `PodMonitor port ${e.port} is a container port`);
+    assert.equal(e.path, "/metrics");
+  }
+  assert.deepEqual(pm.spec.podMetricsEndpoints.map((e) => e.port), ["k2s-health", "etcd-metrics"]);
+});

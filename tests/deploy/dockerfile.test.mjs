@@ -185,6 +185,31 @@ for (const [target, bin] of Object.entries(BINS)) {
   });
 }
 
+// skydns-check (issue 14) ships in the skydns image: the chart's checker
+// Deployment runs /usr/bin/skydns-check from it.
+test("Dockerfile: the skydns image carries skydns-check and every library it links", () => {
+  const bin = process.env.SKYDNS_CHECK_BIN;
+  assert.ok(bin && existsSync(bin), `skydns-check binary (env SKYDNS_CHECK_BIN=${bin}) is built`);
+  const rel = relative(process.env.SKYDNS_BUILD, bin);
+  const build = stage("build").ins.map((i) => i.args).join("\n");
+  assert.match(build, /--target [^&]*\bskydns-check\b/, "the build stage builds the skydns-check target");
+  assert.match(build, new RegExp(`install .* build/${rel} /out/skydns-check\\b`), `installs build/${rel}`);
+  assert.ok(stage("skydns").ins.some((i) => i.op === "COPY" && /--from=build \/out\/skydns-check \/usr\/bin\/skydns-check$/.test(i.args)),
+    "skydns stage copies /usr/bin/skydns-check");
+  const needed = [...sh("objdump", ["-p", bin]).matchAll(/NEEDED\s+(\S+)/g)].map((m) => m[1]);
+  const ldd = sh("ldd", [bin]);
+  const pkgs = aptPackages(stage("skydns"));
+  for (const so of needed) {
+    if (/^lib(asan|ubsan)\.so/.test(so)) continue;
+    const path = new RegExp(`\\b${so.replace(/[.+]/g, "\\$&")} => (\\S+)`).exec(ldd)?.[1];
+    assert.ok(path, `${so} resolved by ldd`);
+    assert.ok(pkgs.has(dpkgOwner(path)), `skydns-check needs ${so} from ${dpkgOwner(path)}: not in the skydns image`);
+  }
+  const values = mustRender(runChart(["--set", "checker.enabled=true", "-f", resolve(ROOT, "tests/deploy/values-checker.yaml")]), "chart");
+  const chk = values.find((o) => o.kind === "Deployment" && o.metadata.name.endsWith("-check"));
+  assert.deepEqual(chk.spec.template.spec.containers[0].command, ["/usr/bin/skydns-check"]);
+});
+
 test("Dockerfile and manifests agree: user, ports, binary, capability", () => {
   const dep = byKind(mustRender(runChart(), "chart"), "Deployment");
   const spec = dep.spec.template.spec;

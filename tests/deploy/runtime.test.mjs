@@ -5,12 +5,12 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { createSocket } from "node:dgram";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runScript, mustRender, byKind, container, argValue } from "./lib.mjs";
+import { runScript, runChart, mustRender, byKind, container, argValue } from "./lib.mjs";
 
 const DOMAIN = "cluster.local";
 const objs = mustRender(runScript([], { DNS_DOMAIN: DOMAIN, DNS_SERVER_IP: "10.96.0.10", DNS_REPLICAS: "2" }), "deploy");
@@ -137,5 +137,56 @@ test("kube2sky knows every flag the manifests pass", () => {
     // help shows one dash (skydns's layout); kube2sky takes one dash or two
     const name = flag.replace(/^--?/, "");
     assert.match(help, new RegExp(`(^|\\s)--?${name}\\b`, "m"), `kube2sky --help lists ${flag}`);
+  }
+});
+
+// The chart's optional skydns-check (issue 14), with the chart's flags
+// against the real etcd: a closed port's address is marked DOWN in etcd,
+// an open one's is not, and /healthz (its probes) turns 200. Its own path
+// prefix keeps it off the records above (their addresses are not loopback).
+test("skydns-check runs with the chart's checker args: probes pass, a closed address is marked DOWN", async () => {
+  const bin = process.env.SKYDNS_CHECK_BIN;
+  assert.ok(bin && existsSync(bin), `skydns-check binary (SKYDNS_CHECK_BIN=${bin}) is built`);
+  assert.ok(etcdURL, "etcd is up (first test)");
+  const open = createServer((s) => s.destroy());
+  await new Promise((res) => open.listen(0, "127.0.0.1", res));
+  const port = open.address().port;
+  try {
+    const vals = join(tmp, "checker.yaml");
+    writeFileSync(vals, `checker:\n  enabled: true\n  etcdEndpoints: ["http://etcd:2379"]\n  scanPorts: [${port}]\n` +
+      "  interval: 1\n  timeout: 1\n  rise: 1\n  fall: 2\n  extraArgs: [\"-path-prefix=chk\"]\n");
+    const objs = mustRender(runChart(["-f", vals]), "chart (checker)");
+    const c = objs.find((o) => o.kind === "Deployment" && o.metadata.name.endsWith("-check")).spec.template.spec.containers[0];
+    const metrics = await freePort();
+    const args = rewrite(c.args, [["http://etcd:2379", etcdURL], ["0.0.0.0:9154", `127.0.0.1:${metrics}`]]);
+    assert.deepEqual(args.filter((a) => /0\.0\.0\.0|etcd:2379/.test(a)), [], "listener and etcd moved to test addresses");
+    for (const [k, host] of [["up", "127.0.0.1"], ["down", "127.0.0.2"]]) {
+      const put = await fetch(`${etcdURL}/v3/kv/put`, {
+        method: "POST", body: JSON.stringify({ key: b64(`/chk/local/cluster/svc/default/chk/${k}`), value: b64(`{"host":"${host}"}`) }),
+        signal: AbortSignal.timeout(5000),
+      });
+      assert.equal(put.status, 200);
+    }
+    const chk = start(bin, args, "skydns-check");
+    await waitHTTP(chk, `http://127.0.0.1:${metrics}/healthz`, /ok/, 20);
+    const status = async (ip) => {
+      const r = await fetch(`${etcdURL}/v3/kv/range`, {
+        method: "POST", body: JSON.stringify({ key: b64(`/chk/monitor/status/${ip}`) }), signal: AbortSignal.timeout(5000),
+      });
+      const kv = (await r.json()).kvs?.[0];
+      return kv ? JSON.parse(Buffer.from(kv.value, "base64").toString()).status : undefined;
+    };
+    let down;
+    for (let i = 0; i < 50 && down !== "DOWN"; i++) {
+      down = await status("127.0.0.2");
+      if (down !== "DOWN") await sleep(200);
+    }
+    assert.equal(down, "DOWN", `127.0.0.2 (port ${port} closed) marked DOWN\n${chk.log.slice(-2000)}`);
+    assert.notEqual(await status("127.0.0.1"), "DOWN", "127.0.0.1 (port open) not DOWN");
+    const m = await (await fetch(`http://127.0.0.1:${metrics}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+    assert.match(m, /^skydns_check_addresses 2$/m, "both addresses found");
+    chk.kill("SIGTERM");
+  } finally {
+    open.close();
   }
 });

@@ -34,6 +34,28 @@ helm.sh/chart and app.kubernetes.io/managed-by. */}}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- with .Values.customLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/* The checker Deployment's labels: the chart's, with its own component
+so neither selector picks the other's pods (the checker has no k8s-app
+label: the kube-dns Service must not send it queries). */}}
+{{- define "skydns.checkerSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "skydns.name" . }}-check
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: checker
+{{- end -}}
+
+{{- define "skydns.checkerLabels" -}}
+{{ include "skydns.checkerSelectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- with .Values.customLabels }}
+{{ toYaml . }}
+{{- end }}
 {{- end -}}
 
 {{- define "skydns.serviceAccountName" -}}
