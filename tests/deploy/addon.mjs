@@ -94,14 +94,31 @@ const port = (c, name) => c.ports.find((p) => p.name === name)?.containerPort;
 
 function checkContainers(spec, expect) {
   const names = spec.containers.map((c) => c.name).sort();
-  assert.deepEqual(names, ["etcd", "kube2sky", "skydns"], "one etcd, kube2sky and skydns per pod");
+  const want = expect.load === false ? ["etcd", "kube2sky", "skydns"] : ["etcd", "kube2sky", "load", "skydns"];
+  assert.deepEqual(names, want, "one etcd, kube2sky, skydns (and the ConfigMap loader) per pod");
   const etcd = spec.containers.find((c) => c.name === "etcd");
   const k2s = spec.containers.find((c) => c.name === "kube2sky");
   const dns = spec.containers.find((c) => c.name === "skydns");
+  const load = spec.containers.find((c) => c.name === "load");
   for (const c of spec.containers) {
     checkSecurity(c);
     checkResources(c);
-    assert.equal(c.command, undefined, `${c.name}: the image's ENTRYPOINT runs (args only)`);
+    if (c !== load) assert.equal(c.command, undefined, `${c.name}: the image's ENTRYPOINT runs (args only)`);
+  }
+  if (load) {
+    // skydns-load from the skydns image, on the pod's etcd, reading the
+    // records ConfigMap (optional: a pod starts without one) where -dir says.
+    assert.deepEqual(load.command, ["/usr/bin/skydns-load"], "load runs skydns-load");
+    assert.equal(load.image, dns.image, "load uses the skydns image");
+    assert.equal(argValue(load.args, "-machines"), argValue(etcd.args, "--listen-client-urls"), "load -machines = etcd");
+    assert.equal(argValue(load.args, "-etcd3"), true);
+    assert.equal(argValue(load.args, "-watch"), true, "load keeps watching (refills a wiped etcd)");
+    assert.equal(argValue(load.args, "-domain"), expect.domain + ".", "load -domain");
+    const m = load.volumeMounts.find((v) => v.mountPath === argValue(load.args, "-dir"));
+    assert.ok(m && m.readOnly, "the -dir is a read-only mount");
+    const vol = spec.volumes.find((v) => v.name === m.name);
+    assert.ok(vol?.configMap?.name && vol.configMap.optional === true, "from an optional ConfigMap");
+    assert.equal(argValue(dns.args, "-stubzones"), true, "skydns serves the ConfigMap's stubDomains");
   }
   checkProbes(etcd, ["/health", "/health"]);
   checkProbes(k2s, ["/healthz", "/readyz"]);
@@ -148,7 +165,7 @@ function checkContainers(spec, expect) {
   const ns = argValue(dns.args, "-nameservers");
   assert.equal(ns, expect.forwarders?.length ? expect.forwarders.join(",") : undefined, "skydns -nameservers");
   if (expect.images) {
-    for (const c of spec.containers) assert.equal(c.image, expect.images[c.name], `${c.name} image`);
+    for (const c of spec.containers) if (c !== load) assert.equal(c.image, expect.images[c.name], `${c.name} image`);
   }
 }
 

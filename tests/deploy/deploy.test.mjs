@@ -116,7 +116,21 @@ test("chart: a values file setting everything renders valid objects and every va
     && etcd.args.includes("--snapshot-count=5000"), "extraArgs");
   assert.equal(argValue(etcd.args, "--quota-backend-bytes"), "268435456", "big integers print as integers");
   assert.equal(argValue(etcd.args, "--listen-peer-urls"), "http://127.0.0.1:12380");
-  assert.deepEqual(spec.volumes[0].emptyDir, { medium: "Memory", sizeLimit: "128Mi" });
+  assert.deepEqual(spec.volumes.find((v) => v.name === "etcd-data").emptyDir, { medium: "Memory", sizeLimit: "128Mi" });
+  // customRecords: a ConfigMap with each file, mounted for the load container
+  const load = container(dep, "load");
+  const cm = objs.find((o) => o.kind === "ConfigMap" && o.metadata.name === "dns-sky-records");
+  assert.ok(cm, "the records ConfigMap is made from the values");
+  assert.equal(spec.volumes.find((v) => v.name === "records").configMap.name, cm.metadata.name);
+  assert.deepEqual(JSON.parse(cm.data["records.json"]), { db: { host: "10.0.0.5" }, web: [{ host: "10.0.0.6" }, { host: "10.0.0.7" }] });
+  assert.equal(cm.data.hosts, "10.1.0.1 h1 h1-alias\n");
+  assert.deepEqual(JSON.parse(cm.data.stubDomains), { "acme.local": ["10.2.0.1", "10.2.0.2:5353"] });
+  assert.deepEqual(JSON.parse(cm.data.upstreamNameservers), ["192.0.2.1"]);
+  assert.deepEqual(JSON.parse(cm.data["config.json"]), { ttl: 60 });
+  assert.equal(argValue(load.args, "-interval"), "30s");
+  assert.equal(load.resources.limits.memory, "40Mi");
+  assert.equal(argValue(dns.args, "-pod-records"), true, "skydns.podRecords");
+  assert.equal(argValue(etcd.args, "--auto-compaction-retention"), "10m");
   assert.equal(dns.resources.limits.cpu, "1");
   assert.equal(spec.imagePullSecrets[0].name, "regcred");
   assert.ok(spec.containers.every((c) => c.imagePullPolicy === "Always"));
@@ -142,6 +156,22 @@ test("chart: a values file setting everything renders valid objects and every va
   assert.deepEqual(sm.spec.namespaceSelector.matchNames, ["kube-system"]);
   assert.deepEqual(sm.spec.selector.matchLabels, dep.spec.selector.matchLabels);
   assert.deepEqual(sm.spec.endpoints, [{ port: "metrics", path: "/metrics", interval: "15s" }]);
+});
+
+test("chart: customRecords reads an existing ConfigMap, or is off (no loader, no -stubzones)", () => {
+  const ex = mustRender(runChart(["--set", "customRecords.existingConfigMap=my-records",
+    "--set", "customRecords.hosts=10.0.0.1 a"]), "chart (existing)");
+  assert.equal(ex.filter((o) => o.kind === "ConfigMap").length, 0, "no ConfigMap made");
+  const spec = byKind(ex, "Deployment").spec.template.spec;
+  assert.equal(spec.volumes.find((v) => v.name === "records").configMap.name, "my-records");
+  // the defaults hold no records: nothing to make, the loader reads an absent (optional) ConfigMap
+  assert.equal(mustRender(runChart(), "chart").filter((o) => o.kind === "ConfigMap").length, 0);
+  const off = mustRender(runChart(["--set", "customRecords.enabled=false"]), "chart (off)");
+  assertValid(off, "chart (customRecords off)");
+  checkAddon(off, { ...DEFAULTS, load: false });
+  const dns = container(byKind(off, "Deployment"), "skydns");
+  assert.equal(argValue(dns.args, "-stubzones"), undefined);
+  assert.equal(argValue(dns.args, "-pod-records"), undefined, "pod records off by default");
 });
 
 test("chart: switches (rbac, serviceAccount, PDB, anti-affinity) turn their objects off", () => {
@@ -533,7 +563,7 @@ test("chart: metrics.podMonitor scrapes kube2sky's and etcd's container ports (t
   const dep = byKind(objs, "Deployment");
   assert.deepEqual(pm.spec.selector.matchLabels, dep.spec.selector.matchLabels);
   assert.equal(pm.metadata.labels.release, "prom");
-  const ports = dep.spec.template.spec.containers.flatMap((c) => c.ports.map((p) => p.name));
+  const ports = dep.spec.template.spec.containers.flatMap((c) => (c.ports ?? []).map((p) => p.name));
   for (const e of pm.spec.podMetricsEndpoints) {
     assert.ok(ports.includes(e.port), `PodMonitor port ${e.port} is a container port`);
     assert.equal(e.path, "/metrics");

@@ -150,6 +150,11 @@ test("Dockerfile: the build stage copies sources that exist and are not .dockeri
   for (const m of cmake.matchAll(/add_subdirectory\((\S+)\)/g)) {
     assert.ok(stage("build").ins.some((i) => i.op === "COPY" && i.args.startsWith(m[1] + "/")), `COPY ${m[1]}/ (add_subdirectory)`);
   }
+  // ... and every file it include()s from the tree (cmake/install.cmake).
+  for (const m of cmake.matchAll(/include\(([\w./-]+\.cmake)\)/g)) {
+    const dir = m[1].split("/")[0];
+    assert.ok(stage("build").ins.some((i) => i.op === "COPY" && i.args.startsWith(dir + "/")), `COPY ${dir}/ (include ${m[1]})`);
+  }
 });
 
 test("Dockerfile: the build stage installs the -dev package of every pkg-config module CMake needs", () => {
@@ -208,6 +213,18 @@ test("Dockerfile: the skydns image carries skydns-check and every library it lin
   const values = mustRender(runChart(["--set", "checker.enabled=true", "-f", resolve(ROOT, "tests/deploy/values-checker.yaml")]), "chart");
   const chk = values.find((o) => o.kind === "Deployment" && o.metadata.name.endsWith("-check"));
   assert.deepEqual(chk.spec.template.spec.containers[0].command, ["/usr/bin/skydns-check"]);
+});
+
+// skydns-load (issue 16) ships in the skydns image too: the pod's loader
+// container runs /usr/bin/skydns-load (its libraries are a subset of skydns's).
+test("Dockerfile: the skydns image carries skydns-load for the pod's loader container", () => {
+  const build = stage("build").ins.map((i) => i.args).join("\n");
+  assert.match(build, /--target [^&]*\bskydns-load\b/, "the build stage builds the skydns-load target");
+  assert.match(build, /install .* build\/dns\/load\/skydns-load \/out\/skydns-load\b/);
+  assert.ok(stage("skydns").ins.some((i) => i.op === "COPY" && /--from=build \/out\/skydns-load \/usr\/bin\/skydns-load$/.test(i.args)),
+    "skydns stage copies /usr/bin/skydns-load");
+  const load = container(byKind(mustRender(runChart(), "chart"), "Deployment"), "load");
+  assert.deepEqual(load.command, ["/usr/bin/skydns-load"]);
 });
 
 test("Dockerfile and manifests agree: user, ports, binary, capability", () => {

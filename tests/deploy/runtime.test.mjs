@@ -80,7 +80,7 @@ function rewrite(args, map) {
 }
 
 const b64 = (s) => Buffer.from(s).toString("base64");
-let etcdURL;
+let etcdURL, skyPort;
 
 test("etcd runs with the manifest's args: healthy, v3 API on the loopback client URL", async () => {
   const c = container(dep, "etcd");
@@ -112,6 +112,7 @@ test("skydns runs with the manifest's args against that etcd and answers from it
   ]);
   assert.deepEqual(args.filter((a) => /0\.0\.0\.0|:2379\b/.test(a)), [], "every listener and the etcd URL moved to test ports");
   const sky = start(bin, args, "skydns");
+  skyPort = dns;
   await waitHTTP(sky, `http://127.0.0.1:${health}/readyz`);
   await waitHTTP(sky, `http://127.0.0.1:${health}/healthz`);
   await waitHTTP(sky, `http://127.0.0.1:${metrics}/metrics`);
@@ -125,6 +126,34 @@ test("skydns runs with the manifest's args against that etcd and answers from it
   assert.equal(answer, "10.0.0.7", `A web.default.svc.${DOMAIN} from the record in etcd\nskydns log:\n${sky.log.slice(-2000)}`);
   const help = spawnSync(bin, ["-h"], { encoding: "utf8", timeout: 5000 });
   assert.match(help.stdout + help.stderr, /-nameservers\b/, "skydns has the -nameservers flag the manifests use for forwarders");
+});
+
+async function dig(name, want) {
+  let answer = "";
+  for (let i = 0; i < 50 && answer !== want; i++) {
+    const r = spawnSync("dig", ["+short", "+time=1", "+tries=1", "-p", String(skyPort), "@127.0.0.1",
+      name, "A"], { encoding: "utf8", timeout: 5000 });
+    answer = (r.stdout ?? "").trim();
+    if (answer !== want) await sleep(200);
+  }
+  return answer;
+}
+
+test("skydns-load runs with the manifest's args: the records ConfigMap's files are answered", async () => {
+  const bin = join(process.env.SKYDNS_BUILD ?? "build", "dns", "load", "skydns-load");
+  assert.ok(existsSync(bin), `skydns-load binary (${bin}) is built`);
+  assert.ok(etcdURL && skyPort, "etcd and skydns are up (previous tests)");
+  const c = container(dep, "load");
+  const dir = join(tmp, "records");
+  spawnSync("mkdir", ["-p", dir]);
+  writeFileSync(join(dir, "records.json"), JSON.stringify({ db: { host: "10.0.0.9" } }));
+  writeFileSync(join(dir, "hosts"), "10.0.0.10 printer\n");
+  const args = rewrite(c.args, [["http://127.0.0.1:2379", etcdURL], ["/etc/skydns/records", dir]]);
+  assert.equal(args.filter((a, i) => a !== c.args[i]).length, 2, "rewrote the etcd URL and the directory only");
+  const load = start(bin, args, "skydns-load");
+  assert.equal(await dig(`db.${DOMAIN}.`, "10.0.0.9"), "10.0.0.9", `records.json\n${load.log}`);
+  assert.equal(await dig(`printer.${DOMAIN}.`, "10.0.0.10"), "10.0.0.10", `hosts\n${load.log}`);
+  assert.equal(load.exitCode, null, "-watch keeps it running");
 });
 
 test("kube2sky knows every flag the manifests pass", () => {

@@ -108,3 +108,10 @@ timeoutSeconds: {{ .p.timeoutSeconds }}
 failureThreshold: {{ .p.failureThreshold }}
 successThreshold: {{ .p.successThreshold }}
 {{- end -}}
+
+{{/* The ConfigMap skydns-load reads: customRecords.existingConfigMap, else
+the chart's own <fullname>-records (made when customRecords holds data;
+deploy/'s manifests name it skydns-records). */}}
+{{- define "skydns.recordsConfigMap" -}}
+{{- default (printf "%s-records" (include "skydns.fullname" .)) .Values.customRecords.existingConfigMap -}}
+{{- end -}}
