@@ -867,6 +867,10 @@ void api_handle(struct api *a, const char *method, const char *url, const char *
 		api_seed_list(a, name, key, r);
 	else if (strcmp(method, "POST") == 0)
 		api_seed_post(a, rest, name, key, body, body_len, r);
+	else if (strcmp(method, "PUT") == 0)
+		api_seed_put(a, rest, key, body, body_len, r);
+	else if (strcmp(method, "DELETE") == 0 && body_len > 0)
+		api_seed_delete_body(a, rest, key, body, body_len, r);
 	else if (strcmp(method, "DELETE") == 0)
 		api_seed_delete(a, key, r);
 	else
