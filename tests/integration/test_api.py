@@ -983,3 +983,35 @@ def test_seed_delete_some_ips(api, skydns, etcd, mode):
                what="srvp SRV 81 only")
     assert seed(a, "DELETE", "srvp", {"type": "SRV"}) == (200, "OK")
     nxdomain(s, "srvp.skydns.local.")
+
+
+def test_ctl_seed_methods(api, skydns, etcd, mode):
+    s = skydns()
+    a = api()
+    rc, out, err = ctl(a, "-method", "create", "-domain", "cctv7", "-ips", "10.25.0.1;10.25.0.2")
+    assert (rc, out) == (0, "OK\n"), err
+    resolves(s, "cctv7.skydns.local.", "A", ["10.25.0.1", "10.25.0.2"])
+    rc, out, err = ctl(a, "-method", "create", "-domain", "cctv7", "-ips", "10.25.0.3")
+    assert rc == 6 and "domain exists" in err
+    rc, out, err = ctl(a, "-method", "create", "-domain", "cctv7.skydns.local", "-alias", "tv7")
+    assert (rc, out) == (0, "OK\n"), err
+    wait_until(lambda: rdatas(query(s, "tv7.skydns.local.", "A"), "CNAME")
+               == ["cctv7.skydns.local."], 10, what="tv7 CNAME")
+    rc, out, err = ctl(a, "-method", "update", "-domain", "cctv7",
+                       "-updates", "ips:10.25.0.1->10.25.0.8;10.25.0.2->10.25.0.9")
+    assert (rc, out) == (0, "OK\nOK\n"), err
+    resolves(s, "cctv7.skydns.local.", "A", ["10.25.0.8", "10.25.0.9"])
+    rc, out, err = ctl(a, "-method", "update", "-domain", "cctv7", "-updates", "ips:10.25.0.1->10.25.0.7")
+    assert rc == 4 and "no find ip 10.25.0.1" in err
+    rc, out, err = ctl(a, "-method", "update", "-domain", "cctv7.skydns.local",
+                       "-updates", "alias:tv7->tv8")
+    assert (rc, out) == (0, "OK\n"), err
+    wait_until(lambda: rdatas(query(s, "tv8.skydns.local.", "A"), "CNAME")
+               == ["cctv7.skydns.local."], 10, what="tv8 CNAME")
+    assert ctl(a, "-method", "update", "-domain", "cctv7", "-updates", "ips:nonsense")[0] == 1
+    rc, out, err = ctl(a, "-method", "delete", "-domain", "cctv7", "-ips", "10.25.0.8")
+    assert (rc, out) == (0, "OK\n"), err
+    resolves(s, "cctv7.skydns.local.", "A", ["10.25.0.9"])
+    rc, out, err = ctl(a, "-method", "delete", "-domain", "cctv7")
+    assert (rc, out) == (0, "OK\n"), err
+    nxdomain(s, "cctv7.skydns.local.")
