@@ -4,7 +4,7 @@
  *   POST   /skydns/api/<n>    {"type":"NS","nsHost":IP}       ns.dns.<domain>
  *                             {"type":"MX","mailHost":H,"mailPriority":P}
  *                             {"type":"TXT","text":T}         at the name
- *   PUT    /skydns/api/<name> {"type":"A","update":{"old":"new"}}
+ *   PUT    /skydns/api/<name> {"type":"A"|"AAAA","update":{"old":"new"}}
  *   PUT    /skydns/api/<tgt>  {"type":"CNAME","update":{"oldalias":"newalias"}}
  *   DELETE /skydns/api/<name> {"type":"A"|"SRV","ips":[..]} | {"type":"CNAME"}
  *                             | {"type":"NS"|"MX"|"TXT"}
@@ -52,15 +52,21 @@ static void edit_reply(struct api *a, int rc, struct api_reply *r)
 		api_seed_reply(a, rc, "domain", r);
 }
 
-/* The index of the record below `key` whose host is `host`, or -1. */
-static long edit_find_host(const struct api_kvs *l, const char *key, const char *host)
+/* The index of the address record (not a mail host) whose host is the
+ * address `host` in any spelling, below the name or at its key (/v1/records
+ * may write one record there), or -1. */
+static long edit_find_host(const struct api_kvs *l, const char *host)
 {
+	uint8_t want[16], got[16];
+	int fam = msg_parse_ip(host, want);
+	if (!fam) /* an alias's target is no address: never a hit */
+		return -1;
 	for (size_t i = 0; i < l->n; i++) {
-		if (strcmp(l->key[i], key) == 0)
-			continue;
 		cJSON *v = cJSON_Parse(l->val[i]);
 		const cJSON *h = cJSON_GetObjectItemCaseSensitive(v, "host");
-		bool hit = cJSON_IsString(h) && strcasecmp(h->valuestring, host) == 0;
+		bool hit = cJSON_IsString(h) && msg_parse_ip(h->valuestring, got) == fam &&
+			   memcmp(got, want, fam == 4 ? 4 : 16) == 0 &&
+			   !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(v, "mail"));
 		cJSON_Delete(v);
 		if (hit)
 			return (long)i;
@@ -193,14 +199,15 @@ static void put_addr(struct api *a, const char *key, const cJSON *pair, int want
 	long o, n;
 	if (api_read_tree(a, key, &l, NULL) != 0) {
 		api_reply_text(r, 502, "ERR, etcd: %s\n", etcd_last_error(a->etcd));
-	} else if ((n = edit_find_host(&l, key, newip)) >= 0) {
+	} else if ((n = edit_find_host(&l, newip)) >= 0) {
 		api_reply_text(r, 409, "ERR, ip %s exists \n", newip);
 	} else if (l.n == 0) {
 		api_reply_text(r, 404, "ERR, no find  domain name \n");
-	} else if ((o = edit_find_host(&l, key, oldip)) < 0) {
+	} else if ((o = edit_find_host(&l, oldip)) < 0) {
 		api_reply_text(r, 404, "ERR, no find ip %s \n", oldip);
 	} else {
 		char nkey[API_KEY_MAX];
+		bool here = strcmp(l.key[o], key) == 0; /* at the name's key: rewritten in place */
 		snprintf(nkey, sizeof nkey, "%s/%x", key, api_fnv1a32(newip));
 		cJSON *v = cJSON_Parse(l.val[o]);
 		cJSON_ReplaceItemInObjectCaseSensitive(v, "host", cJSON_CreateString(newip));
@@ -213,7 +220,12 @@ static void put_addr(struct api *a, const char *key, const cJSON *pair, int want
 			  .result = ETCD_CMP_LESS, .value = api_max_rev(&l) + 1 },
 		};
 		struct etcd_op op[2] = { { .key = l.key[o] }, { .key = nkey, .value = vs } };
-		edit_reply(a, vs ? edit_write(a, cmp, 3, op, 2) : SKY_ENOMEM, r);
+		if (here) {
+			op[0] = (struct etcd_op){ .key = key, .value = vs };
+			cmp[1] = cmp[2];
+		}
+		edit_reply(a, vs ? edit_write(a, cmp, here ? 2 : 3, op, here ? 1 : 2) : SKY_ENOMEM,
+			   r);
 		free(vs);
 	}
 	api_kvs_free(&l);
@@ -234,8 +246,14 @@ static void put_cname(struct api *a, const char *urlname, const cJSON *pair, str
 	}
 	api_name_key(a, oname, okey, sizeof okey);
 	api_name_key(a, nname, nkey, sizeof nkey);
-	if (api_managed_zone(a, nname, zone, sizeof zone) != 0 ||
-	    api_managed_zone(a, oname, zone, sizeof zone) != 0) {
+	int mz = api_managed_zone(a, nname, zone, sizeof zone);
+	if (mz == 0)
+		mz = api_managed_zone(a, oname, zone, sizeof zone);
+	if (mz < 0) {
+		api_reply_text(r, 502, "ERR, etcd: %s\n", etcd_last_error(a->etcd));
+		return;
+	}
+	if (mz > 0) {
 		api_reply_text(r, 409, "ERR, alias in zone %s, which kube2sky manages: read-only here\n",
 			   zone);
 		return;
@@ -337,7 +355,7 @@ static void del_some(struct api *a, const char *key, const cJSON *ips, enum del_
 	}
 	bool *take = (bool *)calloc(l.n + 1, sizeof *take);
 	for (const cJSON *ip = ips ? ips->child : NULL; ip && take; ip = ip->next) {
-		long i = cJSON_IsString(ip) ? edit_find_host(&l, key, ip->valuestring) : -1;
+		long i = cJSON_IsString(ip) ? edit_find_host(&l, ip->valuestring) : -1;
 		if (i < 0) {
 			api_reply_text(r, 404, "ERR, no find ip %s \n",
 				   cJSON_IsString(ip) ? ip->valuestring : "(not a string)");

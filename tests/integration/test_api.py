@@ -1015,3 +1015,25 @@ def test_ctl_seed_methods(api, skydns, etcd, mode):
     rc, out, err = ctl(a, "-method", "delete", "-domain", "cctv7")
     assert (rc, out) == (0, "OK\n"), err
     nxdomain(s, "cctv7.skydns.local.")
+
+
+def test_seed_edit_v1_records_and_v6_spelling(api, skydns, etcd, mode):
+    s = skydns()
+    a = api()
+    # a name written through /v1/records: the seed's PUT and DELETE find its addresses
+    st, body = http("PUT", a.base + "/v1/records/v1name", json.dumps([{"host": "10.26.0.1"}]))
+    assert st == 200, body
+    assert seed(a, "PUT", "v1name", {"type": "A", "update": {"10.26.0.1": "10.26.0.2"}}) == (200, "OK")
+    resolves(s, "v1name.skydns.local.", "A", ["10.26.0.2"])
+    # IPv6: any spelling of the address names the record
+    assert seed(a, "POST", "six", {"type": "AAAA", "ips": ["fd00::1", "fd00::2"]}) == (200, "OK")
+    resolves(s, "six.skydns.local.", "AAAA", ["fd00::1", "fd00::2"])
+    assert seed(a, "PUT", "six", {"type": "AAAA", "update": {"fd00:0:0::1": "fd00::2"}}) == \
+        (409, "ERR, ip fd00::2 exists \n")
+    assert seed(a, "DELETE", "six", {"type": "A", "ips": ["FD00:0::1"]}) == (200, "OK")
+    resolves(s, "six.skydns.local.", "AAAA", ["fd00::2"])
+    # an address that is an MX host is not one of the name's addresses
+    assert seed(a, "POST", "mxip", {"type": "MX", "mailHost": "10.26.1.1"}) == (200, "OK")
+    assert seed(a, "DELETE", "mxip", {"type": "A", "ips": ["10.26.1.1"]}) == \
+        (404, "ERR, no find ip 10.26.1.1 \n")
+    assert seed(a, "DELETE", "mxip", {"type": "A", "ips": ["cctv2.skydns.local"]})[0] == 404
