@@ -1,7 +1,8 @@
 /* api_seed.c - the ipdcode seed's calls, verbatim (issue 15):
  *
  *   GET    /skydns/api[/<name>]   a JSON map {name: {type, ips [ports] |
- *                                 alias-domain | mailHost | text | nsHost}}
+ *                                 alias-domain | mailHost | text | nsHost}};
+ *                                 a body {"type":T} keeps T's entries only
  *   POST   /skydns/api/<name>     {"type":"A"|"AAAA","ips":[...]},
  *                                 {"type":"SRV","ips":[...],"ports":[...]} or
  *                                 {"type":"cname","alias":"<alias>"}: "OK"
@@ -86,7 +87,22 @@ static void seed_list_add(const struct api *a, cJSON *map, const char *owner, co
 	}
 }
 
-void api_seed_list(struct api *a, const char *name, const char *key, struct api_reply *r)
+/* The seed's GET body {"type":"NS"|"MX"|"TXT"|...}: only entries of that type. */
+static void seed_list_only(cJSON *map, const char *body, size_t len)
+{
+	cJSON *doc = len ? cJSON_ParseWithLength(body, len) : NULL;
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(doc, "type");
+	for (cJSON *e = map->child, *next; cJSON_IsString(t) && e; e = next) {
+		next = e->next;
+		const cJSON *et = cJSON_GetObjectItemCaseSensitive(e, "type");
+		if (!cJSON_IsString(et) || strcasecmp(et->valuestring, t->valuestring) != 0)
+			cJSON_Delete(cJSON_DetachItemViaPointer(map, e));
+	}
+	cJSON_Delete(doc);
+}
+
+void api_seed_list(struct api *a, const char *name, const char *key, const char *body, size_t len,
+		   struct api_reply *r)
 {
 	struct api_kvs l = { 0 };
 	if (api_read_tree(a, key, &l, NULL) != 0) {
@@ -115,6 +131,7 @@ void api_seed_list(struct api *a, const char *name, const char *key, struct api_
 		cJSON_Delete(v);
 	}
 	api_kvs_free(&l);
+	seed_list_only(map, body, len);
 	r->status = 200;
 	r->body = cJSON_PrintUnformatted(map);
 	r->ctype = "application/json";

@@ -883,6 +883,16 @@ def test_seed_post_ns_mx_txt(api, skydns, etcd, mode):
     assert seed(a, "POST", "info", {"type": "TXT"}) == (400, "ERR, no text \n")
     resolves(s, "info.skydns.local.", "TXT", ['"v=spf1 -all"'])
 
+    # the seed's listing, whole and by type (its GET body)
+    listing = json.loads(http("GET", a.base + "/skydns/api")[1])
+    assert listing["ns1.ns.dns.skydns.local"] == {"type": "NS", "nsHost": "10.21.0.53"}
+    assert listing["info.skydns.local"] == {"type": "TXT", "text": "v=spf1 -all"}
+    assert listing["shop.skydns.local"]["type"] == "MX"
+    assert listing["shop.skydns.local"]["mailHost"] in ("mx1.example.org", "mx2.example.org")
+    for t, names in (("NS", ["ns1.ns.dns.skydns.local"]), ("MX", ["shop.skydns.local"]),
+                     ("TXT", ["info.skydns.local"])):
+        st, body = http("GET", a.base + "/skydns/api", json.dumps({"type": t}))
+        assert st == 200 and sorted(json.loads(body)) == names, (t, body)
     # typed DELETEs take only their records
     assert seed(a, "DELETE", "shop", {"type": "TXT"}) == (404, "ERR, no find  domain name \n")
     assert seed(a, "DELETE", "shop", {"type": "MX"}) == (200, "OK")
