@@ -1047,3 +1047,28 @@ def test_seed_edit_v1_records_and_v6_spelling(api, skydns, etcd, mode):
     assert seed(a, "DELETE", "mxip", {"type": "A", "ips": ["10.26.1.1"]}) == \
         (404, "ERR, no find ip 10.26.1.1 \n")
     assert seed(a, "DELETE", "mxip", {"type": "A", "ips": ["cctv2.skydns.local"]})[0] == 404
+
+
+def test_two_daemons_seed_put_one_wins(api, etcd, mode):
+    """The seed's PUT A from two daemons at once, each moving the same old
+    address to its own new one: one OK, the other refused (the old address
+    gone: 404, or the txn's guard: 409), and etcd holds the winner's address
+    and nothing of the loser's."""
+    if mode == "v2":
+        pytest.skip(V2_NO_TXN + ": two daemons can interleave")
+    a, b = api(), api()
+    deadline = time.monotonic() + 60
+    for rnd in range(10):
+        name = f"mv{rnd}"
+        assert seed(a, "POST", name, {"type": "A", "ips": ["10.27.0.1", "10.27.0.2"]}) == (200, "OK")
+        new = {i: f"10.27.{rnd + 1}.{i + 1}" for i in (0, 1)}
+        res = race([a.base, b.base],
+                   lambda i, base: http("PUT", f"{base}/skydns/api/{name}",
+                                        json.dumps({"type": "A", "update": {"10.27.0.1": new[i]}})),
+                   deadline)
+        codes = sorted(s for s, _ in res.values())
+        assert codes in ([200, 404], [200, 409]), (rnd, res)
+        win = [i for i in res if res[i][0] == 200][0]
+        stored = name_keys(etcd, mode, f"/skydns/local/skydns/{name}")
+        assert sorted(json.loads(v)["host"] for v in stored.values()) \
+            == sorted(["10.27.0.2", new[win]]), (rnd, res, stored)
