@@ -50,7 +50,8 @@ uint64_t api_max_rev(const struct api_kvs *l);
 int api_delete_tree(struct api *a, const char *key, const struct api_kvs *l);
 
 /* The name a record answers for: an API-written child (a hex hash label) of
- * an address, SRV or TXT record stands for its parent, else the key's name. */
+ * an address, SRV, TXT or mail (MX) record stands for its parent, else the
+ * key's name. */
 void api_owner_name(const struct api *a, const char *key, const struct cJSON *v, char *out,
 		    size_t cap);
 
@@ -61,10 +62,26 @@ bool api_v2_hidden(const struct api *a, const char *key);
 int api_managed_zone(struct api *a, const char *name, char *out, size_t cap);
 
 /* The routes of api_seed.c and api_explain.c (name checked, key its key). */
-void api_seed_list(struct api *a, const char *name, const char *key, struct api_reply *r);
+/* GET: body (len 0: none) may be the seed's {"type":T} filter. */
+void api_seed_list(struct api *a, const char *name, const char *key, const char *body, size_t len,
+		   struct api_reply *r);
 void api_seed_post(struct api *a, const char *urlname, const char *name, const char *key,
 		   const char *body, size_t len, struct api_reply *r);
 void api_seed_delete(struct api *a, const char *key, struct api_reply *r);
+/* api_seed_edit.c: POST of NS/MX/TXT, PUT (update), DELETE with a body. */
+void api_seed_post_other(struct api *a, const char *urlname, const char *key,
+			 const struct cJSON *doc, const char *type, struct api_reply *r);
+void api_seed_put(struct api *a, const char *urlname, const char *key, const char *body,
+		  size_t len, struct api_reply *r);
+void api_seed_delete_body(struct api *a, const char *urlname, const char *key, const char *body,
+			  size_t len, struct api_reply *r);
+/* Shared by both seed files: keys under a free name (v3: one txn guarded
+ * by "absent"), the seed's reply to its code, the URL's target name
+ * (lowercase, no trailing dot, a host name) in out[MSG_NAME_MAX]. */
+struct etcd_op;
+int api_seed_put_new(struct api *a, const char *key, const struct etcd_op *ops, size_t n);
+void api_seed_reply(struct api *a, int rc, const char *what, struct api_reply *r);
+int api_seed_target(const char *urlname, char *out, const char **why);
 void api_explain(struct api *a, const char *name, const char *key, const char *type,
 		 struct api_reply *r);
 

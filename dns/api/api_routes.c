@@ -294,7 +294,8 @@ void api_owner_name(const struct api *a, const char *key, const cJSON *v, char *
 	const cJSON *text = cJSON_GetObjectItemCaseSensitive(v, "text");
 	uint8_t ip[16];
 	bool isip = cJSON_IsString(h) && msg_parse_ip(h->valuestring, ip) != 0;
-	if (!isip && !(cJSON_IsNumber(port) && port->valuedouble > 0) && !cJSON_IsString(text))
+	bool mail = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(v, "mail"));
+	if (!isip && !(cJSON_IsNumber(port) && port->valuedouble > 0) && !cJSON_IsString(text) && !mail)
 		return; /* a CNAME owns its own key */
 	char *dot = strchr(out, '.');
 	if (dot && dot[1])
@@ -857,16 +858,20 @@ void api_handle(struct api *a, const char *method, const char *url, const char *
 		if (strcmp(method, "GET") == 0) {
 			api_name_abs(a, a->domain, name, &why);
 			api_name_key(a, name, key, sizeof key);
-			api_seed_list(a, NULL, key, r);
+			api_seed_list(a, NULL, key, body, body_len, r);
 		} else {
 			api_reply_text(r, 405, "ERR, %s needs a domain name\n", method);
 		}
 		return;
 	}
 	if (strcmp(method, "GET") == 0)
-		api_seed_list(a, name, key, r);
+		api_seed_list(a, name, key, body, body_len, r);
 	else if (strcmp(method, "POST") == 0)
 		api_seed_post(a, rest, name, key, body, body_len, r);
+	else if (strcmp(method, "PUT") == 0)
+		api_seed_put(a, rest, key, body, body_len, r);
+	else if (strcmp(method, "DELETE") == 0 && body_len > 0)
+		api_seed_delete_body(a, rest, key, body, body_len, r);
 	else if (strcmp(method, "DELETE") == 0)
 		api_seed_delete(a, key, r);
 	else

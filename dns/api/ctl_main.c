@@ -11,7 +11,9 @@
  *     delete NAME
  *     explain NAME [TYPE]              the keys behind a name: used, skipped (why),
  *                                      addresses a status key marks DOWN
- *   The seed's spellings: -list, -show NAME.
+ *   The seed's spellings: -list, -show NAME, and -method create|delete|update
+ *   -domain NAME [-ips "a;b" | -alias X | -updates "ips:old->new;..." |
+ *   "alias:old->new"] (its /skydns/api calls).
  *   SKYDNS_API_ADDR (default 127.0.0.1:9001) and SKYDNS_API_TOKEN as the seed.
  *
  * Exit codes: 0 done; 1 usage; 2 API unreachable; 3 token refused (401);
@@ -431,18 +433,109 @@ static int cmd_explain(const char *name, const char *type)
 	return 0;
 }
 
+/* One of the seed's calls: the reply "OK" printed, else the exit code. */
+static int seed_call(const char *method, const char *name, cJSON *doc)
+{
+	char path[2048], esc[1536];
+	url_escape(name, esc, sizeof esc);
+	snprintf(path, sizeof path, "/skydns/api/%s", esc);
+	char *js = doc ? cJSON_PrintUnformatted(doc) : NULL, *body;
+	cJSON_Delete(doc);
+	long st = request(method, path, js, NULL, &body);
+	free(js);
+	int rc = st == 200 ? 0 : fail(st, body);
+	if (!rc)
+		printf("%s\n", body);
+	free(body);
+	return rc;
+}
+
+/* "a;b;c" as a JSON array of strings (empty items skipped). */
+static cJSON *seed_list_split(const char *s)
+{
+	cJSON *arr = cJSON_CreateArray();
+	char *dup = strdup(s), *save = NULL;
+	for (char *t = dup ? strtok_r(dup, ";", &save) : NULL; t; t = strtok_r(NULL, ";", &save))
+		if (*t)
+			cJSON_AddItemToArray(arr, cJSON_CreateString(t));
+	free(dup);
+	return arr;
+}
+
+/* The seed's -method create|delete|update -domain N [-ips "a;b" | -alias X
+ * | -updates "ips:old->new;..." | "alias:old->new"]: create and delete are
+ * one call; an update is one PUT per pair (the API takes one pair a call). */
+static int cmd_seed(const char *method, const char *domain, const char *ips, const char *alias,
+		    const char *updates)
+{
+	uint8_t b[16];
+	if (!domain || !*domain) {
+		fprintf(stderr, "skydnsctl: -method needs -domain NAME\n");
+		return 1;
+	}
+	if (!strcmp(method, "create") && (ips || alias)) {
+		cJSON *doc = cJSON_CreateObject();
+		if (ips) {
+			cJSON *arr = seed_list_split(ips);
+			const cJSON *f = cJSON_GetArrayItem(arr, 0);
+			bool v6 = f && msg_parse_ip(f->valuestring, b) == 6;
+			cJSON_AddStringToObject(doc, "type", v6 ? "AAAA" : "A");
+			cJSON_AddItemToObject(doc, "ips", arr);
+		} else {
+			cJSON_AddStringToObject(doc, "type", "cname");
+			cJSON_AddStringToObject(doc, "alias", alias);
+		}
+		return seed_call("POST", domain, doc);
+	}
+	if (!strcmp(method, "delete")) {
+		cJSON *doc = NULL;
+		if (ips) {
+			doc = cJSON_CreateObject();
+			cJSON_AddStringToObject(doc, "type", "A");
+			cJSON_AddItemToObject(doc, "ips", seed_list_split(ips));
+		}
+		return seed_call("DELETE", domain, doc);
+	}
+	bool isip = updates && !strncmp(updates, "ips:", 4);
+	bool isalias = updates && !strncmp(updates, "alias:", 6);
+	if (strcmp(method, "update") != 0 || (!isip && !isalias)) {
+		fprintf(stderr, "skydnsctl: -method create -ips|-alias, delete [-ips], or update "
+				"-updates \"ips:old->new;...\"|\"alias:old->new\"\n");
+		return 1;
+	}
+	cJSON *pairs = seed_list_split(updates + (isip ? 4 : 6));
+	int rc = cJSON_GetArraySize(pairs) ? 0 : 1;
+	for (const cJSON *p = pairs->child; p && !rc; p = p->next) {
+		char *arrow = strstr(p->valuestring, "->");
+		if (!arrow || arrow == p->valuestring || !arrow[2]) {
+			fprintf(stderr, "skydnsctl: -updates: %s is not old->new\n", p->valuestring);
+			rc = 1;
+			break;
+		}
+		*arrow = 0;
+		cJSON *doc = cJSON_CreateObject();
+		cJSON_AddStringToObject(doc, "type", isip ? "A" : "CNAME");
+		cJSON_AddStringToObject(cJSON_AddObjectToObject(doc, "update"), p->valuestring, arrow + 2);
+		rc = seed_call("PUT", domain, doc);
+	}
+	cJSON_Delete(pairs);
+	return rc;
+}
+
 static const char USAGE[] =
-	"usage: skydnsctl [-addr HOST:PORT|URL] [-token T] [-o json] COMMAND\n"
-	"  list [PREFIX] | -list\n"
-	"  show NAME | -show NAME\n"
-	"  add NAME A|AAAA ADDR... | add NAME CNAME TARGET | add NAME SRV HOST PORT [PRIORITY WEIGHT]\n"
-	"  add NAME TXT TEXT\n"
-	"  set NAME TYPE ARGS...   (as add, replacing the name's records)\n"
-	"  delete NAME\n"
-	"  explain NAME [TYPE]     which etcd keys make the answer, which are skipped and why\n"
-	"env: SKYDNS_API_ADDR (default 127.0.0.1:9001), SKYDNS_API_TOKEN\n"
-	"exit: 0 ok, 1 usage, 2 API unreachable, 3 token refused, 4 not found, 5 bad input,\n"
-	"      6 conflict, 7 other API failure\n";
+		"usage: skydnsctl [-addr HOST:PORT|URL] [-token T] [-o json] COMMAND\n"
+		"  list [PREFIX] | -list\n"
+		"  show NAME | -show NAME\n"
+		"  add NAME A|AAAA ADDR... | add NAME CNAME TARGET | add NAME SRV HOST PORT [PRIORITY WEIGHT]\n"
+		"  add NAME TXT TEXT\n"
+		"  set NAME TYPE ARGS...   (as add, replacing the name's records)\n"
+		"  delete NAME\n"
+		"  explain NAME [TYPE]     which etcd keys make the answer, which are skipped and why\n"
+		"  -method create|delete|update -domain NAME [-ips \"a;b\" | -alias X |\n"
+		"          -updates \"ips:old->new;...\" | \"alias:old->new\"]   (the seed's calls)\n"
+		"env: SKYDNS_API_ADDR (default 127.0.0.1:9001), SKYDNS_API_TOKEN\n"
+		"exit: 0 ok, 1 usage, 2 API unreachable, 3 token refused, 4 not found, 5 bad input,\n"
+		"      6 conflict, 7 other API failure\n";
 
 static int usage(void)
 {
@@ -467,6 +560,7 @@ int main(int argc, char **argv)
 	token = getenv("SKYDNS_API_TOKEN");
 	const char *seed_show = NULL;
 	bool seed_list = false;
+	const char *method = NULL, *domain = NULL, *ips = NULL, *alias = NULL, *updates = NULL;
 	int i = 1;
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		const char *f = argv[i] + (argv[i][1] == '-' ? 2 : 1);
@@ -474,6 +568,16 @@ int main(int argc, char **argv)
 			seed_list = true;
 		} else if (i + 1 < argc && !strcmp(f, "show")) {
 			seed_show = argv[++i];
+		} else if (i + 1 < argc && !strcmp(f, "method")) {
+			method = argv[++i];
+		} else if (i + 1 < argc && !strcmp(f, "domain")) {
+			domain = argv[++i];
+		} else if (i + 1 < argc && !strcmp(f, "ips")) {
+			ips = argv[++i];
+		} else if (i + 1 < argc && !strcmp(f, "alias")) {
+			alias = argv[++i];
+		} else if (i + 1 < argc && !strcmp(f, "updates")) {
+			updates = argv[++i];
 		} else if (i + 1 < argc && !strcmp(f, "addr")) {
 			addr = argv[++i];
 		} else if (i + 1 < argc && !strcmp(f, "token")) {
@@ -502,7 +606,9 @@ int main(int argc, char **argv)
 	api_base = base;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	int rc;
-	if (seed_list)
+	if (method)
+		rc = cmd_seed(method, domain, ips, alias, updates);
+	else if (seed_list)
 		rc = cmd_list(NULL, false);
 	else if (seed_show)
 		rc = cmd_list(seed_show, true);
