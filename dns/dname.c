@@ -3,7 +3,10 @@
  * that a name accepted here always encodes there. */
 #include "dname.h"
 
+#include <ctype.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "err.h"
@@ -70,3 +73,33 @@ int dname_check_host(const char *host, const char **why)
 		return 0;
 	return dname_check(host, why);
 }
+
+int dname_in_domain(const char *domain, const char *in, char *out, size_t cap, const char **why)
+{
+	char tmp[1024];
+	size_t n = strlen(in), dl = strlen(domain) - 1; /* domain without its dot */
+	if (n == 0)
+		return fail(why, "empty name");
+	if (n >= sizeof tmp - 1)
+		return fail(why, "name over 255 bytes");
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)in[i];
+		if (c <= ' ' || c >= 0x7f || c == '/' || c == '"')
+			return fail(why, "name has a character that is not allowed (space, control, "
+					 "'/', '\"' or non-ASCII)");
+		tmp[i] = (char)tolower(c);
+	}
+	tmp[n] = 0;
+	bool absolute = tmp[n - 1] == '.';
+	size_t m = n - absolute;
+	bool inside = (m == dl && memcmp(tmp, domain, dl) == 0) ||
+		      (m > dl && tmp[m - dl - 1] == '.' && memcmp(tmp + m - dl, domain, dl) == 0);
+	if (absolute && !inside && n != 1)
+		return fail(why, "outside the domain");
+	tmp[m] = 0;
+	int w = inside ? snprintf(out, cap, "%s.", tmp) : snprintf(out, cap, "%s.%s", tmp, domain);
+	if (w < 0 || (size_t)w >= cap)
+		return fail(why, "name over 255 bytes");
+	return dname_check(out, why);
+}
+

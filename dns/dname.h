@@ -9,6 +9,8 @@
 #ifndef SKYDNS_DNAME_H
 #define SKYDNS_DNAME_H
 
+#include <stddef.h>
+
 #define DNAME_LABEL_MAX 63  /* bytes in one label */
 #define DNAME_WIRE_MAX 255  /* bytes of the whole name on the wire */
 
@@ -23,5 +25,12 @@ int dname_check(const char *name, const char **why);
  * (msg_parse_ip) or a valid name per dname_check(). An empty host is not a
  * host: SKY_EPARSE with *why "empty name"; callers treat "no host" first. */
 int dname_check_host(const char *host, const char **why);
+
+/* `in`, relative to `domain` (absolute, lower-case: "skydns.local.") or
+ * absolute inside it (trailing dot optional for relative), as the absolute
+ * lower-case name in out[cap]; the input may not hold spaces, controls,
+ * '/', '"' or non-ASCII bytes. 0, or SKY_EPARSE with *why ("outside the
+ * domain", "empty label", ...). skydns-api's and skydns-load's names. */
+int dname_in_domain(const char *domain, const char *in, char *out, size_t cap, const char **why);
 
 #endif

@@ -84,45 +84,7 @@ void api_reply_err(struct api_reply *r, unsigned status, const char *field, cons
  * absolute lower-case name in out[MSG_NAME_MAX]. 0, or -1 with *why. */
 int api_name_abs(const struct api *a, const char *in, char *out, const char **why)
 {
-	char tmp[MSG_NAME_MAX];
-	size_t n = strlen(in);
-	if (n == 0) {
-		*why = "empty name";
-		return -1;
-	}
-	if (n >= sizeof tmp - 1) {
-		*why = "name over 255 bytes";
-		return -1;
-	}
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)in[i];
-		if (c <= ' ' || c >= 0x7f || c == '/' || c == '"') {
-			*why = "name has a character that is not allowed (space, control, '/', '\"' or non-ASCII)";
-			return -1;
-		}
-		tmp[i] = (char)tolower(c);
-	}
-	tmp[n] = 0;
-	bool absolute = tmp[n - 1] == '.';
-	size_t dl = strlen(a->domain) - 1; /* domain without its dot */
-	bool inside = (n - absolute == dl && memcmp(tmp, a->domain, dl) == 0) ||
-		      (n - absolute > dl && tmp[n - absolute - dl - 1] == '.' &&
-		       memcmp(tmp + n - absolute - dl, a->domain, dl) == 0);
-	if (absolute && !inside && !(n == 1)) {
-		*why = "outside the domain";
-		return -1;
-	}
-	if (absolute)
-		tmp[--n] = 0;
-	int w = inside ? snprintf(out, MSG_NAME_MAX, "%s.", tmp)
-		       : snprintf(out, MSG_NAME_MAX, "%s.%s", tmp, a->domain);
-	if (w < 0 || w >= MSG_NAME_MAX) {
-		*why = "name over 255 bytes";
-		return -1;
-	}
-	if (dname_check(out, why) != 0)
-		return -1;
-	return 0;
+	return dname_in_domain(a->domain, in, out, MSG_NAME_MAX, why) != 0 ? -1 : 0;
 }
 
 int api_name_key(const struct api *a, const char *name, char *key, size_t cap)

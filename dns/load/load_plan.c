@@ -1,7 +1,6 @@
 /* load_plan.c - load.h's plan: directory files -> etcd keys and values. */
 #include "load.h"
 
-#include <ctype.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -67,33 +66,9 @@ static uint32_t fnv1a32(const char *s)
 	return h;
 }
 
-/* `in` relative to the domain or absolute inside it -> absolute name. */
 static int name_abs(const struct load_opts *o, const char *in, char *out, const char **why)
 {
-	char tmp[MSG_NAME_MAX];
-	size_t n = strlen(in), dl = strlen(o->domain) - 1; /* domain without its dot */
-	if (n == 0 || n >= sizeof tmp - 1) {
-		*why = n ? "name over 255 bytes" : "empty name";
-		return -1;
-	}
-	for (size_t i = 0; i <= n; i++)
-		tmp[i] = (char)tolower((unsigned char)in[i]);
-	bool absolute = tmp[n - 1] == '.';
-	size_t m = n - absolute;
-	bool inside = (m == dl && memcmp(tmp, o->domain, dl) == 0) ||
-		      (m > dl && tmp[m - dl - 1] == '.' && memcmp(tmp + m - dl, o->domain, dl) == 0);
-	if (absolute && !inside) {
-		*why = "outside the domain";
-		return -1;
-	}
-	tmp[m] = 0;
-	int w = inside ? snprintf(out, MSG_NAME_MAX, "%s.", tmp)
-		       : snprintf(out, MSG_NAME_MAX, "%s.%s", tmp, o->domain);
-	if (w < 0 || w >= MSG_NAME_MAX) {
-		*why = "name over 255 bytes";
-		return -1;
-	}
-	return dname_check(out, why) != 0 ? -1 : 0;
+	return dname_in_domain(o->domain, in, out, MSG_NAME_MAX, why) != 0 ? -1 : 0;
 }
 
 /* A record JSON that skydns will serve: parses, has a host or text that can
