@@ -326,7 +326,8 @@ int load_plan_finish(struct load_plan *p, const struct load_opts *o)
 	int rc = plan_config(p, o);
 	if (rc)
 		return rc;
-	qsort(p->kv, p->n, sizeof *p->kv, kv_cmp);
+	if (p->n)
+		qsort(p->kv, p->n, sizeof *p->kv, kv_cmp);
 	size_t w = 0;
 	for (size_t i = 0; i < p->n; i++) {
 		if (w && !strcmp(p->kv[w - 1].key, p->kv[i].key)) {
