@@ -24,6 +24,7 @@
 
 #include "cache.h"
 #include "config.h"
+#include "elect.h"
 #include "err.h"
 #include "etcd.h"
 #include "httpd.h"
@@ -36,181 +37,13 @@
 #include "marker.h"
 #include "metrics.h"
 #include "msg.h"
+#include "opts.h"
 #include "strmap.h"
 #include "writer.h"
 
 #define MAX_MACHINES 16
 #define MARKER_CHECK_MS 5000 /* how often the zone marker is looked at */
 #define BATCH_SERVICES 256   /* dirty services taken (and, on v3, written) together */
-
-struct opts {
-	char *domain, *etcd_server, *etcd_cafile, *etcd_certfile, *etcd_keyfile;
-	char *etcd_username, *etcd_password, *kube_master_url, *kubecfg_file;
-	char *health_addr, *path_prefix, *sa_dir;
-	char *metrics_addr, *metrics_path, *metrics_ns, *metrics_sub;
-	bool etcd3, verbose, log_journal, help, version, etcd_from_env;
-	int ttl, resync_s, watch_timeout_s, progress_timeout_s, backoff_max_ms, shutdown_s;
-};
-
-enum ftype { F_STR, F_BOOL, F_INT, F_DUR };
-
-/* Flag names as the dashed kube2sky/pflag builds spell them; the Go-flag
- * spellings with underscores (--kube_master_url) are accepted too. */
-static const struct flag {
-	const char *name, *alias; /* alias: skydns's name for the same etcd option */
-	enum ftype type;
-	size_t off;
-	const char *def, *help;
-	int unit_ms; /* F_DUR: the field's unit, also the unit of a bare number */
-} flags[] = {
-	{"domain", NULL, F_STR, offsetof(struct opts, domain), "cluster.local", "cluster domain (a trailing dot is added)", 0},
-	{"etcd-server", "machines", F_STR, offsetof(struct opts, etcd_server), "http://127.0.0.1:2379", "etcd endpoints, comma-separated; env ETCD_MACHINES (as skydns)", 0},
-	{"etcd3", NULL, F_BOOL, offsetof(struct opts, etcd3), "false", "use the etcd v3 API (JSON gateway)", 0},
-	{"etcd-cafile", "ca-cert", F_STR, offsetof(struct opts, etcd_cafile), "", "CA bundle for etcd TLS", 0},
-	{"etcd-certfile", "tls-pem", F_STR, offsetof(struct opts, etcd_certfile), "", "client certificate for etcd", 0},
-	{"etcd-keyfile", "tls-key", F_STR, offsetof(struct opts, etcd_keyfile), "", "client key for etcd", 0},
-	{"etcd-username", "username", F_STR, offsetof(struct opts, etcd_username), "", "etcd user (v2 basic auth / v3 token); env ETCD_USERNAME", 0},
-	{"etcd-password", "password", F_STR, offsetof(struct opts, etcd_password), "", "etcd password; env ETCD_PASSWORD", 0},
-	{"kube-master-url", NULL, F_STR, offsetof(struct opts, kube_master_url), "", "API server URL ($VARS expanded); overrides the kubeconfig server", 0},
-	{"kubecfg-file", NULL, F_STR, offsetof(struct opts, kubecfg_file), "", "kubeconfig file", 0},
-	{"serviceaccount-dir", NULL, F_STR, offsetof(struct opts, sa_dir), "/var/run/secrets/kubernetes.io/serviceaccount", "in-cluster token and ca.crt directory", 0},
-	{"health-addr", NULL, F_STR, offsetof(struct opts, health_addr), ":8082", "address for /healthz, /readyz and the metrics (\"\" = off)", 0},
-	{"metrics-addr", NULL, F_STR, offsetof(struct opts, metrics_addr), "", "separate address for the metrics (\"\" = on --health-addr)", 0},
-	{"metrics-path", NULL, F_STR, offsetof(struct opts, metrics_path), "/metrics", "path of the Prometheus metrics", 0},
-	{"metrics-namespace", NULL, F_STR, offsetof(struct opts, metrics_ns), "kube2sky", "metric name prefix (namespace)", 0},
-	{"metrics-subsystem", NULL, F_STR, offsetof(struct opts, metrics_sub), "", "metric name prefix after the namespace", 0},
-	{"path-prefix", NULL, F_STR, offsetof(struct opts, path_prefix), "skydns", "etcd key prefix (SkyDNS's path prefix)", 0},
-	{"ttl", NULL, F_INT, offsetof(struct opts, ttl), "30", "record TTL in seconds", 0},
-	{"resync-period", NULL, F_DUR, offsetof(struct opts, resync_s), "5m", "time between full re-reads of etcd (repairs lost keys; a bare number: seconds)", 1000},
-	{"watch-timeout", NULL, F_DUR, offsetof(struct opts, watch_timeout_s), "5m", "watch timeoutSeconds, randomised up to twice this (a bare number: seconds)", 1000},
-	{"watch-progress-timeout", NULL, F_DUR, offsetof(struct opts, progress_timeout_s), "2m", "time without a byte (event or bookmark) after which a watch is reconnected (0: off; a bare number: seconds)", 1000},
-	{"backoff-max", NULL, F_DUR, offsetof(struct opts, backoff_max_ms), "30s", "longest retry delay (a bare number: milliseconds)", 1},
-	{"shutdown-timeout", NULL, F_DUR, offsetof(struct opts, shutdown_s), "10s", "time after SIGTERM before giving up on a clean exit (a bare number: seconds)", 1000},
-	{"v", "verbose", F_BOOL, offsetof(struct opts, verbose), "false", "debug logging (one line per watch event and etcd write)", 0},
-	{"log-journal", NULL, F_BOOL, offsetof(struct opts, log_journal), "false", "log to the systemd journal instead of stderr", 0},
-	{"version", NULL, F_BOOL, offsetof(struct opts, version), "false", "print version and exit", 0},
-	{"help", NULL, F_BOOL, offsetof(struct opts, help), "false", "show this help", 0},
-};
-#define NFLAGS (sizeof flags / sizeof *flags)
-
-static int set_flag(struct opts *o, const struct flag *f, const char *val)
-{
-	void *p = (char *)o + f->off;
-	switch (f->type) {
-	case F_STR:
-		*(char **)p = (char *)val;
-		return 0;
-	case F_BOOL:
-		if (!strcmp(val, "true") || !strcmp(val, "1"))
-			*(bool *)p = true;
-		else if (!strcmp(val, "false") || !strcmp(val, "0"))
-			*(bool *)p = false;
-		else
-			return SKY_EINVAL;
-		return 0;
-	case F_DUR: {
-		char *end;
-		long v = strtol(val, &end, 10);
-		int ms;
-		if (end != val && !*end && v >= 0 && v <= 100000000) {
-			*(int *)p = (int)v; /* the old spelling: a number in the field's unit */
-			return 0;
-		}
-		if (config_parse_duration(val, &ms) || ms < 0)
-			return SKY_EINVAL;
-		if (ms % f->unit_ms)
-			return SKY_ERANGE;
-		*(int *)p = ms / f->unit_ms;
-		return 0;
-	}
-	case F_INT: {
-		char *end;
-		long v = strtol(val, &end, 10);
-		if (*end || end == val || v < 0 || v > 100000000)
-			return SKY_EINVAL;
-		*(int *)p = (int)v;
-		return 0;
-	}
-	}
-	return SKY_EINVAL;
-}
-
-/* The layout of skydns -h (Go's flag.PrintDefaults). */
-static void usage(FILE *out)
-{
-	static const char *const words[] = { [F_STR] = " string", [F_BOOL] = "", [F_INT] = " int",
-					     [F_DUR] = " duration" };
-	fprintf(out, "Usage of kube2sky (version %s):\n"
-		     "Precedence: defaults < environment < flags.\n"
-		     "Flags take one dash or two; values as -flag value or -flag=value;\n"
-		     "durations as 2s, 500ms, 1m30s.\n",
-		SKY_PROJECT_VERSION);
-	for (size_t i = 0; i < NFLAGS; i++) {
-		const struct flag *f = &flags[i];
-		fprintf(out, "  -%s%s\n    \t%s", f->name, words[f->type], f->help);
-		if (f->type == F_STR && *f->def)
-			fprintf(out, " (default \"%s\")", f->def);
-		else if (f->type != F_STR && strcmp(f->def, "false") != 0)
-			fprintf(out, " (default %s)", f->def);
-		if (f->alias)
-			fprintf(out, " [also -%s]", f->alias);
-		fputc('\n', out);
-	}
-}
-
-/* -x, --x, --x=v, --x v; '_' and '-' are the same in names. */
-static int parse_args(struct opts *o, int argc, char **argv)
-{
-	for (size_t i = 0; i < NFLAGS; i++)
-		set_flag(o, &flags[i], flags[i].def);
-	/* Credentials from the environment (as skydns reads them), so they
-	 * need not appear in the process list; flags still win. */
-	if (getenv("ETCD_MACHINES") && *getenv("ETCD_MACHINES"))
-		o->etcd_server = getenv("ETCD_MACHINES"), o->etcd_from_env = true;
-	if (getenv("ETCD_USERNAME"))
-		o->etcd_username = getenv("ETCD_USERNAME");
-	if (getenv("ETCD_PASSWORD"))
-		o->etcd_password = getenv("ETCD_PASSWORD");
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (a[0] != '-') {
-			fprintf(stderr, "kube2sky: unexpected argument \"%s\"\n", a);
-			return SKY_EINVAL;
-		}
-		a += a[1] == '-' ? 2 : 1;
-		char name[64];
-		size_t n = 0;
-		for (; a[n] && a[n] != '=' && n + 1 < sizeof name; n++)
-			name[n] = a[n] == '_' ? '-' : a[n];
-		name[n] = '\0';
-		const char *val = a[n] == '=' ? a + n + 1 : NULL;
-		const struct flag *f = NULL;
-		for (size_t j = 0; j < NFLAGS && !f; j++)
-			if (!strcmp(flags[j].name, name) || (flags[j].alias && !strcmp(flags[j].alias, name)) ||
-			    (!strcmp(name, "h") && !strcmp(flags[j].name, "help")))
-				f = &flags[j];
-		if (!f) {
-			fprintf(stderr, "kube2sky: unknown flag \"%s\" (see --help)\n", argv[i]);
-			return SKY_EINVAL;
-		}
-		if (!val)
-			val = f->type == F_BOOL ? "true" : (i + 1 < argc ? argv[++i] : NULL);
-		if (f->off == offsetof(struct opts, etcd_server))
-			o->etcd_from_env = false;
-		int bad = val ? set_flag(o, f, val) : 0;
-		if (!val || bad) {
-			if (!val)
-				fprintf(stderr, "kube2sky: flag needs an argument: -%s\n", f->name);
-			else
-				fprintf(stderr, "kube2sky: invalid value \"%s\" for flag -%s: %s\n", val,
-					f->name, bad == SKY_ERANGE ? "not whole seconds"
-					: f->type == F_DUR ? "not a duration (like 30s or 5m)"
-					: f->type == F_INT ? "not a whole number" : "not a boolean");
-			return SKY_EINVAL;
-		}
-	}
-	return 0;
-}
 
 static atomic_bool stopping;
 
@@ -238,6 +71,7 @@ struct run {
 	struct cache *cache;
 	struct writer *w;
 	struct etcd_client *etcd;
+	struct elect *el;            /* the writer election (NULL on v2: always leads) */
 	struct translate_opts topts;
 	struct informer *inf[CACHE_NKINDS];
 	struct strmap *retry;        /* service -> struct retry */
@@ -247,6 +81,7 @@ struct run {
 	unsigned long seen_requests; /* etcd_request_count already added to stats */
 	pthread_mutex_t mu;
 	bool loaded, first_done, etcd_ok, need_gc;
+	bool ready;                  /* /readyz said ok once (it stays ok) */
 	bool marker_due;             /* a full sync finished: write the zone marker */
 	int64_t synced_at;           /* unix seconds of the last full sync */
 	int64_t marker_retry_at;     /* monotonic ms */
@@ -394,8 +229,9 @@ static int sync_one(struct run *r, const char *svc, int64_t since)
 			  writes, nrec);
 		return 0;
 	}
-	if (connectivity_error(rc) && !etcd_answers(r)) {
-		cache_mark_since(r->cache, svc, since);
+	if ((rc == SKY_ECONFLICT && elect_refused(r->el)) ||
+	    (connectivity_error(rc) && !etcd_answers(r))) {
+		cache_mark_since(r->cache, svc, since); /* refused: the fence, not this service */
 		return rc;
 	}
 	/* etcd is up but refused this service's records (a request too large,
@@ -440,7 +276,7 @@ static int sync_batch(struct run *r, char **keys, const int64_t *since, int n)
 	}
 	if (!rc)
 		rc = frc;
-	int lrc = writer_load(r->w); /* the view is ahead of etcd now */
+	int lrc = rc == SKY_ECONFLICT && elect_refused(r->el) ? rc : writer_load(r->w);
 	account(r);
 	if (lrc || (connectivity_error(rc) && !etcd_answers(r))) {
 		for (int i = 0; i < n; i++)
@@ -532,6 +368,11 @@ static void mark_service(void *arg, const char *svc)
 
 static void etcd_failed(struct run *r, int rc)
 {
+	if (rc == SKY_ECONFLICT && elect_refused(r->el)) {
+		log_warn("writer", "a fenced write was refused: no longer the leader, writing nothing");
+		r->loaded = false;
+		return;
+	}
 	set_etcd(r, false, rc);
 	r->loaded = false;
 	int d = r->etcd_backoff ? r->etcd_backoff * 2 : 500;
@@ -565,6 +406,8 @@ static void write_marker(struct run *r)
 		return;
 	}
 	rc = etcd_put(r->etcd, key, val, 0);
+	if (rc == SKY_ECONFLICT)
+		elect_refused(r->el);
 	if (rc) {
 		r->marker_retry_at = now_ms() + 5000;
 		log_warn("writer", "cannot write the zone marker, retrying in 5 s; skydns keeps SkyDNS "
@@ -616,6 +459,14 @@ static void make_marker_id(char out[MARKER_ID_LEN + 1])
 static void writer_step(struct run *r)
 {
 	kstats_queue(r->stats, cache_queue_len(r->cache)); /* also while etcd is away */
+	bool fresh;
+	if (!elect_fence(r->el, r->etcd, &fresh)) {
+		r->loaded = false; /* following: caches warm, nothing written */
+		cache_wait(r->cache, 100);
+		return;
+	}
+	if (fresh)
+		r->loaded = false; /* just elected: a fresh view, then every service */
 	if (!r->loaded) {
 		if (now_ms() < r->etcd_backoff_until) {
 			cache_wait(r->cache, 100);
@@ -695,7 +546,9 @@ static int readyz(void *arg, char **body, size_t *len, const char **ctype)
 	struct run *r = arg;
 	char msg[2048] = "", api[600];
 	pthread_mutex_lock(&r->mu);
-	bool ok = r->first_done;
+	/* With an election a follower is ready once its caches synced. */
+	bool ok = r->ready = r->first_done || r->ready ||
+			     (r->el && !elect_leading(r->el) && cache_synced(r->cache));
 	if (!r->etcd_ok)
 		snprintf(msg, sizeof msg, "etcd: %s\n", r->etcd_err[0] ? r->etcd_err : "not reached yet");
 	pthread_mutex_unlock(&r->mu);
@@ -785,10 +638,11 @@ static void *shutdown_guard(void *arg)
 	return NULL;
 }
 
-static int open_etcd(struct opts *o, struct etcd_client **out)
+/* *eo (pointing at static storage) is kept for the election's client. */
+static int open_etcd(struct opts *o, struct etcd_client **out, struct etcd_opts *eo_out)
 {
 	static char buf[4096];
-	const char *machines[MAX_MACHINES];
+	static const char *machines[MAX_MACHINES];
 	int n = 0;
 	snprintf(buf, sizeof buf, "%s", o->etcd_server);
 	for (char *save, *tok = strtok_r(buf, ",", &save); tok && n < MAX_MACHINES; tok = strtok_r(NULL, ",", &save))
@@ -799,6 +653,7 @@ static int open_etcd(struct opts *o, struct etcd_client **out)
 		.tls_pem = o->etcd_certfile, .tls_key = o->etcd_keyfile, .username = o->etcd_username,
 		.password = o->etcd_password,
 	};
+	*eo_out = eo;
 	int rc = etcd_new(&eo, out);
 	if (rc) {
 		char shown[1024];
@@ -902,6 +757,7 @@ static int run_daemon(struct run *r, struct kapi *api)
 		httpd_stop(hm);
 	for (int k = 0; k < CACHE_NKINDS; k++)
 		informer_join(r->inf[k]);
+	elect_stop(r->el); /* revokes the lease: a follower leads at once */
 	log_info("kube2sky", "stopped");
 	return bad ? 1 : 0;
 }
@@ -952,10 +808,10 @@ static int check_listeners(const struct opts *o)
 int main(int argc, char **argv)
 {
 	struct opts o = {0};
-	if (parse_args(&o, argc, argv))
+	if (opts_parse(&o, argc, argv))
 		return 2;
 	if (o.help) {
-		usage(stdout);
+		opts_usage(stdout);
 		return 0;
 	}
 	if (o.version) {
@@ -990,11 +846,19 @@ int main(int argc, char **argv)
 	log_info("kube2sky", "starting domain=%s api=%s credentials=%s etcd=%s%s", zone, kc.server,
 		 kc.source, etcd_shown, o.etcd3 ? " (v3)" : " (v2)");
 	kapi_config_clear(&kc);
-	if (rc || open_etcd(&o, &r.etcd) || cache_new(&r.cache) || writer_new(r.etcd, &r.topts, &r.w) ||
+	struct etcd_opts eo;
+	if (rc || open_etcd(&o, &r.etcd, &eo) || cache_new(&r.cache) || writer_new(r.etcd, &r.topts, &r.w) ||
 	    !(r.retry = strmap_new(free)) || !(r.skipped = strmap_new(free)) || !(r.stats = kstats_new(o.metrics_ns, o.metrics_sub)))
 		return 2;
 	pthread_mutex_init(&r.mu, NULL);
 	struct metrics *reg = kstats_registry(r.stats);
+	if (o.etcd3 && o.leader_ttl_s < 1) {
+		fprintf(stderr, "kube2sky: invalid value for flag -leader-ttl: at least 1s\n");
+		return 2;
+	}
+	if (elect_start(&eo, o.path_prefix, zone, r.marker_id, (unsigned)o.leader_ttl_s, &stopping,
+			reg, &r.el))
+		return 2;
 	metrics_add_gauge_fn(reg, "api_connected",
 			     "1 while every watch of the API server is connected.", gauge_api, &r);
 	metrics_add_gauge_fn(reg, "etcd_connected", "1 while etcd answers kube2sky's writes.",
