@@ -459,11 +459,11 @@ static void make_marker_id(char out[MARKER_ID_LEN + 1])
 static void writer_step(struct run *r)
 {
 	kstats_queue(r->stats, cache_queue_len(r->cache)); /* also while etcd is away */
-	bool fresh;
-	if (!elect_fence(r->el, r->etcd, &fresh)) {
-		r->loaded = false; /* following: caches warm, nothing written */
-		cache_wait(r->cache, 100);
-		return;
+	bool fresh, leading = elect_fence(r->el, r->etcd, &fresh);
+	if (fresh && r->marker_at[0] && !r->marker_due) {
+		/* elected again (the lease was lost): was the store wiped meanwhile? */
+		r->marker_check_at = 0;
+		check_marker(r);
 	}
 	if (fresh)
 		r->loaded = false; /* just elected: a fresh view, then every service */
@@ -483,6 +483,11 @@ static void writer_step(struct run *r)
 		r->loaded = r->need_gc = true;
 		r->next_resync = now_ms() + (int64_t)r->o->resync_s * 1000;
 		cache_mark_all(r->cache);
+	}
+	if (!leading) {
+		/* following: caches warm, etcd read (and its errors reported), nothing written */
+		cache_wait(r->cache, 100);
+		return;
 	}
 	if (!cache_synced(r->cache)) {
 		cache_wait(r->cache, 200);
@@ -546,9 +551,10 @@ static int readyz(void *arg, char **body, size_t *len, const char **ctype)
 	struct run *r = arg;
 	char msg[2048] = "", api[600];
 	pthread_mutex_lock(&r->mu);
-	/* With an election a follower is ready once its caches synced. */
+	/* With an election a follower is ready once its caches synced and it
+	 * has read etcd (it could take over). */
 	bool ok = r->ready = r->first_done || r->ready ||
-			     (r->el && !elect_leading(r->el) && cache_synced(r->cache));
+			     (r->el && r->etcd_ok && !elect_leading(r->el) && cache_synced(r->cache));
 	if (!r->etcd_ok)
 		snprintf(msg, sizeof msg, "etcd: %s\n", r->etcd_err[0] ? r->etcd_err : "not reached yet");
 	pthread_mutex_unlock(&r->mu);
