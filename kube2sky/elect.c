@@ -29,6 +29,7 @@ struct elect {
 	uint64_t lease;           /* mu: the lease the leader key is on while leading */
 	uint64_t refused;         /* mu: a lease the writer saw refused (0 = none) */
 	uint64_t fenced;          /* writer thread only: its client's fence lease */
+	uint64_t held;            /* the lease still led on at stop (elect_stop revokes it) */
 	char following[64];       /* election thread only: the leader last logged */
 };
 
@@ -99,15 +100,18 @@ static void lead(struct elect *e, uint64_t lease)
 		}
 		nap(e, 50);
 	}
+	if (!why) {
+		/* Stopping: still the leader until the writer has finished the
+		 * batch in flight (revoking now would fail its later txns and
+		 * leave a service half written); elect_stop revokes. */
+		e->held = lease;
+		return;
+	}
 	set_role(e, false, 0);
-	if (why)
-		log_warn("elect", "stepped down: %s key=%s lease=%" PRIx64, why, e->key, lease);
+	log_warn("elect", "stepped down: %s key=%s lease=%" PRIx64, why, e->key, lease);
 	/* Gone or not, revoking removes the leader key if it is still ours:
 	 * a follower takes over at once instead of after the TTL. */
-	int rc = etcd_lease_revoke(e->etcd, lease);
-	if (!why)
-		log_info("elect", "leader lease revoked for a fast hand-over key=%s: %s", e->key,
-			 rc == 0 ? "ok" : err_str(rc));
+	etcd_lease_revoke(e->etcd, lease);
 }
 
 /* Campaign: CREATE(key) == 0 -> put key=id on a fresh lease. */
@@ -220,6 +224,13 @@ void elect_stop(struct elect *e)
 		return;
 	if (e->started)
 		pthread_join(e->th, NULL);
+	if (e->held) {
+		/* The writer has stopped: hand over at once instead of after the TTL. */
+		int rc = etcd_lease_revoke(e->etcd, e->held);
+		set_role(e, false, 0);
+		log_info("elect", "leader lease revoked for a fast hand-over key=%s: %s", e->key,
+			 rc == 0 ? "ok" : err_str(rc));
+	}
 	etcd_free(e->etcd);
 	pthread_mutex_destroy(&e->mu);
 	free(e);

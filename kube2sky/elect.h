@@ -9,7 +9,8 @@
  * expired, revoked, deleted) to campaign again. It steps down when the
  * lease is gone, when keepalives fail for longer than the lease lasts, or
  * when the writer reports a refused fenced write (elect_refused). On stop
- * it revokes its lease, so a follower takes over at once.
+ * it revokes its lease (elect_stop, after the writer stopped), so a
+ * follower takes over at once.
  *
  * The writer thread asks elect_fence() before each step: it sets the
  * writer's client fence (etcd_set_fence: LEASE(leader) == lease) on every

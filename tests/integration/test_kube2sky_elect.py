@@ -284,3 +284,20 @@ def test_etcd_member_killed_during_updates(env):
     env.api.state.apply(svc_obj("late", ip="10.96.5.5"))
     wait_answer(s, "late.default.svc.cluster.local.", "A", ["10.96.5.5"], timeout=20)
     assert metric(k, "leader") == 1
+
+
+def test_sigterm_leader_hands_over_at_once(env):
+    """SIGTERM: the leader finishes its writes, exits 0 and revokes its lease,
+    so the follower leads after one poll, well before the TTL runs out."""
+    a, b = env.k2s(), env.k2s()
+    a.wait_ready()
+    b.wait_ready()
+    leader = wait_one_leader([a, b], 10)
+    other = b if leader is a else a
+    t0 = time.monotonic()
+    assert leader.stop() == 0
+    wait_until(lambda: metric(other, "leader") == 1, TTL + 4, interval=0.05, what="the other leads")
+    took = time.monotonic() - t0
+    assert "leader lease revoked for a fast hand-over" in leader.logs()
+    assert took < TTL - 0.5, took
+    print(f"hand-over after SIGTERM: {took:.1f} s (TTL {TTL} s)")
