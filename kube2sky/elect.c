@@ -26,6 +26,7 @@ struct elect {
 	bool started;
 	pthread_mutex_t mu;
 	bool leading;             /* mu */
+	bool follows;             /* mu: another kube2sky's leader key was seen */
 	uint64_t lease;           /* mu: the lease the leader key is on while leading */
 	uint64_t refused;         /* mu: a lease the writer saw refused (0 = none) */
 	uint64_t fenced;          /* writer thread only: its client's fence lease */
@@ -55,6 +56,8 @@ static void set_role(struct elect *e, bool leading, uint64_t lease)
 	pthread_mutex_lock(&e->mu);
 	e->leading = leading;
 	e->lease = leading ? lease : 0;
+	if (leading)
+		e->follows = false;
 	if (!leading)
 		e->refused = 0;
 	pthread_mutex_unlock(&e->mu);
@@ -158,6 +161,9 @@ static void *elect_main(void *arg)
 		if (rc == 0 && strcmp(v, e->following) != 0) {
 			log_info("elect", "following %s key=%s", v, e->key);
 			snprintf(e->following, sizeof e->following, "%s", v);
+			pthread_mutex_lock(&e->mu);
+			e->follows = strcmp(v, e->id) != 0;
+			pthread_mutex_unlock(&e->mu);
 		} else if (rc && !warned) {
 			log_warn("elect", "cannot read the leader key, retrying: %s etcd=%s",
 				 err_str(rc), etcd_last_error(e->etcd));
@@ -271,4 +277,14 @@ bool elect_leading(struct elect *e)
 	bool l = e->leading;
 	pthread_mutex_unlock(&e->mu);
 	return l;
+}
+
+bool elect_following(struct elect *e)
+{
+	if (!e)
+		return false;
+	pthread_mutex_lock(&e->mu);
+	bool f = e->follows && !e->leading;
+	pthread_mutex_unlock(&e->mu);
+	return f;
 }

@@ -52,5 +52,8 @@ bool elect_refused(struct elect *e);
 
 /* For /readyz and the gauge. */
 bool elect_leading(struct elect *e);
+/* True while another kube2sky is seen to lead (not before the first look,
+ * so a lone kube2sky is not ready before its first sync). */
+bool elect_following(struct elect *e);
 
 #endif

@@ -551,10 +551,10 @@ static int readyz(void *arg, char **body, size_t *len, const char **ctype)
 	struct run *r = arg;
 	char msg[2048] = "", api[600];
 	pthread_mutex_lock(&r->mu);
-	/* With an election a follower is ready once its caches synced and it
-	 * has read etcd (it could take over). */
+	/* With an election a follower (another kube2sky leads) is ready once
+	 * its caches synced and it has read etcd (it could take over). */
 	bool ok = r->ready = r->first_done || r->ready ||
-			     (r->el && r->etcd_ok && !elect_leading(r->el) && cache_synced(r->cache));
+			     (r->etcd_ok && elect_following(r->el) && cache_synced(r->cache));
 	if (!r->etcd_ok)
 		snprintf(msg, sizeof msg, "etcd: %s\n", r->etcd_err[0] ? r->etcd_err : "not reached yet");
 	pthread_mutex_unlock(&r->mu);
