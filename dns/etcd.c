@@ -43,6 +43,7 @@ void etcd_free(struct etcd_client *c)
 	free(c->username);
 	free(c->password);
 	free(c->token);
+	free(c->fence_key);
 	if (c->easy)
 		curl_easy_cleanup(c->easy);
 	free(c);
@@ -664,6 +665,19 @@ int etcd_txn(struct etcd_client *c, const struct etcd_cmp *cmps, size_t ncmp,
 		return SKY_ENOTSUP;
 	}
 	return etcd_v3_txn(c, cmps, ncmp, ops, nops, revision);
+}
+
+int etcd_set_fence(struct etcd_client *c, const char *key, uint64_t lease)
+{
+	if (!c->v3)
+		return key ? SKY_ENOTSUP : 0;
+	char *k = key ? strdup(key) : NULL;
+	if (key && !k)
+		return SKY_ENOMEM;
+	free(c->fence_key);
+	c->fence_key = k;
+	c->fence_lease = key ? lease : 0;
+	return 0;
 }
 
 int etcd_txn_limit(const struct etcd_client *c)

@@ -101,6 +101,7 @@ struct etcd_op {
 	const char *key;
 	const char *value;
 	bool below;
+	uint64_t lease; /* a put: attach the key to this v3 lease (0 = none) */
 };
 
 /* Apply ops in order. v3: in as few /v3/kv/txn requests as the
@@ -130,7 +131,7 @@ int etcd_batch(struct etcd_client *c, const struct etcd_op *ops, size_t n, size_
  * transactions: callers keep their key-by-key path there), other codes on
  * error. *revision (may be NULL) gets the store revision after the txn: the
  * new one on success, the current one on a conflict. */
-enum etcd_cmp_target { ETCD_CMP_MOD, ETCD_CMP_CREATE, ETCD_CMP_VERSION };
+enum etcd_cmp_target { ETCD_CMP_MOD, ETCD_CMP_CREATE, ETCD_CMP_VERSION, ETCD_CMP_LEASE };
 enum etcd_cmp_result { ETCD_CMP_EQUAL, ETCD_CMP_LESS };
 struct etcd_cmp {
 	const char *key;
@@ -141,6 +142,16 @@ struct etcd_cmp {
 };
 int etcd_txn(struct etcd_client *c, const struct etcd_cmp *cmps, size_t ncmp,
 	     const struct etcd_op *ops, size_t nops, uint64_t *revision);
+
+/* A write fence (v3; SKY_ENOTSUP on v2): while set, every write this
+ * client makes (etcd_put, etcd_delete, etcd_put_lease, each txn of
+ * etcd_batch, etcd_txn) carries the compare LEASE(key) == lease, so it lands
+ * only while `key` is still attached to `lease` (an elected writer's leader
+ * key: a writer that lost its lease writes nothing). A failed fence is
+ * SKY_ECONFLICT with nothing written (etcd_batch: that txn and the rest).
+ * Plain puts and deletes become one-op txns while fenced. key NULL clears.
+ * Copies key; SKY_ENOMEM. */
+int etcd_set_fence(struct etcd_client *c, const char *key, uint64_t lease);
 
 /* The current txn size limit (ops per /v3/kv/txn). */
 int etcd_txn_limit(const struct etcd_client *c);

@@ -33,6 +33,8 @@ struct etcd_client {
 	bool auth_off; /* v3: the server said auth is not enabled; go without */
 	int txn_limit; /* v3: ops per txn (etcd_batch); halved on "too many operations" */
 	unsigned long requests; /* requests sent (etcd_request_count) */
+	char *fence_key;        /* v3 write fence (etcd_set_fence), NULL = none */
+	uint64_t fence_lease;
 	CURL *easy;  /* reused for plain requests */
 	char err[512];
 };

@@ -418,12 +418,26 @@ static int lease_grant(struct etcd_client *c, unsigned ttl, char *id, size_t cap
 	return rc;
 }
 
+static int txn_post(struct etcd_client *c, const struct etcd_cmp *cmps, size_t ncmp,
+		    const struct etcd_op *ops, size_t nops, uint64_t *revision, int *why);
+
+/* A write while fenced (etcd_set_fence): one op in a txn guarded by the
+ * fence, so it lands only while the fence holds. */
+static int fenced_op(struct etcd_client *c, const char *key, const char *value, uint64_t lease)
+{
+	struct etcd_op op = { .key = key, .value = value, .lease = lease };
+	int why;
+	return txn_post(c, NULL, 0, &op, 1, NULL, &why);
+}
+
 int etcd_v3_put(struct etcd_client *c, const char *key, const char *value, unsigned ttl)
 {
 	char lease[32] = "";
 	int rc = ttl ? lease_grant(c, ttl, lease, sizeof lease) : 0;
 	if (rc != 0)
 		return rc;
+	if (c->fence_key)
+		return fenced_op(c, key, value, lease[0] ? strtoull(lease, NULL, 10) : 0);
 	cJSON *req = cJSON_CreateObject();
 	if (!req || !add_b64(req, "key", key, strlen(key)) ||
 	    !add_b64(req, "value", value, strlen(value)) ||
@@ -441,6 +455,8 @@ int etcd_v3_put(struct etcd_client *c, const char *key, const char *value, unsig
 
 int etcd_v3_delete(struct etcd_client *c, const char *key)
 {
+	if (c->fence_key)
+		return fenced_op(c, key, NULL, 0);
 	cJSON *req = cJSON_CreateObject();
 	if (!req || !add_b64(req, "key", key, strlen(key))) {
 		cJSON_Delete(req);
@@ -484,6 +500,8 @@ static cJSON *txn_op(const struct etcd_op *o)
 		ok = op && add_b64(op, "key", o->key, strlen(o->key));
 		if (ok && o->value)
 			ok = add_b64(op, "value", o->value, strlen(o->value));
+		if (ok && o->value && o->lease)
+			ok = add_u64(op, "lease", o->lease);
 	}
 	if (!ok) {
 		cJSON_Delete(item);
@@ -520,19 +538,14 @@ static enum txn_refusal txn_refused(const struct etcd_resp *r)
 	return strstr(r->body.data, "request is too large") ? TXN_TOO_LARGE : TXN_OK;
 }
 
-/* One txn of n ops; *why says when etcd refused it for its size. */
+/* One txn of n ops (under the fence, if any); *why says when etcd
+ * refused it for its size. */
 static int txn_once(struct etcd_client *c, const struct etcd_op *ops, size_t n,
 		    enum txn_refusal *why)
 {
-	cJSON *req = txn_req(ops, n);
-	if (!req)
-		return SKY_ENOMEM;
-	struct etcd_resp r = { 0 };
-	int rc = v3_post(c, "/v3/kv/txn", req, &r);
-	*why = rc == 0 ? txn_refused(&r) : TXN_OK;
-	if (rc == 0 && r.status != 200)
-		rc = v3_fail(c, &r, ops[0].key);
-	etcd_resp_free(&r);
+	int w = TXN_OK;
+	int rc = txn_post(c, NULL, 0, ops, n, NULL, &w);
+	*why = (enum txn_refusal)w;
 	return rc;
 }
 
@@ -567,8 +580,9 @@ int etcd_v3_batch(struct etcd_client *c, const struct etcd_op *ops, size_t n, si
 
 static bool add_cmp(cJSON *arr, const struct etcd_cmp *cmp)
 {
-	static const char *const target[] = { "MOD", "CREATE", "VERSION" };
-	static const char *const field[] = { "mod_revision", "create_revision", "version" };
+	static const char *const target[] = { "MOD", "CREATE", "VERSION", "LEASE" };
+	static const char *const field[] = { "mod_revision", "create_revision", "version",
+					     "lease" };
 	cJSON *o = cJSON_CreateObject();
 	if (!o || !cJSON_AddItemToArray(arr, o)) {
 		cJSON_Delete(o);
@@ -604,7 +618,7 @@ char *etcd_v3_txn_body(const struct etcd_cmp *cmps, size_t ncmp, const struct et
 	cJSON *arr = req ? cJSON_AddArrayToObject(req, "compare") : NULL;
 	bool ok = arr != NULL;
 	for (size_t i = 0; i < ncmp && ok; i++)
-		ok = cmps[i].target <= ETCD_CMP_VERSION && add_cmp(arr, &cmps[i]);
+		ok = cmps[i].target <= ETCD_CMP_LEASE && add_cmp(arr, &cmps[i]);
 	char *out = ok ? cJSON_PrintUnformatted(req) : NULL;
 	cJSON_Delete(req);
 	return out;
@@ -625,6 +639,56 @@ int etcd_v3_parse_txn(const char *body, size_t len, bool *succeeded, uint64_t *r
 	return 0;
 }
 
+/* The compares plus the fence's LEASE(key) == lease, when one is set. */
+static struct etcd_cmp *fence_cmps(const struct etcd_client *c, const struct etcd_cmp *cmps,
+				   size_t ncmp, size_t *n)
+{
+	struct etcd_cmp *all = malloc((ncmp + 1) * sizeof *all);
+	if (!all)
+		return NULL;
+	if (ncmp)
+		memcpy(all, cmps, ncmp * sizeof *all);
+	*n = ncmp;
+	if (c->fence_key)
+		all[(*n)++] = (struct etcd_cmp){ .key = c->fence_key, .target = ETCD_CMP_LEASE,
+						 .result = ETCD_CMP_EQUAL, .value = c->fence_lease };
+	return all;
+}
+
+/* Send one guarded txn: 0, SKY_ECONFLICT (a compare or the fence failed),
+ * an HTTP refusal (*why = TXN_TOO_MANY / TXN_TOO_LARGE for its size) or a
+ * transport error. */
+static int txn_post(struct etcd_client *c, const struct etcd_cmp *cmps, size_t ncmp,
+		    const struct etcd_op *ops, size_t nops, uint64_t *revision, int *why)
+{
+	size_t n = 0;
+	struct etcd_cmp *all = fence_cmps(c, cmps, ncmp, &n);
+	char *body = all ? etcd_v3_txn_body(all, n, ops, nops) : NULL;
+	free(all);
+	if (!body)
+		return SKY_ENOMEM;
+	struct etcd_resp r = { 0 };
+	int rc = etcd_request(c, "POST", "/v3/kv/txn", body, &r);
+	free(body);
+	bool ok = false;
+	uint64_t rev = 0;
+	*why = rc == 0 ? (int)txn_refused(&r) : TXN_OK;
+	if (rc == 0 && r.status != 200) {
+		rc = v3_fail(c, &r, nops ? ops[0].key : "txn");
+	} else if (rc == 0 && etcd_v3_parse_txn(r.body.data, r.body.len, &ok, &rev) != 0) {
+		etcd_set_error(c, "%s: unparsable txn reply", c->shown[c->cur]);
+		rc = SKY_EPROTO;
+	} else if (rc == 0 && !ok) {
+		etcd_set_error(c, "%s: txn compare failed at revision %" PRIu64 "%s",
+			       c->shown[c->cur], rev, c->fence_key ? " (fenced write)" : "");
+		rc = SKY_ECONFLICT;
+	}
+	if (revision && (rc == 0 || rc == SKY_ECONFLICT))
+		*revision = rev;
+	etcd_resp_free(&r);
+	return rc;
+}
+
 int etcd_v3_txn(struct etcd_client *c, const struct etcd_cmp *cmps, size_t ncmp,
 		const struct etcd_op *ops, size_t nops, uint64_t *revision)
 {
@@ -633,31 +697,9 @@ int etcd_v3_txn(struct etcd_client *c, const struct etcd_cmp *cmps, size_t ncmp,
 		etcd_set_error(c, "txn: key %s given twice", ops[dup].key);
 		return SKY_EINVAL;
 	}
-	char *body = etcd_v3_txn_body(cmps, ncmp, ops, nops);
-	if (!body)
-		return SKY_ENOMEM;
-	struct etcd_resp r = { 0 };
-	int rc = etcd_request(c, "POST", "/v3/kv/txn", body, &r);
-	free(body);
-	bool ok = false;
-	uint64_t rev = 0;
-	if (rc == 0 && r.status != 200) {
-		bool big = txn_refused(&r) != TXN_OK;
-		rc = v3_fail(c, &r, "txn");
-		if (big)
-			rc = SKY_ERANGE;
-	} else if (rc == 0 && etcd_v3_parse_txn(r.body.data, r.body.len, &ok, &rev) != 0) {
-		etcd_set_error(c, "%s: unparsable txn reply", c->shown[c->cur]);
-		rc = SKY_EPROTO;
-	} else if (rc == 0 && !ok) {
-		etcd_set_error(c, "%s: txn compare failed at revision %" PRIu64, c->shown[c->cur],
-			       rev);
-		rc = SKY_ECONFLICT;
-	}
-	if (revision && (rc == 0 || rc == SKY_ECONFLICT))
-		*revision = rev;
-	etcd_resp_free(&r);
-	return rc;
+	int why = TXN_OK;
+	int rc = txn_post(c, cmps, ncmp, ops, nops, revision, &why);
+	return why != TXN_OK ? SKY_ERANGE : rc;
 }
 
 /* ------------------------------------------------------------ watch */
@@ -915,6 +957,8 @@ int etcd_put_lease(struct etcd_client *c, const char *key, const char *value, ui
 {
 	if (!c->v3)
 		return SKY_EINVAL;
+	if (c->fence_key)
+		return fenced_op(c, key, value, lease);
 	cJSON *req = cJSON_CreateObject();
 	if (!req || !add_b64(req, "key", key, strlen(key)) ||
 	    !add_b64(req, "value", value, strlen(value)) || (lease && !add_u64(req, "lease", lease))) {

@@ -88,6 +88,24 @@ bool marker_is_path(const char *path)
 	return strncmp(path, MARKER_DIR, n) == 0 && (path[n] == '\0' || path[n] == '/');
 }
 
+bool marker_is_key(const char *path)
+{
+	size_t n = strlen(MARKER_DIR);
+	return marker_is_path(path) && path[n] == '/' && path[n + 1] &&
+	       !strchr(path + n + 1, '/');
+}
+
+int marker_leader_key(const char *prefix, const char *zone, char *out, size_t cap)
+{
+	int n = marker_key(prefix, zone, out, cap);
+	if (n < 0)
+		return n;
+	if ((size_t)n + sizeof "/leader" > cap)
+		return SKY_ERANGE;
+	memcpy(out + n, "/leader", sizeof "/leader");
+	return n + (int)sizeof "/leader" - 1;
+}
+
 /* Copy a string member into dst (cap bytes); absent is "". */
 static int member_str(const cJSON *root, const char *name, char *dst, size_t cap)
 {

@@ -50,4 +50,14 @@ int marker_parse(const char *path, const char *json, size_t len, struct marker *
 /* Is path a marker's ("kube2sky" or below)? Such keys are never records. */
 bool marker_is_path(const char *path);
 
+/* Is path a marker itself ("kube2sky/<zone>", one component)? Keys below
+ * one ("kube2sky/cluster.local/leader", kube2sky's election) are
+ * kube2sky's own: neither records nor markers, the mirror skips them. */
+bool marker_is_key(const char *path);
+
+/* The etcd key kube2sky replicas elect their writer on, next to the
+ * zone's marker: "/skydns/kube2sky/cluster.local/leader". Returns its
+ * length, SKY_EINVAL or SKY_ERANGE as marker_key. */
+int marker_leader_key(const char *prefix, const char *zone, char *out, size_t cap);
+
 #endif

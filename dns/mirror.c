@@ -263,6 +263,8 @@ static int load_kv(void *arg, const struct etcd_kv *kv)
 	}
 	/* The live table and marks are only written by this thread: reading
 	 * them unlocked here is safe, and lets a relist not re-log bad keys. */
+	if (marker_is_path(path) && !marker_is_key(path))
+		return 0; /* kube2sky's own (its leader key) */
 	if (marker_is_path(path)) {
 		struct mark mk;
 		if (mark_make(path, kv, marks_get(&ld->m->marks, path), &mk) != 0)
@@ -284,7 +286,8 @@ static int on_event(void *arg, const struct etcd_event *ev, bool last)
 	bool put = ev->type == ETCD_EV_PUT;
 	bool is_cfg = path && strcmp(path, "config") == 0;
 	bool is_mark = path && marker_is_path(path);
-	if (is_mark && put && mark_make(path, &ev->kv, marks_get(&m->marks, path), &mk) != 0)
+	bool is_own = is_mark && !marker_is_key(path); /* kube2sky's leader key */
+	if (is_mark && !is_own && put && mark_make(path, &ev->kv, marks_get(&m->marks, path), &mk) != 0)
 		return SKY_ENOMEM;
 	if (path && put && *path && !is_cfg && !is_mark &&
 	    !(e = make_entry(m, path, &ev->kv, table_get(&m->tab, path))))
@@ -294,6 +297,8 @@ static int on_event(void *arg, const struct etcd_event *ev, bool last)
 		/* outside the prefix: cannot happen with a prefix watch */
 	} else if (is_cfg) {
 		rc = set_config_json(m, put ? ev->kv.value : NULL, ev->kv.value_len);
+	} else if (is_own) {
+		/* neither a record nor a marker */
 	} else if (put && is_mark) {
 		bool valid = !mk.bad;
 		rc = marks_put(&m->marks, &mk, true);

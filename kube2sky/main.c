@@ -24,6 +24,7 @@
 
 #include "cache.h"
 #include "config.h"
+#include "elect.h"
 #include "err.h"
 #include "etcd.h"
 #include "httpd.h"
@@ -70,6 +71,7 @@ struct run {
 	struct cache *cache;
 	struct writer *w;
 	struct etcd_client *etcd;
+	struct elect *el;            /* the writer election (NULL on v2: always leads) */
 	struct translate_opts topts;
 	struct informer *inf[CACHE_NKINDS];
 	struct strmap *retry;        /* service -> struct retry */
@@ -79,6 +81,7 @@ struct run {
 	unsigned long seen_requests; /* etcd_request_count already added to stats */
 	pthread_mutex_t mu;
 	bool loaded, first_done, etcd_ok, need_gc;
+	bool ready;                  /* /readyz said ok once (it stays ok) */
 	bool marker_due;             /* a full sync finished: write the zone marker */
 	int64_t synced_at;           /* unix seconds of the last full sync */
 	int64_t marker_retry_at;     /* monotonic ms */
@@ -226,8 +229,9 @@ static int sync_one(struct run *r, const char *svc, int64_t since)
 			  writes, nrec);
 		return 0;
 	}
-	if (connectivity_error(rc) && !etcd_answers(r)) {
-		cache_mark_since(r->cache, svc, since);
+	if ((rc == SKY_ECONFLICT && elect_refused(r->el)) ||
+	    (connectivity_error(rc) && !etcd_answers(r))) {
+		cache_mark_since(r->cache, svc, since); /* refused: the fence, not this service */
 		return rc;
 	}
 	/* etcd is up but refused this service's records (a request too large,
@@ -272,7 +276,7 @@ static int sync_batch(struct run *r, char **keys, const int64_t *since, int n)
 	}
 	if (!rc)
 		rc = frc;
-	int lrc = writer_load(r->w); /* the view is ahead of etcd now */
+	int lrc = rc == SKY_ECONFLICT && elect_refused(r->el) ? rc : writer_load(r->w);
 	account(r);
 	if (lrc || (connectivity_error(rc) && !etcd_answers(r))) {
 		for (int i = 0; i < n; i++)
@@ -364,6 +368,11 @@ static void mark_service(void *arg, const char *svc)
 
 static void etcd_failed(struct run *r, int rc)
 {
+	if (rc == SKY_ECONFLICT && elect_refused(r->el)) {
+		log_warn("writer", "a fenced write was refused: no longer the leader, writing nothing");
+		r->loaded = false;
+		return;
+	}
 	set_etcd(r, false, rc);
 	r->loaded = false;
 	int d = r->etcd_backoff ? r->etcd_backoff * 2 : 500;
@@ -397,6 +406,8 @@ static void write_marker(struct run *r)
 		return;
 	}
 	rc = etcd_put(r->etcd, key, val, 0);
+	if (rc == SKY_ECONFLICT)
+		elect_refused(r->el);
 	if (rc) {
 		r->marker_retry_at = now_ms() + 5000;
 		log_warn("writer", "cannot write the zone marker, retrying in 5 s; skydns keeps SkyDNS "
@@ -448,6 +459,14 @@ static void make_marker_id(char out[MARKER_ID_LEN + 1])
 static void writer_step(struct run *r)
 {
 	kstats_queue(r->stats, cache_queue_len(r->cache)); /* also while etcd is away */
+	bool fresh, leading = elect_fence(r->el, r->etcd, &fresh);
+	if (fresh && r->marker_at[0] && !r->marker_due) {
+		/* elected again (the lease was lost): was the store wiped meanwhile? */
+		r->marker_check_at = 0;
+		check_marker(r);
+	}
+	if (fresh)
+		r->loaded = false; /* just elected: a fresh view, then every service */
 	if (!r->loaded) {
 		if (now_ms() < r->etcd_backoff_until) {
 			cache_wait(r->cache, 100);
@@ -464,6 +483,11 @@ static void writer_step(struct run *r)
 		r->loaded = r->need_gc = true;
 		r->next_resync = now_ms() + (int64_t)r->o->resync_s * 1000;
 		cache_mark_all(r->cache);
+	}
+	if (!leading) {
+		/* following: caches warm, etcd read (and its errors reported), nothing written */
+		cache_wait(r->cache, 100);
+		return;
 	}
 	if (!cache_synced(r->cache)) {
 		cache_wait(r->cache, 200);
@@ -527,7 +551,10 @@ static int readyz(void *arg, char **body, size_t *len, const char **ctype)
 	struct run *r = arg;
 	char msg[2048] = "", api[600];
 	pthread_mutex_lock(&r->mu);
-	bool ok = r->first_done;
+	/* With an election a follower (another kube2sky leads) is ready once
+	 * its caches synced and it has read etcd (it could take over). */
+	bool ok = r->ready = r->first_done || r->ready ||
+			     (r->etcd_ok && elect_following(r->el) && cache_synced(r->cache));
 	if (!r->etcd_ok)
 		snprintf(msg, sizeof msg, "etcd: %s\n", r->etcd_err[0] ? r->etcd_err : "not reached yet");
 	pthread_mutex_unlock(&r->mu);
@@ -617,10 +644,11 @@ static void *shutdown_guard(void *arg)
 	return NULL;
 }
 
-static int open_etcd(struct opts *o, struct etcd_client **out)
+/* *eo (pointing at static storage) is kept for the election's client. */
+static int open_etcd(struct opts *o, struct etcd_client **out, struct etcd_opts *eo_out)
 {
 	static char buf[4096];
-	const char *machines[MAX_MACHINES];
+	static const char *machines[MAX_MACHINES];
 	int n = 0;
 	snprintf(buf, sizeof buf, "%s", o->etcd_server);
 	for (char *save, *tok = strtok_r(buf, ",", &save); tok && n < MAX_MACHINES; tok = strtok_r(NULL, ",", &save))
@@ -631,6 +659,7 @@ static int open_etcd(struct opts *o, struct etcd_client **out)
 		.tls_pem = o->etcd_certfile, .tls_key = o->etcd_keyfile, .username = o->etcd_username,
 		.password = o->etcd_password,
 	};
+	*eo_out = eo;
 	int rc = etcd_new(&eo, out);
 	if (rc) {
 		char shown[1024];
@@ -734,6 +763,7 @@ static int run_daemon(struct run *r, struct kapi *api)
 		httpd_stop(hm);
 	for (int k = 0; k < CACHE_NKINDS; k++)
 		informer_join(r->inf[k]);
+	elect_stop(r->el); /* revokes the lease: a follower leads at once */
 	log_info("kube2sky", "stopped");
 	return bad ? 1 : 0;
 }
@@ -822,11 +852,19 @@ int main(int argc, char **argv)
 	log_info("kube2sky", "starting domain=%s api=%s credentials=%s etcd=%s%s", zone, kc.server,
 		 kc.source, etcd_shown, o.etcd3 ? " (v3)" : " (v2)");
 	kapi_config_clear(&kc);
-	if (rc || open_etcd(&o, &r.etcd) || cache_new(&r.cache) || writer_new(r.etcd, &r.topts, &r.w) ||
+	struct etcd_opts eo;
+	if (rc || open_etcd(&o, &r.etcd, &eo) || cache_new(&r.cache) || writer_new(r.etcd, &r.topts, &r.w) ||
 	    !(r.retry = strmap_new(free)) || !(r.skipped = strmap_new(free)) || !(r.stats = kstats_new(o.metrics_ns, o.metrics_sub)))
 		return 2;
 	pthread_mutex_init(&r.mu, NULL);
 	struct metrics *reg = kstats_registry(r.stats);
+	if (o.etcd3 && o.leader_ttl_s < 1) {
+		fprintf(stderr, "kube2sky: invalid value for flag -leader-ttl: at least 1s\n");
+		return 2;
+	}
+	if (elect_start(&eo, o.path_prefix, zone, r.marker_id, (unsigned)o.leader_ttl_s, &stopping,
+			reg, &r.el))
+		return 2;
 	metrics_add_gauge_fn(reg, "api_connected",
 			     "1 while every watch of the API server is connected.", gauge_api, &r);
 	metrics_add_gauge_fn(reg, "etcd_connected", "1 while etcd answers kube2sky's writes.",

@@ -41,6 +41,7 @@ static const struct flag {
 	{"metrics-subsystem", NULL, F_STR, offsetof(struct opts, metrics_sub), "", "metric name prefix after the namespace", 0},
 	{"path-prefix", NULL, F_STR, offsetof(struct opts, path_prefix), "skydns", "etcd key prefix (SkyDNS's path prefix)", 0},
 	{"ttl", NULL, F_INT, offsetof(struct opts, ttl), "30", "record TTL in seconds", 0},
+	{"leader-ttl", NULL, F_DUR, offsetof(struct opts, leader_ttl_s), "10s", "etcd v3: lease TTL of the elected writer; a follower takes over within about this long after the leader dies (a bare number: seconds)", 1000},
 	{"resync-period", NULL, F_DUR, offsetof(struct opts, resync_s), "5m", "time between full re-reads of etcd (repairs lost keys; a bare number: seconds)", 1000},
 	{"watch-timeout", NULL, F_DUR, offsetof(struct opts, watch_timeout_s), "5m", "watch timeoutSeconds, randomised up to twice this (a bare number: seconds)", 1000},
 	{"watch-progress-timeout", NULL, F_DUR, offsetof(struct opts, progress_timeout_s), "2m", "time without a byte (event or bookmark) after which a watch is reconnected (0: off; a bare number: seconds)", 1000},

@@ -15,7 +15,7 @@ struct opts {
 	char *health_addr, *path_prefix, *sa_dir;
 	char *metrics_addr, *metrics_path, *metrics_ns, *metrics_sub;
 	bool etcd3, verbose, log_journal, help, version, etcd_from_env;
-	int ttl, resync_s, watch_timeout_s, progress_timeout_s, backoff_max_ms, shutdown_s;
+	int ttl, leader_ttl_s, resync_s, watch_timeout_s, progress_timeout_s, backoff_max_ms, shutdown_s;
 };
 
 /* Defaults, then ETCD_MACHINES/ETCD_USERNAME/ETCD_PASSWORD, then argv

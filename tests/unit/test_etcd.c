@@ -316,7 +316,7 @@ TEST(v3_txn_body_and_reply)
 		  .value = 9 },
 		{ .key = "/c", .target = ETCD_CMP_VERSION, .value = 2 },
 	};
-	struct etcd_op ops[] = { { "/a/x", "1", false }, { "/a", NULL, false }, { "/a", NULL, true } };
+	struct etcd_op ops[] = { { "/a/x", "1", false, 0 }, { "/a", NULL, false, 0 }, { "/a", NULL, true, 0 } };
 	char *body = etcd_v3_txn_body(cmps, 4, ops, 3);
 	CHECK(body != NULL);
 	CHECK(strstr(body, "\"compare\":[{\"key\":\"L2E=\",\"target\":\"MOD\",\"result\":\"EQUAL\","
@@ -341,6 +341,21 @@ TEST(v3_txn_body_and_reply)
 	CHECK(!ok);
 	CHECK_INT(rev, 12);
 	CHECK_INT(etcd_v3_parse_txn("nope", 4, &ok, &rev), SKY_EPARSE);
+}
+
+/* The write fence's compare (target LEASE, the ID under "lease") and a put
+ * attached to a lease (the leader key's campaign). */
+TEST(v3_txn_lease_compare)
+{
+	struct etcd_cmp cmp = { .key = "/l", .target = ETCD_CMP_LEASE, .value = 7587883409401384002ULL };
+	struct etcd_op op = { .key = "/l", .value = "id", .lease = 42 };
+	char *body = etcd_v3_txn_body(&cmp, 1, &op, 1);
+	CHECK(body != NULL);
+	CHECK(strstr(body, "\"compare\":[{\"key\":\"L2w=\",\"target\":\"LEASE\","
+			   "\"result\":\"EQUAL\",\"lease\":\"7587883409401384002\"}]") != NULL);
+	CHECK(strstr(body, "{\"requestPut\":{\"key\":\"L2w=\",\"value\":\"aWQ=\","
+			   "\"lease\":\"42\"}}") != NULL);
+	free(body);
 }
 
 TEST(v3_garbage_and_partial)
@@ -456,6 +471,7 @@ int main(void)
 	RUN(huge_numbers_are_absent);
 	RUN(v3_range_page);
 	RUN(v3_txn_body_and_reply);
+	RUN(v3_txn_lease_compare);
 	RUN(base64_roundtrip);
 	RUN(client_options);
 	return CHECK_DONE();

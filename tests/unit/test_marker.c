@@ -87,6 +87,15 @@ TEST(marker_paths)
 	CHECK(marker_is_path("kube2sky"));
 	CHECK(marker_is_path("kube2sky/cluster.local"));
 	CHECK(!marker_is_path("kube2skyx/a"));
+	CHECK(marker_is_key("kube2sky/cluster.local"));
+	CHECK(!marker_is_key("kube2sky/cluster.local/leader"));
+	CHECK(!marker_is_key("kube2sky"));
+	CHECK(!marker_is_key("kube2sky/"));
+	char lk[64];
+	CHECK_INT(marker_leader_key("skydns", "cluster.local.", lk, sizeof lk),
+		  (int)strlen("/skydns/kube2sky/cluster.local/leader"));
+	CHECK(strcmp(lk, "/skydns/kube2sky/cluster.local/leader") == 0);
+	CHECK_INT(marker_leader_key("skydns", "cluster.local.", lk, 30), SKY_ERANGE);
 	CHECK(!marker_is_path("local/cluster/svc"));
 	CHECK(!marker_is_path("config"));
 }
