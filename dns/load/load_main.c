@@ -201,7 +201,7 @@ static int apply(struct etcd_client *c, const struct load_plan *p)
 		log_info(COMP, "applied: %zu keys, %zu written, %zu deleted", p->n, puts, dels);
 	for (size_t i = 0; O.verbose && !rc && i < ops.n; i++)
 		log_info(COMP, "%s %s", ops.op[i].value ? "put" : "delete", ops.op[i].key);
-	for (size_t i = 0; i < p->n; i++)
+	for (size_t i = 0; held && i < p->n; i++)
 		free(held[i]);
 	free(held);
 	free(ops.op);

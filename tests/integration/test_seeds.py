@@ -503,7 +503,10 @@ def test_notes_variables_fill_the_addon():
     dep = obj(docs, "Deployment", "skydns")
     assert dep["spec"]["replicas"] == 2
     c = containers(docs)
-    assert set(c) == {"etcd", "kube2sky", "skydns"}
+    # the seed's three, and the loader of the optional records ConfigMap
+    # (issue 16) on the same etcd
+    assert set(c) == {"etcd", "kube2sky", "skydns", "load"}
+    assert "-machines=http://127.0.0.1:2379" in c["load"]["args"]
     etcd_args = c["etcd"]["args"]
     assert "--listen-client-urls=http://127.0.0.1:2379" in etcd_args
     assert "--initial-cluster=skydns=http://127.0.0.1:2380" in etcd_args  # itself only
