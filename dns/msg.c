@@ -417,3 +417,12 @@ int msg_parse_ip(const char *s, uint8_t out[16])
 	memcpy(out, buf, 16);
 	return 6;
 }
+
+uint32_t msg_label_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+

@@ -81,6 +81,10 @@ int msg_name_to_key(const char *prefix, const char *name, char *out, size_t cap)
  * the key is not under the prefix ("/skydnsx/..." is not under "skydns"). */
 const char *msg_key_to_path(const char *prefix, const char *key);
 
+/* The hex label ("%x") under a name for one of its several records, as
+ * skydns-api and skydns-load write them: FNV-1a 32 of what the record holds. */
+uint32_t msg_label_hash(const char *s);
+
 /* Parse an IP literal as Go's net.ParseIP does (IPv4-mapped IPv6 counts as
  * IPv4). Returns 4 (out[0..3] set), 6 (out[0..15] set) or 0 (not an IP). */
 int msg_parse_ip(const char *s, uint8_t out[16]);

@@ -32,8 +32,6 @@ int api_name_abs(const struct api *a, const char *in, char *out, const char **wh
 /* A name's etcd key; the name of a full etcd key (absolute, trailing dot). */
 int api_name_key(const struct api *a, const char *name, char *key, size_t cap);
 void api_key_name(const struct api *a, const char *key, char *out, size_t cap);
-/* The hash label of an API-written record key. */
-uint32_t api_fnv1a32(const char *s);
 
 /* Keys read from etcd, in key order, each with its mod revision. */
 struct api_kvs {

@@ -100,14 +100,6 @@ void api_key_name(const struct api *a, const char *key, char *out, size_t cap)
 		snprintf(out, cap, "%s", key);
 }
 
-uint32_t api_fnv1a32(const char *s)
-{
-	uint32_t h = 2166136261u;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h;
-}
-
 /* ------------------------------------------------------------ etcd reads */
 
 void api_kvs_free(struct api_kvs *l)
@@ -473,7 +465,7 @@ static int v1_parse_body(const char *body, size_t len, char ***jsons, int *njson
 
 /* The keys of a new record set: one CNAME-like record (a name host, no
  * port, no text) sits at the name's own key, as the seed writes aliases;
- * the rest below it at <key>/<fnv1a32 of the JSON>. *at_key says which. */
+ * the rest below it at <key>/<msg_label_hash of the JSON>. *at_key says which. */
 static void v1_new_keys(const char *key, char **jsons, int njson, char (*nk)[API_KEY_MAX],
 			bool *at_key)
 {
@@ -491,7 +483,7 @@ static void v1_new_keys(const char *key, char **jsons, int njson, char (*nk)[API
 		if (*at_key)
 			snprintf(nk[i], sizeof nk[i], "%s", key);
 		else
-			snprintf(nk[i], sizeof nk[i], "%s/%x", key, api_fnv1a32(jsons[i]));
+			snprintf(nk[i], sizeof nk[i], "%s/%x", key, msg_label_hash(jsons[i]));
 }
 
 /* etcd v2 (no transactions): key by key. Safe against other API writes

@@ -207,7 +207,7 @@ static void seed_post_ips(struct api *a, const char *key, const cJSON *ips, cons
 	}
 	const cJSON *port = ports ? ports->child : NULL;
 	for (const cJSON *ip = ips->child; ip; ip = ip->next, port = port ? port->next : NULL) {
-		snprintf(k[nop], sizeof k[nop], "%s/%x", key, api_fnv1a32(ip->valuestring));
+		snprintf(k[nop], sizeof k[nop], "%s/%x", key, msg_label_hash(ip->valuestring));
 		if (port)
 			snprintf(v[nop], sizeof v[nop],
 				 "{\"host\":\"%s\",\"port\":%d,\"priority\":10,\"weight\":10,\"ttl\":30}",

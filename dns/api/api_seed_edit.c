@@ -142,7 +142,7 @@ void api_seed_post_other(struct api *a, const char *urlname, const char *key,
 		return;
 	}
 	char ckey[API_KEY_MAX];
-	snprintf(ckey, sizeof ckey, "%s/%x", key, api_fnv1a32(f->valuestring));
+	snprintf(ckey, sizeof ckey, "%s/%x", key, msg_label_hash(f->valuestring));
 	cJSON *v = cJSON_CreateObject();
 	if (mx) {
 		cJSON_AddStringToObject(v, "host", f->valuestring);
@@ -208,7 +208,7 @@ static void put_addr(struct api *a, const char *key, const cJSON *pair, int want
 	} else {
 		char nkey[API_KEY_MAX];
 		bool here = strcmp(l.key[o], key) == 0; /* at the name's key: rewritten in place */
-		snprintf(nkey, sizeof nkey, "%s/%x", key, api_fnv1a32(newip));
+		snprintf(nkey, sizeof nkey, "%s/%x", key, msg_label_hash(newip));
 		cJSON *v = cJSON_Parse(l.val[o]);
 		cJSON_ReplaceItemInObjectCaseSensitive(v, "host", cJSON_CreateString(newip));
 		char *vs = cJSON_PrintUnformatted(v);

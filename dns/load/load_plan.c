@@ -56,16 +56,6 @@ static int add(struct load_plan *p, const char *key, const char *value)
 	return 0;
 }
 
-/* Hash label for one of several records of a name (as skydns-api writes
- * them): FNV-1a 32 of what it holds, in hex. */
-static uint32_t fnv1a32(const char *s)
-{
-	uint32_t h = 2166136261u;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h;
-}
-
 static int name_abs(const struct load_opts *o, const char *in, char *out, const char **why)
 {
 	return dname_in_domain(o->domain, in, out, MSG_NAME_MAX, why) != 0 ? -1 : 0;
@@ -106,7 +96,7 @@ static int add_record(struct load_plan *p, const struct load_opts *o, const char
 		rc = warn(p, "%s: %s: name too long", file, name);
 	else {
 		if (child)
-			snprintf(key + strlen(key), 64, "/%x", fnv1a32(json));
+			snprintf(key + strlen(key), 64, "/%x", msg_label_hash(json));
 		rc = add(p, key, json);
 	}
 	cJSON_free(json);
